@@ -1,0 +1,81 @@
+"""Setup commands: init, node, chain info, chain advance."""
+
+from __future__ import annotations
+
+import click
+
+from cli.context import App, emit_json, json_option, pass_app, password_prompt, say, table
+
+
+@click.command(epilog="Example: liandai init --dev")
+@click.option("--dev", is_flag=True,
+              help="Also create named dev accounts with plaintext keys (UNSAFE for real money).")
+@pass_app
+def init(app: App, dev: bool) -> None:
+    """Create the home, the operator's key, deploy the contracts and record them."""
+    from ledger.setup import initialise
+
+    result = initialise(app.home, rpc=app.rpc, dev=dev, password=password_prompt)
+    d = result.deployment
+    say(f"deployed liandai on {d.network} (chain {d.chain_id}) at block {d.block}")
+    for name, address in d.contracts.items():
+        say(f"  {name:<12} {address}")
+    for acct in result.created:
+        say(f"  account {acct.name:<10} {acct.address}{'  [dev key: unsafe]' if acct.dev else ''}")
+    say(f"record: {app.home.deployment_file(d.network)}")
+
+
+@click.command(epilog="Example: liandai node --port 8545")
+@click.option("--port", type=click.IntRange(0, 65535), default=8545, show_default=True,
+              help="Port on 127.0.0.1 (0 picks a free one).")
+@pass_app
+def node(app: App, port: int) -> None:
+    """Serve the embedded chain as Ethereum JSON-RPC on 127.0.0.1 until Ctrl-C.
+
+    While it runs, liandai commands on this home go through it, and any Ethereum tool
+    can connect to it.
+    """
+    from ledger.noderun import run_node
+
+    run_node(app.home, port, on_ready=lambda url: say(f"serving {app.home.root} at {url} (Ctrl-C stops)"))
+    say("node stopped; chain saved")
+
+
+@click.group()
+def chain() -> None:
+    """The chain in use: show it, move a dev chain's clock."""
+
+
+@chain.command("info")
+@json_option
+@pass_app
+def chain_info(app: App, as_json: bool) -> None:
+    """Network, chain id, latest block and time, contracts, audit head."""
+    from ledger.money import format_time
+
+    info = app.ledger().chain_info()
+    if as_json:
+        emit_json(info)
+        return
+    rows = [["network", info.network], ["chain id", str(info.chain_id)],
+            ["backend", f"{info.backend} ({info.client})"], ["block", str(info.block)],
+            ["time", format_time(info.time)], ["audit head", f"#{info.audit_seq} {info.audit_head}"]]
+    rows += [[name, address] for name, address in info.contracts.items()]
+    table(None, ["", ""], rows)
+
+
+@chain.command("advance", epilog="Example: liandai chain advance 90")
+@click.argument("days", type=click.IntRange(1, 36_500))
+@json_option
+@pass_app
+def chain_advance(app: App, days: int, as_json: bool) -> None:
+    """Move a dev chain's clock DAYS days ahead (embedded chain, its node, anvil)."""
+    from ledger.money import format_time
+
+    ledger = app.ledger()
+    ledger.chain.advance_time(days * 86_400)
+    info = ledger.chain_info()
+    if as_json:
+        emit_json({"block": info.block, "time": info.time})
+    else:
+        say(f"chain time is now {format_time(info.time)} (block {info.block})")

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {IAuditTrail} from "./interfaces/IAuditTrail.sol";
+
+/// @title AuditTrail — the hash-chained supervisory trail (监管链)
+/// @notice Keeps only the head of the chain on-chain (sequence number and latest hash); the
+/// entries themselves live in `AuditRecorded` logs, from which anyone can recompute and
+/// verify the chain. The writers are the engine contracts fixed at deployment.
+/// @dev Writers are immutables, not a mapping: the check costs a few comparisons instead of
+/// a cold storage read (2,100 gas) on every action of every contract. The deployer predicts
+/// the engine addresses from its own nonce, so the trail can be deployed first.
+contract AuditTrail is IAuditTrail {
+    uint256 private constant MAX_WRITERS = 8;
+
+    address private immutable _writer0;
+    address private immutable _writer1;
+    address private immutable _writer2;
+    address private immutable _writer3;
+    address private immutable _writer4;
+    address private immutable _writer5;
+    address private immutable _writer6;
+    address private immutable _writer7;
+
+    /*//////////////////////////////////////////////////////////////
+                                 STORAGE
+    //////////////////////////////////////////////////////////////*/
+
+    uint64 private _seq;
+    bytes32 private _head;
+
+    /// @notice The writer list cannot hold more than eight engine contracts.
+    error TooManyWriters(uint256 count, uint256 max);
+
+    /// @param writers the engine contracts that may append (at most eight)
+    constructor(address[] memory writers) {
+        if (writers.length > MAX_WRITERS) revert TooManyWriters(writers.length, MAX_WRITERS);
+        address[MAX_WRITERS] memory w;
+        for (uint256 i = 0; i < writers.length; ++i) {
+            w[i] = writers[i];
+        }
+        (_writer0, _writer1, _writer2, _writer3) = (w[0], w[1], w[2], w[3]);
+        (_writer4, _writer5, _writer6, _writer7) = (w[4], w[5], w[6], w[7]);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                  LOGIC
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IAuditTrail
+    function append(bytes32 kind, address actor, uint256 subject, bytes32 dataHash)
+        external
+        returns (uint64 seq)
+    {
+        if (!isWriter(msg.sender)) revert NotAuditWriter(msg.sender);
+        bytes32 prevHash = _head;
+        // A uint64 sequence cannot overflow: one entry per transaction at most a few per block.
+        unchecked {
+            seq = _seq + 1;
+        }
+        uint64 timestamp = uint64(block.timestamp);
+        bytes32 entryHash = keccak256(abi.encode(prevHash, seq, kind, actor, subject, dataHash, timestamp));
+        _seq = seq;
+        _head = entryHash;
+        emit AuditRecorded(seq, kind, actor, subject, dataHash, timestamp, prevHash, entryHash);
+    }
+
+    /// @inheritdoc IAuditTrail
+    function head() external view returns (uint64 seq, bytes32 entryHash) {
+        return (_seq, _head);
+    }
+
+    /// @inheritdoc IAuditTrail
+    function isWriter(address account) public view returns (bool) {
+        // address(0) never calls, so unused (zero) slots match nobody.
+        return account != address(0)
+            && (
+                account == _writer0 || account == _writer1 || account == _writer2
+                    || account == _writer3 || account == _writer4 || account == _writer5
+                    || account == _writer6 || account == _writer7
+            );
+    }
+}
