@@ -62,8 +62,11 @@ def initialise(home: Home, *, rpc: str | None = None, dev: bool = False,
                 except BadInput:
                     info = keyring.create(name, dev=True)
                     created.append(info)
-                # Gas money, so dev accounts also work on networks that charge for gas.
-                sender.transact(info.address, "0x", gas=21_000, value=DEV_GAS_WEI, simulate=False)
+                # Gas money, so dev accounts also work where gas is not free; a free-gas
+                # network whose operator holds no ether (anvil --base-fee 0) needs none.
+                if chain.w3.eth.get_balance(operator.address) >= DEV_GAS_WEI:  # type: ignore[arg-type]
+                    sender.transact(info.address, "0x", gas=21_000, value=DEV_GAS_WEI,
+                                    simulate=False)
         deploy.save(home, record)
         return InitResult(record, created)
     finally:

@@ -1,0 +1,43 @@
+# liandai — one command to run the demo, one to pass the tests.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY_OK  := $(VENV)/.installed
+NODE_OK := node_modules/.installed
+
+.PHONY: setup demo test test-long artifacts bench lint clean
+
+$(PY_OK): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	touch $@
+
+$(NODE_OK): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(PY_OK) $(NODE_OK)
+
+## make demo: set up and run the main story on a fresh embedded chain (needs no node).
+demo: $(PY_OK)
+	rm -rf .demo-home
+	$(BIN)/liandai --home .demo-home demo
+
+## make test: set up, lint, type-check and run the whole suite (anvil included).
+test: setup lint
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+test-long: setup
+	LIANDAI_LONG=1 $(BIN)/pytest -n 2 --dist loadgroup
+
+lint: $(PY_OK)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## make artifacts: recompile contracts/ into ledger/artifacts/ (npm solc via py-solc-x).
+artifacts: setup
+	$(BIN)/python -m ledger.compiler
+
+clean:
+	rm -rf .demo-home .pytest_cache .mypy_cache .ruff_cache

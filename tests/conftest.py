@@ -1,0 +1,126 @@
+"""Shared fixtures: a seeded dev home (copied per test), the CLI in-process, anvil."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from cli.main import main
+from ledger.client import Ledger
+from ledger.home import Home
+from ledger.models import Admission
+from ledger.roles import Role
+from ledger.setup import initialise
+
+ROOT = Path(__file__).resolve().parent.parent
+ANVIL = ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+
+# The consortium every test starts from: name → (roles, net assets in fen).
+CONSORTIUM: dict[str, tuple[int, int]] = {
+    "issuer": (Role.ECNY_ISSUER, 0),
+    "core": (Role.CORE_ENTERPRISE, 0),
+    "supplier1": (Role.SUPPLIER, 0),
+    "supplier2": (Role.SUPPLIER, 0),
+    "bank": (Role.LENDER, 5_000_000_000_00),
+    "microloan": (Role.LENDER, 300_000_000_00),
+    "tech": (Role.TECH_PARTNER, 0),
+    "auditor": (Role.AUDITOR, 0),
+    "regulator": (Role.REGULATOR, 0),
+}
+OPENING_BALANCES = {"core": 2_000_000_00, "bank": 1_000_000_00, "microloan": 500_000_00}
+
+
+def seed(ledger: Ledger) -> None:
+    """Admit the consortium and give the opening balances."""
+    for name, (roles, net_assets) in CONSORTIUM.items():
+        ledger.admit(Admission(address=ledger.resolve(name), roles=roles, net_assets_fen=net_assets))
+    issuer = ledger.as_signer("issuer")
+    for name, fen in OPENING_BALANCES.items():
+        issuer.mint(ledger.resolve(name), fen)
+
+
+@pytest.fixture(scope="session")
+def template_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("template") / "home"
+    home = Home.at(root)
+    initialise(home, dev=True)
+    with Ledger.open(home) as ledger:
+        seed(ledger)
+    return root
+
+
+@pytest.fixture
+def home(template_home: Path, tmp_path: Path) -> Home:
+    """A seeded dev home of this test's own (a copy of the template)."""
+    root = tmp_path / "home"
+    shutil.copytree(template_home, root)
+    return Home.at(root)
+
+
+@pytest.fixture
+def ledger(home: Home) -> Iterator[Ledger]:
+    with Ledger.open(home) as lg:
+        yield lg
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Run the CLI in-process: run(home, 'cny', 'balance', ...) → Result."""
+    monkeypatch.delenv("LIANDAI_RPC", raising=False)
+    monkeypatch.delenv("LIANDAI_AS", raising=False)
+
+    def _run(home: Home | None, *args: str, rpc: str | None = None) -> Result:
+        argv = (["--home", str(home.root)] if home is not None else []) + (
+            ["--rpc", rpc] if rpc else []) + list(args)
+        capsys.readouterr()
+        code = main(argv)
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return _run
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def anvil() -> Iterator[str]:
+    """A real anvil node on a free loopback port, stopped by PID at the end."""
+    if not ANVIL.exists():
+        pytest.fail(f"anvil is missing at {ANVIL}: run `npm ci`")
+    port = free_port()
+    proc = subprocess.Popen([str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent",
+                             "--base-fee", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail("anvil did not start")
+            time.sleep(0.05)
+    yield url
+    os.kill(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=10)
