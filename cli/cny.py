@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.context import AMOUNT, App, bad_input_as_usage, emit_json, json_option, pass_app, say, table
+from cli.context import AMOUNT, NEGATIVE_OK, App, bad_input_as_usage, emit_json, json_option, pass_app, say, table
 
 
 @click.group()
@@ -19,7 +19,7 @@ def _sent(as_json: bool, sent: object, text: str) -> None:
         say(text)
 
 
-@cny.command("mint", epilog="Example: liandai --as issuer cny mint bank 1,000,000.00")
+@cny.command("mint", context_settings=NEGATIVE_OK, epilog="Example: liandai --as issuer cny mint bank 1,000,000.00")
 @click.argument("name")
 @click.argument("amount", type=AMOUNT)
 @json_option
@@ -35,7 +35,7 @@ def cny_mint(app: App, name: str, amount: int, as_json: bool) -> None:
     _sent(as_json, sent, f"minted {format_fen(amount)} to {ledger.name_of(to)} (tx {sent.tx})")
 
 
-@cny.command("burn", epilog="Example: liandai --as issuer cny burn 1,000.00")
+@cny.command("burn", context_settings=NEGATIVE_OK, epilog="Example: liandai --as issuer cny burn 1,000.00")
 @click.argument("amount", type=AMOUNT)
 @json_option
 @pass_app
@@ -48,7 +48,7 @@ def cny_burn(app: App, amount: int, as_json: bool) -> None:
     _sent(as_json, sent, f"burnt {format_fen(amount)} (tx {sent.tx})")
 
 
-@cny.command("transfer", epilog="Example: liandai --as bank cny transfer supplier1 12,500.00")
+@cny.command("transfer", context_settings=NEGATIVE_OK, epilog="Example: liandai --as bank cny transfer supplier1 12,500.00")
 @click.argument("name")
 @click.argument("amount", type=AMOUNT)
 @json_option

@@ -148,5 +148,7 @@ def _rate(text: str) -> int:
 
 
 AMOUNT = _Parsed("amount", _amount)
+# Commands taking amounts read `-5` as an amount (and refuse it as negative), not an option.
+NEGATIVE_OK = {"ignore_unknown_options": True}
 DATE = _Parsed("date", _date)
 RATE = _Parsed("rate", _rate)

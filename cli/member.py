@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.context import AMOUNT, App, bad_input_as_usage, emit_json, json_option, pass_app, say, table
+from cli.context import AMOUNT, NEGATIVE_OK, App, bad_input_as_usage, emit_json, json_option, pass_app, say, table
 
 
 def _tx_out(as_json: bool, address: str, sent: object, text: str) -> None:
@@ -113,7 +113,7 @@ def member_reinstate(app: App, name: str, as_json: bool) -> None:
     _tx_out(as_json, address, sent, f"reinstated {ledger.name_of(address)} (tx {sent.tx})")
 
 
-@member.command("set-net-assets", epilog="Example: liandai --as regulator member set-net-assets bank 80,000,000")
+@member.command("set-net-assets", context_settings=NEGATIVE_OK, epilog="Example: liandai --as regulator member set-net-assets bank 80,000,000")
 @click.argument("name")
 @click.argument("amount", type=AMOUNT)
 @json_option
