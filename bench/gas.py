@@ -45,9 +45,13 @@ def measure() -> dict[str, int]:
         initialise(home, dev=True)
         gas: dict[str, int] = {}
         with Ledger.open(home) as op:
-            for name, roles in [("issuer", Role.ECNY_ISSUER), ("core", Role.CORE_ENTERPRISE),
-                                ("supplier1", Role.SUPPLIER), ("supplier2", Role.SUPPLIER),
-                                ("regulator", Role.REGULATOR)]:
+            for name, roles in [
+                ("issuer", Role.ECNY_ISSUER),
+                ("core", Role.CORE_ENTERPRISE),
+                ("supplier1", Role.SUPPLIER),
+                ("supplier2", Role.SUPPLIER),
+                ("regulator", Role.REGULATOR),
+            ]:
                 sent = op.admit(Admission(address=op.resolve(name), roles=roles))
             gas["member.admit"] = sent.gas_used
             issuer, core = op.as_signer("issuer"), op.as_signer("core")
@@ -56,8 +60,9 @@ def measure() -> dict[str, int]:
             gas["ecny.mint.existing_holder"] = issuer.mint(op.resolve("core"), 1_00).gas_used
             gas["ecny.transfer.new_recipient"] = core.transfer(s1, 10_000_00).gas_used
             gas["ecny.transfer.existing_recipient"] = core.transfer(s1, 10_000_00).gas_used
-            gas["ecny.transfer.emptying_sender"] = op.as_signer("supplier1").transfer(
-                s2, 20_000_00).gas_used
+            gas["ecny.transfer.emptying_sender"] = (
+                op.as_signer("supplier1").transfer(s2, 20_000_00).gas_used
+            )
             issuer.mint(op.resolve("issuer"), 5_00)
             gas["ecny.burn"] = issuer.burn(1_00).gas_used
             regulator = op.as_signer("regulator")

@@ -19,9 +19,8 @@ def account() -> None:
 @pass_app
 def account_new(app: App, name: str, dev: bool, as_json: bool) -> None:
     """Create account NAME with a new key, encrypted with a password you choose."""
-    from ledger.accounts import Keyring, check_name
-
     from cli.context import bad_input_as_usage
+    from ledger.accounts import Keyring, check_name
 
     with bad_input_as_usage():
         check_name(name)
@@ -43,5 +42,8 @@ def account_list(app: App, as_json: bool) -> None:
     if as_json:
         emit_json([{"name": a.name, "address": a.address, "dev": a.dev} for a in accounts])
         return
-    table(None, ["name", "address", "key"],
-          [[a.name, a.address, "dev (plaintext)" if a.dev else "keystore"] for a in accounts])
+    table(
+        None,
+        ["name", "address", "key"],
+        [[a.name, a.address, "dev (plaintext)" if a.dev else "keystore"] for a in accounts],
+    )

@@ -36,8 +36,15 @@ def audit_verify(app: App, as_json: bool) -> None:
     else:
         verdict = verify_trail(ledger)
     if as_json:
-        emit_json({"ok": verdict.ok, "entries": verdict.entries, "head": verdict.head,
-                   "first_bad_seq": verdict.first_bad_seq, "problem": verdict.problem})
+        emit_json(
+            {
+                "ok": verdict.ok,
+                "entries": verdict.entries,
+                "head": verdict.head,
+                "first_bad_seq": verdict.first_bad_seq,
+                "problem": verdict.problem,
+            }
+        )
     elif verdict.ok:
         say(f"trail verified: {verdict.entries} entries, head {verdict.head}")
     if not verdict.ok:
@@ -59,10 +66,23 @@ def audit_show(app: App, kind: str | None, last: int | None, as_json: bool) -> N
     if last is not None:
         entries = entries[-last:]
     if as_json:
-        emit_json([{"seq": e.seq, "kind": e.kind_name, "actor": e.actor, "subject": str(e.subject),
-                    "data_hash": "0x" + e.data_hash.hex(), "at": e.at,
-                    "prev_hash": "0x" + e.prev_hash.hex(), "entry_hash": "0x" + e.entry_hash.hex(),
-                    "block": e.block, "tx": e.tx} for e in entries])
+        emit_json(
+            [
+                {
+                    "seq": e.seq,
+                    "kind": e.kind_name,
+                    "actor": e.actor,
+                    "subject": str(e.subject),
+                    "data_hash": "0x" + e.data_hash.hex(),
+                    "at": e.at,
+                    "prev_hash": "0x" + e.prev_hash.hex(),
+                    "entry_hash": "0x" + e.entry_hash.hex(),
+                    "block": e.block,
+                    "tx": e.tx,
+                }
+                for e in entries
+            ]
+        )
         return
 
     def subject(value: int) -> str:
@@ -70,6 +90,18 @@ def audit_show(app: App, kind: str | None, last: int | None, as_json: bool) -> N
             return ledger.name_of("0x" + value.to_bytes(20, "big").hex())
         return str(value)
 
-    table("audit trail", ["seq", "time", "kind", "actor", "subject", "entry hash"],
-          [[str(e.seq), format_time(e.at), e.kind_name, ledger.name_of(e.actor), subject(e.subject),
-            "0x" + e.entry_hash.hex()[:16] + "…"] for e in entries])
+    table(
+        "audit trail",
+        ["seq", "time", "kind", "actor", "subject", "entry hash"],
+        [
+            [
+                str(e.seq),
+                format_time(e.at),
+                e.kind_name,
+                ledger.name_of(e.actor),
+                subject(e.subject),
+                "0x" + e.entry_hash.hex()[:16] + "…",
+            ]
+            for e in entries
+        ],
+    )

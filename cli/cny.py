@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import click
 
-from cli.context import AMOUNT, NEGATIVE_OK, App, bad_input_as_usage, emit_json, json_option, pass_app, say, table
+from cli.context import (
+    AMOUNT,
+    NEGATIVE_OK,
+    App,
+    bad_input_as_usage,
+    emit_json,
+    json_option,
+    pass_app,
+    say,
+    table,
+)
 
 
 @click.group()
@@ -19,7 +29,11 @@ def _sent(as_json: bool, sent: object, text: str) -> None:
         say(text)
 
 
-@cny.command("mint", context_settings=NEGATIVE_OK, epilog="Example: liandai --as issuer cny mint bank 1,000,000.00")
+@cny.command(
+    "mint",
+    context_settings=NEGATIVE_OK,
+    epilog="Example: liandai --as issuer cny mint bank 1,000,000.00",
+)
 @click.argument("name")
 @click.argument("amount", type=AMOUNT)
 @json_option
@@ -35,7 +49,9 @@ def cny_mint(app: App, name: str, amount: int, as_json: bool) -> None:
     _sent(as_json, sent, f"minted {format_fen(amount)} to {ledger.name_of(to)} (tx {sent.tx})")
 
 
-@cny.command("burn", context_settings=NEGATIVE_OK, epilog="Example: liandai --as issuer cny burn 1,000.00")
+@cny.command(
+    "burn", context_settings=NEGATIVE_OK, epilog="Example: liandai --as issuer cny burn 1,000.00"
+)
 @click.argument("amount", type=AMOUNT)
 @json_option
 @pass_app
@@ -48,7 +64,11 @@ def cny_burn(app: App, amount: int, as_json: bool) -> None:
     _sent(as_json, sent, f"burnt {format_fen(amount)} (tx {sent.tx})")
 
 
-@cny.command("transfer", context_settings=NEGATIVE_OK, epilog="Example: liandai --as bank cny transfer supplier1 12,500.00")
+@cny.command(
+    "transfer",
+    context_settings=NEGATIVE_OK,
+    epilog="Example: liandai --as bank cny transfer supplier1 12,500.00",
+)
 @click.argument("name")
 @click.argument("amount", type=AMOUNT)
 @json_option
@@ -61,8 +81,12 @@ def cny_transfer(app: App, name: str, amount: int, as_json: bool) -> None:
     with bad_input_as_usage():
         to = ledger.resolve(name)
     sent = ledger.transfer(to, amount)
-    _sent(as_json, sent,
-          f"paid {format_fen(amount)} from {ledger.signer_name} to {ledger.name_of(to)} (tx {sent.tx})")
+    _sent(
+        as_json,
+        sent,
+        f"paid {format_fen(amount)} from {ledger.signer_name} to {ledger.name_of(to)} "
+        f"(tx {sent.tx})",
+    )
 
 
 @cny.command("balance", epilog="Example: liandai cny balance bank --json")
@@ -80,5 +104,8 @@ def cny_balance(app: App, name: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(views[0] if name else views)
         return
-    table(None, ["account", "address", "balance (¥)"],
-          [[v.account, v.address, format_fen(v.balance_fen, symbol=False)] for v in views])
+    table(
+        None,
+        ["account", "address", "balance (¥)"],
+        [[v.account, v.address, format_fen(v.balance_fen, symbol=False)] for v in views],
+    )

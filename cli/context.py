@@ -41,8 +41,9 @@ class App:
         if self._ledger is None:
             from ledger.client import Ledger
 
-            self._ledger = Ledger.open(self.home, rpc=self.rpc, signer=self.signer,
-                                       password=password_prompt)
+            self._ledger = Ledger.open(
+                self.home, rpc=self.rpc, signer=self.signer, password=password_prompt
+            )
         return self._ledger
 
     def close(self) -> None:
@@ -63,12 +64,17 @@ def password_prompt(prompt: str) -> str:
         from ledger.errors import Refused
 
         raise Refused(f"a password is needed ({prompt}): set LIANDAI_PASSWORD or run in a terminal")
-    return str(click.prompt(prompt.capitalize(), hide_input=True,
-                            confirmation_prompt=prompt.startswith("new")))
+    return str(
+        click.prompt(
+            prompt.capitalize(), hide_input=True, confirmation_prompt=prompt.startswith("new")
+        )
+    )
 
 
 def json_option(fn: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(fn)
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(
+        fn
+    )
 
 
 def emit_json(data: Any) -> None:

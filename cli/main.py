@@ -56,14 +56,34 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
 
-@click.group(cls=LazyGroup, lazy=COMMANDS, epilog=EPILOG,
-             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--home", "home_dir", envvar="LIANDAI_HOME", metavar="DIR",
-              help="Home with keys, chain and deployments [env LIANDAI_HOME; default ~/.liandai].")
-@click.option("--rpc", envvar="LIANDAI_RPC", metavar="URL",
-              help="Use this Ethereum JSON-RPC node instead of the embedded chain [env LIANDAI_RPC].")
-@click.option("--as", "signer", envvar="LIANDAI_AS", default="operator", show_default=True,
-              metavar="NAME", help="Local account that signs [env LIANDAI_AS].")
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    epilog=EPILOG,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.option(
+    "--home",
+    "home_dir",
+    envvar="LIANDAI_HOME",
+    metavar="DIR",
+    help="Home with keys, chain and deployments [env LIANDAI_HOME; default ~/.liandai].",
+)
+@click.option(
+    "--rpc",
+    envvar="LIANDAI_RPC",
+    metavar="URL",
+    help="Use this Ethereum JSON-RPC node instead of the embedded chain [env LIANDAI_RPC].",
+)
+@click.option(
+    "--as",
+    "signer",
+    envvar="LIANDAI_AS",
+    default="operator",
+    show_default=True,
+    metavar="NAME",
+    help="Local account that signs [env LIANDAI_AS].",
+)
 @click.version_option("0.1.0", prog_name="liandai")
 @click.pass_context
 def cli(ctx: click.Context, home_dir: str | None, rpc: str | None, signer: str) -> None:
@@ -109,7 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last guard: one line, never a traceback
         if os.environ.get("LIANDAI_DEBUG"):
             raise
-        click.echo(f"liandai: internal error: {type(exc).__name__}: {_one_line(str(exc))}", err=True)
+        click.echo(
+            f"liandai: internal error: {type(exc).__name__}: {_one_line(str(exc))}", err=True
+        )
         return 1
 
 

@@ -8,8 +8,11 @@ from cli.context import App, emit_json, json_option, pass_app, password_prompt, 
 
 
 @click.command(epilog="Example: liandai init --dev")
-@click.option("--dev", is_flag=True,
-              help="Also create named dev accounts with plaintext keys (UNSAFE for real money).")
+@click.option(
+    "--dev",
+    is_flag=True,
+    help="Also create named dev accounts with plaintext keys (UNSAFE for real money).",
+)
 @pass_app
 def init(app: App, dev: bool) -> None:
     """Create the home, the operator's key, deploy the contracts and record them."""
@@ -26,8 +29,13 @@ def init(app: App, dev: bool) -> None:
 
 
 @click.command(epilog="Example: liandai node --port 8545")
-@click.option("--port", type=click.IntRange(0, 65535), default=8545, show_default=True,
-              help="Port on 127.0.0.1 (0 picks a free one).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8545,
+    show_default=True,
+    help="Port on 127.0.0.1 (0 picks a free one).",
+)
 @pass_app
 def node(app: App, port: int) -> None:
     """Serve the embedded chain as Ethereum JSON-RPC on 127.0.0.1 until Ctrl-C.
@@ -37,7 +45,9 @@ def node(app: App, port: int) -> None:
     """
     from ledger.noderun import run_node
 
-    run_node(app.home, port, on_ready=lambda url: say(f"serving {app.home.root} at {url} (Ctrl-C stops)"))
+    run_node(
+        app.home, port, on_ready=lambda url: say(f"serving {app.home.root} at {url} (Ctrl-C stops)")
+    )
     say("node stopped; chain saved")
 
 
@@ -57,9 +67,14 @@ def chain_info(app: App, as_json: bool) -> None:
     if as_json:
         emit_json(info)
         return
-    rows = [["network", info.network], ["chain id", str(info.chain_id)],
-            ["backend", f"{info.backend} ({info.client})"], ["block", str(info.block)],
-            ["time", format_time(info.time)], ["audit head", f"#{info.audit_seq} {info.audit_head}"]]
+    rows = [
+        ["network", info.network],
+        ["chain id", str(info.chain_id)],
+        ["backend", f"{info.backend} ({info.client})"],
+        ["block", str(info.block)],
+        ["time", format_time(info.time)],
+        ["audit head", f"#{info.audit_seq} {info.audit_head}"],
+    ]
     rows += [[name, address] for name, address in info.contracts.items()]
     table(None, ["", ""], rows)
 

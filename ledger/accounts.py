@@ -150,11 +150,15 @@ class Keyring:
             return Account.from_key(self._dev_keys()[info.name]["private_key"])
         keystore = self._keystore(info.name)
         try:
-            return Account.from_key(Account.decrypt(keystore, self._ask(f"password for {info.name!r}")))
+            return Account.from_key(
+                Account.decrypt(keystore, self._ask(f"password for {info.name!r}"))
+            )
         except ValueError:
             raise WrongPassword(f"wrong password for account {info.name!r}") from None
 
     def _ask(self, prompt: str) -> str:
         if self._password is None:
-            raise Refused(f"a password is needed ({prompt}): set LIANDAI_PASSWORD or run interactively")
+            raise Refused(
+                f"a password is needed ({prompt}): set LIANDAI_PASSWORD or run interactively"
+            )
         return self._password(prompt)

@@ -66,10 +66,15 @@ class Verdict:
     problem: str | None = None
 
 
-def entry_hash(prev_hash: bytes, seq: int, kind: bytes, actor: str, subject: int,
-               data_hash: bytes, at: int) -> bytes:
-    return keccak(encode(["bytes32", "uint64", "bytes32", "address", "uint256", "bytes32", "uint64"],
-                         [prev_hash, seq, kind, actor, subject, data_hash, at]))
+def entry_hash(
+    prev_hash: bytes, seq: int, kind: bytes, actor: str, subject: int, data_hash: bytes, at: int
+) -> bytes:
+    return keccak(
+        encode(
+            ["bytes32", "uint64", "bytes32", "address", "uint256", "bytes32", "uint64"],
+            [prev_hash, seq, kind, actor, subject, data_hash, at],
+        )
+    )
 
 
 def _topic0(entry: dict[str, Any]) -> bytes:
@@ -110,7 +115,8 @@ def _decode_entry(log: dict[str, Any]) -> Entry:
 
     topics = [bytes(t) for t in log["topics"]]
     subject, data_hash, at, prev_hash, e_hash = decode(
-        ["uint256", "bytes32", "uint64", "bytes32", "bytes32"], bytes(log["data"]))
+        ["uint256", "bytes32", "uint64", "bytes32", "bytes32"], bytes(log["data"])
+    )
     return Entry(
         seq=int.from_bytes(topics[1], "big"),
         kind=topics[2],
@@ -132,8 +138,13 @@ def iter_logs(ledger: Ledger, to_block: int) -> Iterator[list[dict[str, Any]]]:
     start = ledger.deployment.start_block
     while start <= to_block:
         end = min(start + WINDOW_BLOCKS - 1, to_block)
-        logs = ledger.chain.w3.eth.get_logs({"address": addresses,  # type: ignore[typeddict-item]
-                                             "fromBlock": start, "toBlock": end})
+        logs = ledger.chain.w3.eth.get_logs(
+            {
+                "address": addresses,  # type: ignore[typeddict-item]
+                "fromBlock": start,
+                "toBlock": end,
+            }
+        )
         group: list[dict[str, Any]] = []
         key: tuple[int, int] | None = None
         for log in logs:
@@ -152,12 +163,15 @@ def verify_trail(ledger: Ledger, progress: Callable[[int], None] | None = None) 
     """Verify the whole trail on the ledger's chain."""
     w3 = ledger.chain.w3
     to_block = int(w3.eth.block_number)
-    head_seq, head_hash = ledger.contract("AuditTrail").functions.head().call(
-        block_identifier=to_block)
+    head_seq, head_hash = (
+        ledger.contract("AuditTrail").functions.head().call(block_identifier=to_block)
+    )
     trail = ledger.deployment.address("AuditTrail").lower()
     by_addr = {a.lower(): n for n, a in ledger.deployment.contracts.items()}
-    bindings = {name: (contract, _topic0(_event_abi(contract, event)), _event_abi(contract, event))
-                for name, (contract, event) in AUDIT_KINDS.items()}
+    bindings = {
+        name: (contract, _topic0(_event_abi(contract, event)), _event_abi(contract, event))
+        for name, (contract, event) in AUDIT_KINDS.items()
+    }
     expected_seq, prev = 1, ZERO32
     count = 0
 
@@ -171,12 +185,13 @@ def verify_trail(ledger: Ledger, progress: Callable[[int], None] | None = None) 
                 continue
             e = _decode_entry(log)
             if e.seq != expected_seq:
-                return bad(expected_seq, f"expected seq {expected_seq}, found {e.seq} "
-                                         f"(tx {e.tx})")
+                return bad(expected_seq, f"expected seq {expected_seq}, found {e.seq} (tx {e.tx})")
             if e.prev_hash != prev:
                 return bad(e.seq, "prevHash does not link to the previous entry")
-            if entry_hash(e.prev_hash, e.seq, e.kind, e.actor, e.subject, e.data_hash, e.at) \
-                    != e.entry_hash:
+            if (
+                entry_hash(e.prev_hash, e.seq, e.kind, e.actor, e.subject, e.data_hash, e.at)
+                != e.entry_hash
+            ):
                 return bad(e.seq, "entryHash does not recompute")
             kind = kind_names().get(e.kind)
             if kind is None:
@@ -191,18 +206,26 @@ def verify_trail(ledger: Ledger, progress: Callable[[int], None] | None = None) 
                     match = j
                     break
             if match is None:
-                return bad(e.seq, f"no {contract}.{event_abi['name']} event for {kind} in tx {e.tx}")
+                return bad(
+                    e.seq, f"no {contract}.{event_abi['name']} event for {kind} in tx {e.tx}"
+                )
             used.add(match)
             if business_data_hash(event_abi, tx_logs[match]) != e.data_hash:
-                return bad(e.seq, f"dataHash does not match the {event_abi['name']} event "
-                                  f"in tx {e.tx}")
+                return bad(
+                    e.seq, f"dataHash does not match the {event_abi['name']} event in tx {e.tx}"
+                )
             prev, expected_seq, count = e.entry_hash, e.seq + 1, count + 1
             if progress is not None:
                 progress(count)
     if count != head_seq or prev != bytes(head_hash):
-        return Verdict(False, count, "0x" + prev.hex(), count + 1 if count < head_seq else head_seq,
-                       f"the trail's head() is #{head_seq} 0x{bytes(head_hash).hex()}, "
-                       f"the logs end at #{count} 0x{prev.hex()}")
+        return Verdict(
+            False,
+            count,
+            "0x" + prev.hex(),
+            count + 1 if count < head_seq else head_seq,
+            f"the trail's head() is #{head_seq} 0x{bytes(head_hash).hex()}, "
+            f"the logs end at #{count} 0x{prev.hex()}",
+        )
     return Verdict(True, count, "0x" + prev.hex())
 
 

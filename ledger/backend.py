@@ -87,7 +87,9 @@ def _http_web3(url: str) -> Web3:
     try:
         block = w3.eth.get_block("latest")
     except Exception as exc:
-        raise ChainUnavailable(f"cannot reach an Ethereum JSON-RPC node at {url} ({_short(exc)})") from None
+        raise ChainUnavailable(
+            f"cannot reach an Ethereum JSON-RPC node at {url} ({_short(exc)})"
+        ) from None
     # QBFT/Clique blocks carry validator data in extraData; web3 needs the PoA middleware.
     if len(block.get("extraData", b"")) > 32:
         w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
@@ -110,8 +112,21 @@ def running_node(home: Home) -> dict[str, Any] | None:
         return None
 
 
-def open_embedded(home: Home, *, create: bool = False, genesis_alloc: dict[str, int] | None = None,
-                  lock_timeout: float = 10.0) -> Chain:
+def default_lock_timeout() -> float:
+    """Seconds to wait for another process holding the chain (LIANDAI_LOCK_TIMEOUT, 10)."""
+    try:
+        return max(0.0, float(os.environ.get("LIANDAI_LOCK_TIMEOUT", "10")))
+    except ValueError:
+        return 10.0
+
+
+def open_embedded(
+    home: Home,
+    *,
+    create: bool = False,
+    genesis_alloc: dict[str, int] | None = None,
+    lock_timeout: float | None = None,
+) -> Chain:
     from web3 import Web3
 
     from ledger.chain.embedded import ChainBusyError, EmbeddedChain
@@ -122,17 +137,32 @@ def open_embedded(home: Home, *, create: bool = False, genesis_alloc: dict[str, 
         raise NotInitialised(f"no chain in {home.root}: run `liandai init` first")
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        chain = EmbeddedChain.open(path, chain_id=EMBEDDED_CHAIN_ID, genesis_alloc=genesis_alloc,
-                                   lock_timeout=lock_timeout)
+        chain = EmbeddedChain.open(
+            path,
+            chain_id=EMBEDDED_CHAIN_ID,
+            genesis_alloc=genesis_alloc,
+            lock_timeout=default_lock_timeout() if lock_timeout is None else lock_timeout,
+        )
     except ChainBusyError as exc:
         raise ChainUnavailable(str(exc)) from None
     w3 = Web3(EmbeddedProvider(chain))
-    return Chain(w3=w3, kind="embedded", network=EMBEDDED_NETWORK, embedded=chain,
-                 _chain_id=EMBEDDED_CHAIN_ID, _client="liandai-embedded")
+    return Chain(
+        w3=w3,
+        kind="embedded",
+        network=EMBEDDED_NETWORK,
+        embedded=chain,
+        _chain_id=EMBEDDED_CHAIN_ID,
+        _client="liandai-embedded",
+    )
 
 
-def connect(home: Home, rpc_url: str | None = None, *, create: bool = False,
-            genesis_alloc: dict[str, int] | None = None) -> Chain:
+def connect(
+    home: Home,
+    rpc_url: str | None = None,
+    *,
+    create: bool = False,
+    genesis_alloc: dict[str, int] | None = None,
+) -> Chain:
     """The chain for a command: `rpc_url` if given, else the home's node, else embedded."""
     if rpc_url:
         w3 = _http_web3(rpc_url)
@@ -145,6 +175,11 @@ def connect(home: Home, rpc_url: str | None = None, *, create: bool = False,
     node = running_node(home)
     if node is not None:
         url = str(node["url"])
-        return Chain(w3=_http_web3(url), kind="node", network=EMBEDDED_NETWORK, url=url,
-                     _chain_id=EMBEDDED_CHAIN_ID)
+        return Chain(
+            w3=_http_web3(url),
+            kind="node",
+            network=EMBEDDED_NETWORK,
+            url=url,
+            _chain_id=EMBEDDED_CHAIN_ID,
+        )
     return open_embedded(home, create=create, genesis_alloc=genesis_alloc)

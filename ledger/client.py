@@ -30,8 +30,9 @@ GAS_TRANSFER = 300_000
 class Ledger:
     """liandai on one chain, acting as one local account."""
 
-    def __init__(self, home: Home, chain: Chain, deployment: deploy.Deployment, keyring: Keyring,
-                 signer: str) -> None:
+    def __init__(
+        self, home: Home, chain: Chain, deployment: deploy.Deployment, keyring: Keyring, signer: str
+    ) -> None:
         self.home = home
         self.chain = chain
         self.deployment = deployment
@@ -42,8 +43,14 @@ class Ledger:
         self._names: dict[str, str] | None = None
 
     @classmethod
-    def open(cls, home: Home, *, rpc: str | None = None, signer: str = "operator",
-             password: Callable[[str], str] | None = None) -> Ledger:
+    def open(
+        cls,
+        home: Home,
+        *,
+        rpc: str | None = None,
+        signer: str = "operator",
+        password: Callable[[str], str] | None = None,
+    ) -> Ledger:
         chain = connect(home, rpc)
         try:
             record = deploy.load(home, chain.network, chain.chain_id)
@@ -75,8 +82,10 @@ class Ledger:
 
     def contract(self, name: str) -> Contract:
         if name not in self._contracts:
+            from eth_utils import to_checksum_address
+
             self._contracts[name] = self.chain.w3.eth.contract(
-                address=self.deployment.address(name),  # type: ignore[arg-type]
+                address=to_checksum_address(self.deployment.address(name)),
                 abi=artifacts.load(name).abi,
             )
         return self._contracts[name]
@@ -103,18 +112,33 @@ class Ledger:
         data = getattr(self.contract(contract).functions, fn)(*args)._encode_transaction_data()
         return self.sender.transact(self.deployment.address(contract), data, gas=gas)
 
-    def events(self, contract: str, event: str, from_block: int | None = None,
-               argument_filters: dict[str, Any] | None = None) -> list[Any]:
+    def events(
+        self,
+        contract: str,
+        event: str,
+        from_block: int | None = None,
+        argument_filters: dict[str, Any] | None = None,
+    ) -> list[Any]:
         ev = getattr(self.contract(contract).events, event)
-        return list(ev.get_logs(from_block=from_block if from_block is not None
-                                else self.deployment.start_block,
-                                argument_filters=argument_filters))
+        return list(
+            ev.get_logs(
+                from_block=from_block if from_block is not None else self.deployment.start_block,
+                argument_filters=argument_filters,
+            )
+        )
 
     # -- members -----------------------------------------------------------------------------
 
     def admit(self, request: Admission) -> Sent:
-        return self._send("Membership", "admit", request.address, request.roles,
-                          request.kyc_hash, request.net_assets_fen, gas=GAS_ADMIN)
+        return self._send(
+            "Membership",
+            "admit",
+            request.address,
+            request.roles,
+            request.kyc_hash,
+            request.net_assets_fen,
+            gas=GAS_ADMIN,
+        )
 
     def suspend(self, address: str, reason_hash: bytes = b"\0" * 32) -> Sent:
         return self._send("Membership", "suspend", address, reason_hash, gas=GAS_ADMIN)
@@ -126,9 +150,9 @@ class Ledger:
         return self._send("Membership", "setNetAssets", address, fen, gas=GAS_ADMIN)
 
     def member(self, address: str) -> MemberView:
-        roles, status, admitted_at, net_assets, kyc = self.contract("Membership").functions.memberOf(
-            address
-        ).call()
+        roles, status, admitted_at, net_assets, kyc = (
+            self.contract("Membership").functions.memberOf(address).call()
+        )
         name = self.name_of(address)
         return MemberView(
             name=None if name == address else name,

@@ -33,8 +33,10 @@ def run_demo(home: Home, say: Say) -> Ledger:
     if not home.deployment_file("embedded").exists():
         say("1. setting up a dev consortium on the embedded chain")
         result = initialise(home, dev=True)
-        say(f"   contracts deployed at block {result.deployment.block}: "
-            + ", ".join(f"{n} {a[:10]}…" for n, a in result.deployment.contracts.items()))
+        say(
+            f"   contracts deployed at block {result.deployment.block}: "
+            + ", ".join(f"{n} {a[:10]}…" for n, a in result.deployment.contracts.items())
+        )
     ledger = Ledger.open(home)
     try:
         _story(ledger, say)
@@ -85,6 +87,11 @@ def _story(op: Ledger, say: Say) -> None:
 
     verdict = verify_trail(op)
     seq, head = op.audit_head()
-    say(f"7. audit trail: {verdict.entries} entries, head #{seq} {head} — "
-        + ("verified from chain data" if verdict.ok else f"FAILED at #{verdict.first_bad_seq}: "
-           f"{verdict.problem}"))
+    say(
+        f"7. audit trail: {verdict.entries} entries, head #{seq} {head} — "
+        + (
+            "verified from chain data"
+            if verdict.ok
+            else f"FAILED at #{verdict.first_bad_seq}: {verdict.problem}"
+        )
+    )

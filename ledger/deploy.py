@@ -65,7 +65,9 @@ def create_address(sender: str, nonce: int) -> str:
     return to_checksum_address(keccak(rlp.encode([to_canonical_address(sender), nonce]))[12:])
 
 
-def _constructor_args(name: str, at: dict[str, str], operator: str, operator_kyc: bytes) -> list[Any]:
+def _constructor_args(
+    name: str, at: dict[str, str], operator: str, operator_kyc: bytes
+) -> list[Any]:
     if name == "AuditTrail":
         return [[at[w] for w in AUDIT_WRITERS]]
     if name == "Membership":
@@ -116,7 +118,9 @@ def save(home: Home, deployment: Deployment) -> None:
 def load(home: Home, network: str, chain_id: int) -> Deployment:
     path = home.deployment_file(network)
     if not path.exists():
-        raise NotInitialised(f"liandai is not deployed on {network} for {home.root}: run `liandai init`")
+        raise NotInitialised(
+            f"liandai is not deployed on {network} for {home.root}: run `liandai init`"
+        )
     try:
         record = Deployment.model_validate(json.loads(path.read_text(encoding="utf-8")))
     except ValueError as exc:

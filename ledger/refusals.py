@@ -17,8 +17,7 @@ NameOf = Callable[[str], str]
 _RULES: dict[str, str] = {
     "NotAMember": "membership: {account} is not a member of the consortium",
     "MemberNotActive": (
-        "membership: {account} is {status}; a suspended member can neither send, "
-        "receive nor act"
+        "membership: {account} is {status}; a suspended member can neither send, receive nor act"
     ),
     "MissingRole": "membership: {account} needs role {required} but holds {held}",
     "AlreadyMember": "membership: {account} is already a member",

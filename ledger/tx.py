@@ -18,6 +18,7 @@ from ledger.refusals import explain
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
+    from eth_typing import ChecksumAddress
 
     from ledger.backend import Chain
 
@@ -69,8 +70,8 @@ class Sender:
         self._gas_price: int | None = None
 
     @property
-    def address(self) -> str:
-        return str(self.account.address)
+    def address(self) -> ChecksumAddress:
+        return self.account.address
 
     def _next_nonce(self) -> int:
         if self._nonce is None:
@@ -91,9 +92,13 @@ class Sender:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             return Refused(f"refused by the chain: {reason}")
         name, args = decoded
-        return ContractRefusal(name, args, f"refused by the chain: {explain(name, args, self.name_of)}")
+        return ContractRefusal(
+            name, args, f"refused by the chain: {explain(name, args, self.name_of)}"
+        )
 
-    def build(self, to: str | None, data: str, *, gas: int = DEFAULT_GAS, value: int = 0) -> dict[str, Any]:
+    def build(
+        self, to: str | None, data: str, *, gas: int = DEFAULT_GAS, value: int = 0
+    ) -> dict[str, Any]:
         tx: dict[str, Any] = {
             "from": self.address,
             "data": data,
@@ -143,11 +148,22 @@ class Sender:
                 except Exception as exc:
                     raise self.refusal(exc) from None
             raise Refused(f"transaction {tx_hash} reverted")
-        return Sent(tx=tx_hash, block=int(receipt["blockNumber"]), gas_used=int(receipt["gasUsed"]),
-                    receipt=receipt)
+        return Sent(
+            tx=tx_hash,
+            block=int(receipt["blockNumber"]),
+            gas_used=int(receipt["gasUsed"]),
+            receipt=receipt,
+        )
 
-    def transact(self, to: str | None, data: str, *, gas: int = DEFAULT_GAS, value: int = 0,
-                 simulate: bool = True) -> Sent:
+    def transact(
+        self,
+        to: str | None,
+        data: str,
+        *,
+        gas: int = DEFAULT_GAS,
+        value: int = 0,
+        simulate: bool = True,
+    ) -> Sent:
         """Simulate (unless told not to), send, and wait for the receipt."""
         tx = self.build(to, data, gas=gas, value=value)
         if simulate:

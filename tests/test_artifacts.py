@@ -10,8 +10,9 @@ from ledger import compiler
 def test_committed_artifacts_match_a_fresh_compile(tmp_path: Path) -> None:
     warnings = compiler.build(tmp_path)
     fresh = {p.name: p.read_text(encoding="utf-8") for p in tmp_path.glob("*.json")}
-    committed = {p.name: p.read_text(encoding="utf-8")
-                 for p in compiler.ARTIFACTS_DIR.glob("*.json")}
+    committed = {
+        p.name: p.read_text(encoding="utf-8") for p in compiler.ARTIFACTS_DIR.glob("*.json")
+    }
     assert sorted(fresh) == sorted(committed), "artifact files differ: run `make artifacts`"
     for name, text in fresh.items():
         assert committed[name] == text, f"{name} differs from a fresh compile: run `make artifacts`"

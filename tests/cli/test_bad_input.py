@@ -32,8 +32,11 @@ CASES: list[tuple[list[str], int, str]] = [
     (["member", "add", "bank", "--role", "WIZARD"], 2, "unknown role 'WIZARD'"),
     (["member", "add", "bank"], 2, "Missing option '--role'"),
     (["member", "add", "bank", "--role", "LENDER", "--kyc-hash", "zz"], 2, "must be 32 bytes"),
-    (["member", "add", "bank", "--role", "LENDER", "--net-assets", "1.5.5"], 2,
-     "not a yuan amount"),
+    (
+        ["member", "add", "bank", "--role", "LENDER", "--net-assets", "1.5.5"],
+        2,
+        "not a yuan amount",
+    ),
     (["member", "suspend", "nobody"], 2, "no local account"),
     (["member", "suspend", "bank", "--reason-hash", "0x12"], 2, "must be 32 bytes"),
     (["member", "set-net-assets", "bank", "-1"], 2, "negative"),
@@ -45,8 +48,11 @@ CASES: list[tuple[list[str], int, str]] = [
     (["cny", "balance", "--bogus"], 2, "No such option"),
     # refusals by the chain: exit 1, the rule and the numbers, nothing mined
     (["--as", "bank", "cny", "mint", "bank", "1"], 1, "MissingRole"),
-    (["--as", "supplier1", "cny", "transfer", "core", "0.01"], 1,
-     "supplier1 holds ¥0.00, needs ¥0.01"),
+    (
+        ["--as", "supplier1", "cny", "transfer", "core", "0.01"],
+        1,
+        "supplier1 holds ¥0.00, needs ¥0.01",
+    ),
     (["member", "add", "bank", "--role", "LENDER"], 1, "AlreadyMember"),
     (["--as", "bank", "member", "suspend", "core"], 1, "needs role OPERATOR|REGULATOR"),
     (["--as", "regulator", "member", "reinstate", "core"], 1, "already ACTIVE"),
@@ -69,7 +75,8 @@ def assert_one_line(err: str) -> None:
 
 @pytest.mark.parametrize(("args", "code", "phrase"), CASES, ids=[" ".join(c[0]) for c in CASES])
 def test_bad_input_is_refused_with_one_line_and_changes_nothing(  # type: ignore[no-untyped-def]
-        run, home: Home, args: list[str], code: int, phrase: str) -> None:
+    run, home: Home, args: list[str], code: int, phrase: str
+) -> None:
     before = state(run, home)
     accounts_before = sorted(p.name for p in home.keystore_dir.glob("*"))
     r = run(home, *args)
@@ -113,16 +120,23 @@ def test_an_rpc_url_that_is_not_a_chain_is_a_one_line_refusal(run, tmp_path: Pat
     server = HTTPServer(("127.0.0.1", 0), NotAChain)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        r = run(Home.at(tmp_path / "h"), "chain", "info",
-                rpc=f"http://127.0.0.1:{server.server_address[1]}")
+        r = run(
+            Home.at(tmp_path / "h"),
+            "chain",
+            "info",
+            rpc=f"http://127.0.0.1:{server.server_address[1]}",
+        )
     finally:
         server.shutdown()
     assert r.code == 1
     assert_one_line(r.err)
 
 
-def test_a_wrong_password_is_refused_and_sends_nothing(run, home: Home,  # type: ignore[no-untyped-def]
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_wrong_password_is_refused_and_sends_nothing(
+    run,
+    home: Home,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("LIANDAI_PASSWORD", "correct horse")
     assert run(home, "account", "new", "treasurer").code == 0
     assert home.keystore_dir.joinpath("treasurer.json").exists()
@@ -137,8 +151,11 @@ def test_a_wrong_password_is_refused_and_sends_nothing(run, home: Home,  # type:
     assert state(run, home) == before
 
 
-def test_a_corrupted_keystore_is_a_one_line_refusal(run, home: Home,  # type: ignore[no-untyped-def]
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_corrupted_keystore_is_a_one_line_refusal(
+    run,
+    home: Home,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("LIANDAI_PASSWORD", "pw")
     assert run(home, "account", "new", "broken").code == 0
     home.keystore_dir.joinpath("broken.json").write_text("{not json")

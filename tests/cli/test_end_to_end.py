@@ -9,8 +9,13 @@ import pytest
 
 from ledger.home import Home
 
-MEMBERS = [("issuer", "ECNY_ISSUER"), ("core", "CORE_ENTERPRISE"), ("supplier1", "SUPPLIER"),
-           ("supplier2", "SUPPLIER"), ("regulator", "REGULATOR")]
+MEMBERS = [
+    ("issuer", "ECNY_ISSUER"),
+    ("core", "CORE_ENTERPRISE"),
+    ("supplier1", "SUPPLIER"),
+    ("supplier2", "SUPPLIER"),
+    ("regulator", "REGULATOR"),
+]
 
 
 def flow(run, home: Home, rpc: str | None) -> dict[str, object]:  # type: ignore[no-untyped-def]
@@ -31,8 +36,10 @@ def flow(run, home: Home, rpc: str | None) -> dict[str, object]:  # type: ignore
     assert refused.err.count("\n") == 1 and "MemberNotActive" in refused.err
     assert "supplier2 is SUSPENDED" in refused.err
     ok("--as", "regulator", "member", "reinstate", "supplier2")
-    balances = {name: json.loads(ok("cny", "balance", name, "--json"))["balance_fen"]
-                for name in ("core", "supplier1", "supplier2")}
+    balances = {
+        name: json.loads(ok("cny", "balance", name, "--json"))["balance_fen"]
+        for name in ("core", "supplier1", "supplier2")
+    }
     members = json.loads(ok("member", "list", "--json"))
     verdict = json.loads(ok("audit", "verify", "--json"))
     info = json.loads(ok("chain", "info", "--json"))
@@ -45,8 +52,13 @@ def check(result: dict[str, object]) -> None:
     verdict = result["verdict"]
     assert isinstance(verdict, dict)
     # operator + 5 admissions, mint, 2 transfers, suspend, reinstate
-    assert verdict == {"ok": True, "entries": 11, "head": verdict["head"], "first_bad_seq": None,
-                       "problem": None}
+    assert verdict == {
+        "ok": True,
+        "entries": 11,
+        "head": verdict["head"],
+        "first_bad_seq": None,
+        "problem": None,
+    }
 
 
 def test_end_to_end_on_the_embedded_chain(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -68,12 +80,18 @@ def test_end_to_end_on_anvil(run, anvil: str, tmp_path: Path) -> None:  # type: 
     assert info["client"].startswith("anvil")
     record = json.loads(home.deployment_file("chain-31337").read_text())
     assert record["chain_id"] == 31337 and set(record["contracts"]) == {
-        "AuditTrail", "Membership", "DigitalRMB"}
+        "AuditTrail",
+        "Membership",
+        "DigitalRMB",
+    }
 
 
 @pytest.mark.anvil
-def test_chain_advance_moves_anvil_time_but_not_a_production_node(run, anvil: str,  # type: ignore[no-untyped-def]
-                                                                  tmp_path: Path) -> None:
+def test_chain_advance_moves_anvil_time_but_not_a_production_node(
+    run,
+    anvil: str,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
     home = Home.at(tmp_path / "home")
     assert run(home, "init", "--dev", rpc=anvil).code == 0
     before = json.loads(run(home, "chain", "info", "--json", rpc=anvil).out)["time"]
