@@ -42,7 +42,9 @@ OPENING_BALANCES = {"core": 2_000_000_00, "bank": 1_000_000_00, "microloan": 500
 def seed(ledger: Ledger) -> None:
     """Admit the consortium and give the opening balances."""
     for name, (roles, net_assets) in CONSORTIUM.items():
-        ledger.admit(Admission(address=ledger.resolve(name), roles=roles, net_assets_fen=net_assets))
+        ledger.admit(
+            Admission(address=ledger.resolve(name), roles=roles, net_assets_fen=net_assets)
+        )
     issuer = ledger.as_signer("issuer")
     for name, fen in OPENING_BALANCES.items():
         issuer.mint(ledger.resolve(name), fen)
@@ -86,8 +88,11 @@ def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  #
     monkeypatch.delenv("LIANDAI_AS", raising=False)
 
     def _run(home: Home | None, *args: str, rpc: str | None = None) -> Result:
-        argv = (["--home", str(home.root)] if home is not None else []) + (
-            ["--rpc", rpc] if rpc else []) + list(args)
+        argv = (
+            (["--home", str(home.root)] if home is not None else [])
+            + (["--rpc", rpc] if rpc else [])
+            + list(args)
+        )
         capsys.readouterr()
         code = main(argv)
         captured = capsys.readouterr()
@@ -108,8 +113,11 @@ def anvil() -> Iterator[str]:
     if not ANVIL.exists():
         pytest.fail(f"anvil is missing at {ANVIL}: run `npm ci`")
     port = free_port()
-    proc = subprocess.Popen([str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent",
-                             "--base-fee", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent", "--base-fee", "0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 10
     while True:

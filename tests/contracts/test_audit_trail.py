@@ -24,12 +24,18 @@ def test_every_action_appends_exactly_one_entry_of_its_kind(ledger: Ledger) -> N
         (lambda: ledger.as_signer("regulator").suspend(newcomer), "MEMBER_SUSPENDED"),
         (lambda: ledger.as_signer("regulator").reinstate(newcomer), "MEMBER_REINSTATED"),
         (lambda: ledger.set_net_assets(newcomer, 9), "MEMBER_NET_ASSETS_SET"),
-        (lambda: ledger._send("Membership", "setRoles", newcomer, int(Role.LENDER), gas=400_000),
-         "MEMBER_ROLES_CHANGED"),
+        (
+            lambda: ledger._send("Membership", "setRoles", newcomer, int(Role.LENDER), gas=400_000),
+            "MEMBER_ROLES_CHANGED",
+        ),
         (lambda: ledger.as_signer("issuer").mint(ledger.resolve("issuer"), 1), "ECNY_MINTED"),
         (lambda: ledger.as_signer("issuer").burn(1), "ECNY_BURNT"),
-        (lambda: ledger.as_signer("core")._send("DigitalRMB", "approve", newcomer, 7,
-                                                gas=300_000), "ECNY_APPROVED"),
+        (
+            lambda: ledger.as_signer("core")._send(
+                "DigitalRMB", "approve", newcomer, 7, gas=300_000
+            ),
+            "ECNY_APPROVED",
+        ),
     ]
     for action, kind in steps:
         before, _ = ledger.audit_head()
@@ -53,9 +59,12 @@ def test_entry_hashes_recompute_exactly_as_design_4_8(ledger: Ledger) -> None:
     for i, e in enumerate(entries, start=1):
         assert e.seq == i
         assert e.prev_hash == prev
-        expected = keccak(encode(
-            ["bytes32", "uint64", "bytes32", "address", "uint256", "bytes32", "uint64"],
-            [prev, e.seq, e.kind, e.actor, e.subject, e.data_hash, e.at]))
+        expected = keccak(
+            encode(
+                ["bytes32", "uint64", "bytes32", "address", "uint256", "bytes32", "uint64"],
+                [prev, e.seq, e.kind, e.actor, e.subject, e.data_hash, e.at],
+            )
+        )
         assert e.entry_hash == expected
         prev = e.entry_hash
     seq, head = ledger.audit_head()
@@ -70,8 +79,9 @@ def test_data_hash_binds_the_business_event_of_the_same_transaction(ledger: Ledg
     assert entry.tx == sent.tx
     assert entry.actor == ledger.resolve("core")
     assert entry.subject == int(s1, 16)
-    assert entry.data_hash == keccak(encode(["address", "address", "uint256"],
-                                            [ledger.resolve("core"), s1, 4_321]))
+    assert entry.data_hash == keccak(
+        encode(["address", "address", "uint256"], [ledger.resolve("core"), s1, 4_321])
+    )
     verdict = verify_trail(ledger)
     assert verdict.ok, verdict
     assert verdict.entries == ledger.audit_head()[0]
@@ -84,6 +94,13 @@ def test_only_engine_contracts_fixed_at_deployment_may_append(ledger: Ledger) ->
     assert not trail.isWriter(ledger.resolve("operator")).call()
     assert not trail.isWriter("0x" + "00" * 20).call()
     with pytest.raises(ContractRefusal) as exc:
-        ledger._send("AuditTrail", "append", b"\1" * 32, ledger.resolve("operator"), 1, b"\2" * 32,
-                     gas=200_000)
+        ledger._send(
+            "AuditTrail",
+            "append",
+            b"\1" * 32,
+            ledger.resolve("operator"),
+            1,
+            b"\2" * 32,
+            gas=200_000,
+        )
     assert exc.value.name == "NotAuditWriter"

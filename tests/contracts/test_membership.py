@@ -17,8 +17,14 @@ def refusal(exc: pytest.ExceptionInfo[ContractRefusal]) -> str:
 
 def test_operator_admits_a_member_with_roles_kyc_and_net_assets(ledger: Ledger) -> None:
     newcomer = Account.create().address
-    ledger.admit(Admission(address=newcomer, roles=Role.SUPPLIER | Role.LENDER,
-                           kyc_hash=b"\x11" * 32, net_assets_fen=123_45))
+    ledger.admit(
+        Admission(
+            address=newcomer,
+            roles=Role.SUPPLIER | Role.LENDER,
+            kyc_hash=b"\x11" * 32,
+            net_assets_fen=123_45,
+        )
+    )
     m = ledger.member(newcomer)
     assert m.status == "ACTIVE"
     assert m.roles == ["SUPPLIER", "LENDER"]
@@ -39,8 +45,9 @@ def test_admission_is_refused_to_anyone_but_an_active_operator(ledger: Ledger) -
 def test_a_non_member_cannot_act(ledger: Ledger) -> None:
     outsider = ledger.keyring.create("outsider", dev=True)
     with pytest.raises(ContractRefusal) as exc:
-        ledger.as_signer("outsider").admit(Admission(address=Account.create().address,
-                                                     roles=Role.SUPPLIER))
+        ledger.as_signer("outsider").admit(
+            Admission(address=Account.create().address, roles=Role.SUPPLIER)
+        )
     assert refusal(exc) == "NotAMember"
     assert outsider.name in exc.value.rule
 
@@ -54,8 +61,9 @@ def test_admitting_twice_or_with_no_role_is_refused(ledger: Ledger) -> None:
         ledger._send("Membership", "admit", Account.create().address, 0, b"\0" * 32, 0, gas=400_000)
     assert refusal(exc) == "InvalidRoles"
     with pytest.raises(ContractRefusal) as exc:
-        ledger._send("Membership", "admit", Account.create().address, 1 << 9, b"\0" * 32, 0,
-                     gas=400_000)
+        ledger._send(
+            "Membership", "admit", Account.create().address, 1 << 9, b"\0" * 32, 0, gas=400_000
+        )
     assert refusal(exc) == "InvalidRoles"
     with pytest.raises(ContractRefusal) as exc:
         ledger._send("Membership", "admit", "0x" + "00" * 20, 1, b"\0" * 32, 0, gas=400_000)
@@ -95,8 +103,9 @@ def test_a_suspended_operator_can_do_nothing(ledger: Ledger) -> None:
     ledger.admit(Admission(address=op2.address, roles=Role.OPERATOR))
     ledger.as_signer("regulator").suspend(ledger.resolve("op2"))
     with pytest.raises(ContractRefusal) as exc:
-        ledger.as_signer("op2").admit(Admission(address=Account.create().address,
-                                                roles=Role.SUPPLIER))
+        ledger.as_signer("op2").admit(
+            Admission(address=Account.create().address, roles=Role.SUPPLIER)
+        )
     assert refusal(exc) == "MemberNotActive"
 
 
