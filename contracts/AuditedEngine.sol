@@ -20,6 +20,12 @@ abstract contract AuditedEngine {
         auditTrail.append(kind, msg.sender, subject, dataHash);
     }
 
+    /// @dev Append one entry whose actor is a member acting through another engine (the
+    /// debtor paying a pledged receivable, the payer whose payment was swept).
+    function _auditAs(address actor, bytes32 kind, uint256 subject, bytes32 dataHash) internal {
+        auditTrail.append(kind, actor, subject, dataHash);
+    }
+
     /// @dev An address as an audit subject.
     function _subject(address account) internal pure returns (uint256) {
         return uint256(uint160(account));

@@ -5,6 +5,7 @@ import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IAuditTrail} from "./interfaces/IAuditTrail.sol";
 import {IDigitalRMB} from "./interfaces/IDigitalRMB.sol";
+import {ILoanReceipts} from "./interfaces/ILoanReceipts.sol";
 import {IMembership} from "./interfaces/IMembership.sol";
 import {AuditedEngine} from "./AuditedEngine.sol";
 import {AuditKinds} from "./libraries/AuditKinds.sol";
@@ -13,23 +14,34 @@ import {Roles} from "./libraries/Roles.sol";
 /// @title DigitalRMB — the e-CNY stand-in (数字人民币)
 /// @notice An ERC-20 with 2 decimals whose unit is the fen. Only an active ECNY_ISSUER mints
 /// and burns; a member's transfer needs both parties active and appends one audit entry
-/// bound to the ERC-20 `Transfer` event it emits. Engine contracts move value inside their
-/// own audited actions (a loan's funding, a settlement's fan-out) through `enginePull` and
-/// `engineDistribute`, which append nothing themselves: the engine's entry covers them.
+/// bound to the ERC-20 `Transfer` event it emits. The engine contracts (receivable token,
+/// loan book, provision pool) move value inside their own audited actions, which append
+/// nothing here: the engine's entry covers them.
 /// @dev Entry points check membership explicitly instead of hooking `_update`, so each path
 /// states its own rule: members pay members, engines pay members, nobody pays an engine by
 /// plain transfer (value sent that way would sit outside the engine's books).
 contract DigitalRMB is ERC20, IDigitalRMB, AuditedEngine {
+    uint256 private constant BPS = 10_000;
+
+    struct Sweep {
+        uint48 loanId;
+        uint16 bps;
+    }
+
     /// @notice The member register every transfer is checked against.
     IMembership public immutable membership;
+    /// @notice Engine: receivable token (pays receivables to holders).
+    address public immutable receivables;
+    /// @notice Engine: loan book (funding, disbursement, settlement, sweep).
+    address public immutable loanBook;
+    /// @notice Engine: provision pool (contributions, default cover).
+    address public immutable provisionPool;
 
-    address private immutable _engine0;
-    address private immutable _engine1;
-    address private immutable _engine2;
-    address private immutable _engine3;
+    /*//////////////////////////////////////////////////////////////
+                                 STORAGE
+    //////////////////////////////////////////////////////////////*/
 
-    /// @notice The engine list cannot hold more than four contracts.
-    error TooManyEngines(uint256 count, uint256 max);
+    mapping(address borrower => Sweep) private _sweeps;
 
     modifier onlyEngine() {
         if (!isEngine(msg.sender)) revert NotEngine(msg.sender);
@@ -38,18 +50,20 @@ contract DigitalRMB is ERC20, IDigitalRMB, AuditedEngine {
 
     /// @param trail the audit trail
     /// @param members the member register
-    /// @param engines engine contracts allowed to move value inside their own actions (≤ 4)
-    constructor(IAuditTrail trail, IMembership members, address[] memory engines)
-        ERC20("Digital RMB (liandai e-CNY)", "eCNY")
-        AuditedEngine(trail)
-    {
-        if (engines.length > 4) revert TooManyEngines(engines.length, 4);
-        address[4] memory e;
-        for (uint256 i = 0; i < engines.length; ++i) {
-            e[i] = engines[i];
-        }
+    /// @param receivables_ the receivable token
+    /// @param loanBook_ the loan book
+    /// @param provisionPool_ the provision pool
+    constructor(
+        IAuditTrail trail,
+        IMembership members,
+        address receivables_,
+        address loanBook_,
+        address provisionPool_
+    ) ERC20("Digital RMB (liandai e-CNY)", "eCNY") AuditedEngine(trail) {
         membership = members;
-        (_engine0, _engine1, _engine2, _engine3) = (e[0], e[1], e[2], e[3]);
+        receivables = receivables_;
+        loanBook = loanBook_;
+        provisionPool = provisionPool_;
     }
 
     /// @notice One unit is one fen.
@@ -123,42 +137,85 @@ contract DigitalRMB is ERC20, IDigitalRMB, AuditedEngine {
     //////////////////////////////////////////////////////////////*/
 
     /// @inheritdoc IDigitalRMB
-    function enginePull(address from, address to, uint256 amountFen) external onlyEngine {
-        if (to == msg.sender) membership.requireActive(from);
-        else membership.requireActivePair(from, to);
-        _transfer(from, to, amountFen);
+    function engineTransfer(address from, address to, uint256 amountFen) external onlyEngine {
+        bool fromEngine = isEngine(from);
+        bool toEngine = isEngine(to);
+        if (!fromEngine && !toEngine) membership.requireActivePair(from, to);
+        else if (!fromEngine) membership.requireActive(from);
+        else if (!toEngine) membership.requireActive(to);
+        _credit(from, to, amountFen);
     }
 
     /// @inheritdoc IDigitalRMB
-    function engineDistribute(address[] calldata payees, uint256[] calldata amountsFen)
+    function engineSplit(address from, address[] calldata payees, uint256[] calldata amountsFen)
         external
         onlyEngine
     {
-        if (payees.length != amountsFen.length) {
-            revert LengthMismatch(payees.length, amountsFen.length);
+        uint256 n = payees.length;
+        if (n != amountsFen.length) revert LengthMismatch(n, amountsFen.length);
+        // One membership call for every member involved (engines are not members).
+        address[] memory members = new address[](n + 1);
+        uint256 m;
+        if (!isEngine(from)) members[m++] = from;
+        for (uint256 i = 0; i < n; ++i) {
+            if (amountsFen[i] != 0 && !isEngine(payees[i])) members[m++] = payees[i];
         }
-        membership.requireAllActive(payees);
-        for (uint256 i = 0; i < payees.length; ++i) {
-            if (amountsFen[i] != 0) _transfer(msg.sender, payees[i], amountsFen[i]);
+        // Shrink the array to the members collected; m <= n + 1 by construction.
+        assembly ("memory-safe") {
+            mstore(members, m)
         }
+        if (m != 0) membership.requireAllActive(members);
+        for (uint256 i = 0; i < n; ++i) {
+            if (amountsFen[i] != 0) _transfer(from, payees[i], amountsFen[i]);
+        }
+    }
+
+    /// @inheritdoc IDigitalRMB
+    function setSweep(address borrower, uint256 loanId, uint16 sweepBps) external {
+        if (msg.sender != loanBook) revert NotEngine(msg.sender);
+        if (sweepBps > BPS) revert SweepTooLarge(sweepBps);
+        _sweeps[borrower] = Sweep(uint48(loanId), sweepBps);
+        emit SweepSet(borrower, loanId, sweepBps);
+    }
+
+    /// @inheritdoc IDigitalRMB
+    function sweepOf(address borrower) external view returns (uint256 loanId, uint16 sweepBps) {
+        Sweep memory s = _sweeps[borrower];
+        return (s.loanId, s.bps);
     }
 
     /// @inheritdoc IDigitalRMB
     function isEngine(address account) public view returns (bool) {
         return account != address(0)
-            && (account == _engine0 || account == _engine1 || account == _engine2
-                || account == _engine3);
+            && (account == receivables || account == loanBook || account == provisionPool);
     }
 
     /*//////////////////////////////////////////////////////////////
                                INTERNALS
     //////////////////////////////////////////////////////////////*/
 
-    /// @dev The one path of a member's payment. Sweep (routing a share of a payment into a
-    /// borrower's wallet to its loan) attaches here when loans arrive.
+    /// @dev The one path of a member's payment: checked, moved (sweep applied), audited.
     function _memberTransfer(address from, address to, uint256 value) private {
         membership.requireActivePair(from, to);
-        _transfer(from, to, value);
-        _audit(AuditKinds.ECNY_TRANSFERRED, _subject(to), keccak256(abi.encode(from, to, value)));
+        _credit(from, to, value);
+    }
+
+    /// @dev Pay `to`; when `to` is a borrower whose loan sweeps, route the share
+    /// `floor(value × bps / 10000)` from `from` to that loan's waterfall in this transaction.
+    /// The member-transfer entry is appended before the settlement's, each right after its
+    /// own business event, so the trail binds both.
+    function _credit(address from, address to, uint256 value) private {
+        Sweep memory s = _sweeps[to];
+        // value × bps cannot overflow: bps ≤ 10000 and value ≤ total supply.
+        uint256 share = s.bps == 0 ? 0 : value * s.bps / BPS;
+        _transfer(from, to, value - share);
+        if (!isEngine(msg.sender)) {
+            _audit(
+                AuditKinds.ECNY_TRANSFERRED,
+                _subject(to),
+                keccak256(abi.encode(from, to, value - share))
+            );
+        }
+        if (share != 0) ILoanReceipts(loanBook).settleSweep(s.loanId, from, share);
     }
 }

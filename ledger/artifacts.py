@@ -18,12 +18,24 @@ class Artifact:
     Attributes:
         name: contract name.
         abi: its ABI.
-        bytecode: creation code, 0x-hex.
+        bytecode: creation code, 0x-hex (with `__$…$__` placeholders where libraries link).
+        link_references: library name → byte positions of its address in the creation code.
     """
 
     name: str
     abi: list[dict[str, Any]]
     bytecode: str
+    link_references: dict[str, list[dict[str, int]]]
+
+    def linked(self, libraries: dict[str, str]) -> str:
+        """Creation code with each library's address written where the compiler left room."""
+        code = self.bytecode
+        for lib, positions in self.link_references.items():
+            address = libraries[lib].lower().removeprefix("0x")
+            for pos in positions:
+                at = 2 + 2 * pos["start"]
+                code = code[:at] + address + code[at + 2 * pos["length"]:]
+        return code
 
 
 @functools.cache
@@ -34,7 +46,8 @@ def manifest() -> dict[str, Any]:
 @functools.cache
 def load(name: str) -> Artifact:
     data = json.loads((ARTIFACTS_DIR / f"{name}.json").read_text(encoding="utf-8"))
-    return Artifact(name=data["contractName"], abi=data["abi"], bytecode=data["bytecode"])
+    return Artifact(name=data["contractName"], abi=data["abi"], bytecode=data["bytecode"],
+                    link_references=data.get("linkReferences", {}))
 
 
 def bytecode_hash(name: str) -> str:

@@ -16,10 +16,14 @@ from ledger.backend import Chain, connect
 from ledger.home import Home
 from ledger.models import Admission, BalanceView, ChainInfoView, MemberView
 from ledger.roles import STATUS_NAMES, role_names
-from ledger.tx import Sender, Sent
+from ledger.errors import Refused
+from ledger.tx import Sender, Sent, refusal_from
 
 if TYPE_CHECKING:
     from web3.contract import Contract
+
+    from ledger.loans import Loans
+    from ledger.receivables import Receivables
 
 # Gas limits per operation: explicit so no node runs estimation. Generous: on free-gas
 # networks an unused limit costs nothing, elsewhere only what is used is paid.
@@ -104,6 +108,22 @@ class Ledger:
         from eth_utils import to_checksum_address
 
         return self._names.get(to_checksum_address(address), address)
+
+    def refusal(self, exc: BaseException) -> Refused:
+        """Decode a reverted call (a view) into the refusal it carries."""
+        return refusal_from(exc, self.name_of)
+
+    @property
+    def receivables(self) -> Receivables:
+        from ledger.receivables import Receivables
+
+        return Receivables(self)
+
+    @property
+    def loans(self) -> Loans:
+        from ledger.loans import Loans
+
+        return Loans(self)
 
     def resolve(self, name_or_address: str) -> str:
         return self.keyring.resolve(name_or_address)

@@ -26,13 +26,22 @@ ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
 
 # py-evm 0.12 implements forks up to Prague; solc 0.8.37 would default to Osaka.
 EVM_VERSION = "prague"
-OPTIMIZER_RUNS = 10_000
+OPTIMIZER_RUNS = 2_000
 SETTINGS: dict[str, Any] = {
     "evmVersion": EVM_VERSION,
     "optimizer": {"enabled": True, "runs": OPTIMIZER_RUNS},
     # No metadata hash in the bytecode: comments and NatSpec edits leave code and gas alone.
     "metadata": {"bytecodeHash": "none", "appendCBOR": False},
-    "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
+    "outputSelection": {
+        "*": {
+            "*": [
+                "abi",
+                "evm.bytecode.object",
+                "evm.bytecode.linkReferences",
+                "evm.deployedBytecode.object",
+            ]
+        }
+    },
 }
 
 _IMPORT = re.compile(r'^\s*import\s+(?:[^"\']*\s+from\s+)?["\']([^"\']+)["\']\s*;', re.MULTILINE)
@@ -86,16 +95,27 @@ def compile_contracts(roots: list[str] | None = None) -> tuple[str, dict[str, An
     if not (NODE_MODULES / "solc").is_dir():
         raise RuntimeError("npm package `solc` is missing: run `npm ci` first")
     std_input = standard_input(roots or entry_points())
-    output = solcx.compile_standard(std_input, solc_binary=SOLC_WRAPPER)
+    try:
+        output = solcx.compile_standard(std_input, solc_binary=SOLC_WRAPPER)
+    except solcx.exceptions.SolcError as exc:
+        # Report the compiler's own messages, not the whole standard-JSON output.
+        try:
+            errors = json.loads(exc.stdout_data).get("errors", [])
+            text = "\n".join(e.get("formattedMessage", e["message"]) for e in errors
+                             if e.get("severity") == "error")
+        except (ValueError, TypeError, AttributeError):
+            text = str(exc).split("\n> command")[0]
+        raise RuntimeError(text) from None
     version = solcx.wrapper.get_version_str_from_solc_binary(SOLC_WRAPPER)
     sources = {name: spec["content"] for name, spec in std_input["sources"].items()}
     return version, output, sources
 
 
-def _deployable(source_name: str) -> bool:
-    return source_name.startswith("contracts/") and not source_name.startswith(
-        ("contracts/interfaces/", "contracts/libraries/")
-    )
+def _deployable(source_name: str, abi: list[Any]) -> bool:
+    """Contracts, and libraries with external functions (linked at deployment)."""
+    if not source_name.startswith("contracts/") or source_name.startswith("contracts/interfaces/"):
+        return False
+    return not source_name.startswith("contracts/libraries/") or bool(abi)
 
 
 def render_artifacts(
@@ -105,11 +125,9 @@ def render_artifacts(
     files: dict[str, str] = {}
     manifest_contracts: dict[str, Any] = {}
     for source_name, contracts in sorted(output["contracts"].items()):
-        if not _deployable(source_name):
-            continue
         for name, data in sorted(contracts.items()):
             bytecode = data["evm"]["bytecode"]["object"]
-            if not bytecode:  # abstract contracts
+            if not bytecode or not _deployable(source_name, data["abi"]):
                 continue
             deployed = data["evm"]["deployedBytecode"]["object"]
             artifact = {
@@ -118,11 +136,18 @@ def render_artifacts(
                 "abi": data["abi"],
                 "bytecode": "0x" + bytecode,
                 "deployedBytecode": "0x" + deployed,
+                # library name → where its address goes in the creation code
+                "linkReferences": {
+                    lib: positions
+                    for libs in data["evm"]["bytecode"].get("linkReferences", {}).values()
+                    for lib, positions in libs.items()
+                },
             }
             files[f"{name}.json"] = _dump(artifact)
             manifest_contracts[name] = {
                 "source": source_name,
-                "bytecodeKeccak": "0x" + keccak(hexstr=bytecode).hex(),
+                # of the creation code as text: unlinked code holds `__$…$__` placeholders
+                "bytecodeKeccak": "0x" + keccak(text=bytecode).hex(),
                 "deployedSize": len(deployed) // 2,
             }
     manifest = {

@@ -20,12 +20,20 @@ if TYPE_CHECKING:
     from ledger.tx import Sender
 
 # Deployment order; each entry's constructor arguments are built in `_constructor_args`.
-SUITE = ("AuditTrail", "Membership", "DigitalRMB")
+SUITE = (
+    "AuditTrail",
+    "Membership",
+    "DigitalRMB",
+    "ReceivableToken",
+    "Policy",
+    "ProvisionPool",
+    "LoanOrigination",
+    "LoanBook",
+)
 # Engine contracts that append to the trail.
-AUDIT_WRITERS = ("Membership", "DigitalRMB")
-# Contracts allowed to move e-CNY inside their own audited actions (none yet).
-ECNY_ENGINES: tuple[str, ...] = ()
-DEPLOY_GAS = 8_000_000
+AUDIT_WRITERS = ("Membership", "DigitalRMB", "ReceivableToken", "LoanBook", "ProvisionPool",
+                 "Policy")
+DEPLOY_GAS = 12_000_000
 
 
 class Deployment(BaseModel):
@@ -73,7 +81,19 @@ def _constructor_args(
     if name == "Membership":
         return [at["AuditTrail"], operator, operator_kyc]
     if name == "DigitalRMB":
-        return [at["AuditTrail"], at["Membership"], [at[e] for e in ECNY_ENGINES]]
+        return [at["AuditTrail"], at["Membership"], at["ReceivableToken"], at["LoanBook"],
+                at["ProvisionPool"]]
+    if name == "ReceivableToken":
+        return [at["AuditTrail"], at["Membership"], at["DigitalRMB"], at["LoanBook"]]
+    if name == "Policy":
+        return [at["AuditTrail"], at["Membership"]]
+    if name == "ProvisionPool":
+        return [at["AuditTrail"], at["DigitalRMB"]]
+    if name == "LoanOrigination":
+        return []
+    if name == "LoanBook":
+        return [at["AuditTrail"], at["Membership"], at["DigitalRMB"], at["ReceivableToken"],
+                at["Policy"], at["ProvisionPool"]]
     raise ValueError(name)
 
 
@@ -85,7 +105,7 @@ def deploy_suite(sender: Sender, network: str, operator_kyc: bytes = b"\0" * 32)
     hashes: list[str] = []
     for name in SUITE:
         art = artifacts.load(name)
-        factory = w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
+        factory = w3.eth.contract(abi=art.abi, bytecode=art.linked(at))
         data = factory.constructor(
             *_constructor_args(name, at, sender.address, operator_kyc)
         ).data_in_transaction

@@ -59,6 +59,17 @@ def revert_data(exc: BaseException) -> bytes | None:
     return None
 
 
+def refusal_from(exc: BaseException, name_of: Callable[[str], str]) -> Refused:
+    """A web3 exception → the decoded refusal (custom error in words) or a plain one."""
+    data = revert_data(exc)
+    decoded = decode_error(data) if data else None
+    if decoded is None:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return Refused(f"refused by the chain: {reason}")
+    name, args = decoded
+    return ContractRefusal(name, args, f"refused by the chain: {explain(name, args, name_of)}")
+
+
 class Sender:
     """Sends transactions signed by one local account."""
 

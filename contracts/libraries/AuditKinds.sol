@@ -15,4 +15,22 @@ library AuditKinds {
     bytes32 internal constant ECNY_BURNT = keccak256("ECNY_BURNT");
     bytes32 internal constant ECNY_TRANSFERRED = keccak256("ECNY_TRANSFERRED");
     bytes32 internal constant ECNY_APPROVED = keccak256("ECNY_APPROVED");
+    bytes32 internal constant RECEIVABLE_ISSUED = keccak256("RECEIVABLE_ISSUED");
+    bytes32 internal constant RECEIVABLE_ACCEPTED = keccak256("RECEIVABLE_ACCEPTED");
+    bytes32 internal constant RECEIVABLE_REJECTED = keccak256("RECEIVABLE_REJECTED");
+    bytes32 internal constant RECEIVABLE_CANCELLED = keccak256("RECEIVABLE_CANCELLED");
+    bytes32 internal constant RECEIVABLE_SPLIT = keccak256("RECEIVABLE_SPLIT");
+    bytes32 internal constant RECEIVABLE_TRANSFERRED = keccak256("RECEIVABLE_TRANSFERRED");
+    bytes32 internal constant RECEIVABLE_PAID = keccak256("RECEIVABLE_PAID");
+    bytes32 internal constant RECEIVABLES_PLEDGED = keccak256("RECEIVABLES_PLEDGED");
+    bytes32 internal constant RECEIVABLES_RELEASED = keccak256("RECEIVABLES_RELEASED");
+    bytes32 internal constant LOAN_PROPOSED = keccak256("LOAN_PROPOSED");
+    bytes32 internal constant LOAN_ACCEPTED = keccak256("LOAN_ACCEPTED");
+    bytes32 internal constant LOAN_FUNDED = keccak256("LOAN_FUNDED");
+    bytes32 internal constant LOAN_DISBURSED = keccak256("LOAN_DISBURSED");
+    bytes32 internal constant LOAN_SETTLED = keccak256("LOAN_SETTLED");
+    bytes32 internal constant LOAN_CANCELLED = keccak256("LOAN_CANCELLED");
+    bytes32 internal constant LOAN_DEFAULTED = keccak256("LOAN_DEFAULTED");
+    bytes32 internal constant POOL_CONTRIBUTED = keccak256("POOL_CONTRIBUTED");
+    bytes32 internal constant POLICY_CHANGED = keccak256("POLICY_CHANGED");
 }

@@ -108,8 +108,11 @@ def test_engine_entry_points_refuse_every_caller_but_an_engine(ledger: Ledger) -
     for name in ("operator", "core", "issuer"):
         signer = ledger.as_signer(name)
         with pytest.raises(ContractRefusal) as exc:
-            signer._send("DigitalRMB", "enginePull", core, s1, 1, gas=300_000)
+            signer._send("DigitalRMB", "engineTransfer", core, s1, 1, gas=300_000)
         assert exc.value.name == "NotEngine"
         with pytest.raises(ContractRefusal) as exc:
-            signer._send("DigitalRMB", "engineDistribute", [s1], [1], gas=300_000)
+            signer._send("DigitalRMB", "engineSplit", core, [s1], [1], gas=300_000)
+        assert exc.value.name == "NotEngine"
+        with pytest.raises(ContractRefusal) as exc:
+            signer._send("DigitalRMB", "setSweep", s1, 1, 100, gas=300_000)
         assert exc.value.name == "NotEngine"

@@ -1,0 +1,600 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {IAuditTrail} from "./interfaces/IAuditTrail.sol";
+import {IDigitalRMB} from "./interfaces/IDigitalRMB.sol";
+import {ILoanBook} from "./interfaces/ILoanBook.sol";
+import {ILoanReceipts} from "./interfaces/ILoanReceipts.sol";
+import {IMembership} from "./interfaces/IMembership.sol";
+import {IPolicy} from "./interfaces/IPolicy.sol";
+import {IReceivableToken} from "./interfaces/IReceivableToken.sol";
+import {AuditedEngine} from "./AuditedEngine.sol";
+import {AuditKinds} from "./libraries/AuditKinds.sol";
+import {Roles} from "./libraries/Roles.sol";
+import {Compliance} from "./libraries/Compliance.sol";
+import {LoanOrigination} from "./libraries/LoanOrigination.sol";
+import {Clock, Core, Details, Loans, Slot} from "./libraries/LoanStorage.sol";
+import {Waterfall} from "./libraries/Waterfall.sol";
+
+/// @title LoanBook — joint loans and their repayment waterfall
+/// @notice See ILoanBook. Money never rests here except between funding and disbursement
+/// (or a cancellation's refund): receipts go straight from the payer to the waterfall's
+/// payees in one e-CNY call, so this contract's e-CNY balance always equals the funding
+/// it holds for loans not yet disbursed.
+/// @dev A settlement touches two storage words of the loan (terms; clock) and one per
+/// tranche (lender, class, coupon and outstanding packed), plus one per senior for its
+/// unpaid coupon. Everything else about a loan is cold: read at proposal, funding,
+/// disbursement and close only.
+contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
+    uint256 public constant MAX_TRANCHES = 8;
+    uint256 private constant BPS = 10_000;
+    uint256 private constant DAY = 86_400;
+
+    /// @dev One settlement, field for field the LoanSettled event.
+    struct Receipt {
+        uint256 loanId;
+        Source source;
+        address payer;
+        uint256 amount;
+        uint256 fee;
+        uint256 provision;
+        uint256[] interest;
+        uint256[] principal;
+        uint256 residual;
+        address residualTo;
+        bool repaid;
+    }
+
+    /// @dev The working set of one settlement, in memory.
+    struct Book {
+        uint256 n;
+        address[] lenders;
+        bool[] senior;
+        uint256[] coupon;
+        uint256[] outstanding;
+        uint256[] couponDue;
+        bool hasJunior;
+    }
+
+    IMembership public immutable membership;
+    IDigitalRMB public immutable ecny;
+    IReceivableToken public immutable receivables;
+    IPolicy public immutable policy;
+    /// @notice The provision pool (an e-CNY holder the loan book pays into and draws on).
+    address public immutable pool;
+
+    /*//////////////////////////////////////////////////////////////
+                                 STORAGE
+    //////////////////////////////////////////////////////////////*/
+
+    Loans private _l;
+
+    constructor(
+        IAuditTrail trail,
+        IMembership members,
+        IDigitalRMB ecny_,
+        IReceivableToken receivables_,
+        IPolicy policy_,
+        address pool_
+    ) AuditedEngine(trail) {
+        membership = members;
+        ecny = ecny_;
+        receivables = receivables_;
+        policy = policy_;
+        pool = pool_;
+        _l.nextLoanId = 1;
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                               ORIGINATION
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc ILoanBook
+    function propose(bytes calldata terms) external nonReentrant returns (uint256 loanId) {
+        membership.requireRole(msg.sender, Roles.LENDER);
+        address borrower;
+        bytes32 termsHash;
+        (loanId, borrower, termsHash) = LoanOrigination.propose(_l, membership, policy, terms);
+        emit LoanProposed(loanId, msg.sender, borrower, terms, termsHash);
+        _audit(
+            AuditKinds.LOAN_PROPOSED,
+            loanId,
+            keccak256(abi.encode(loanId, msg.sender, borrower, terms, termsHash))
+        );
+    }
+
+    /// @inheritdoc ILoanBook
+    function accept(uint256 loanId, bytes32 termsHash) external nonReentrant {
+        Core storage c = _existing(loanId);
+        if (msg.sender != c.borrower) revert NotBorrower(loanId, msg.sender, c.borrower);
+        membership.requireActive(msg.sender);
+        if (c.status != Status.PROPOSED) revert WrongLoanStatus(loanId, c.status);
+        bytes32 expected = _l.details[loanId].termsHash;
+        if (termsHash != expected) revert TermsMismatch(loanId, expected, termsHash);
+        c.status = Status.ACCEPTED;
+        receivables.pledge(loanId, msg.sender, _l.receivableIds[loanId]);
+        emit LoanAccepted(loanId, msg.sender, termsHash);
+        _audit(AuditKinds.LOAN_ACCEPTED, loanId, keccak256(abi.encode(loanId, msg.sender, termsHash)));
+    }
+
+    /// @inheritdoc ILoanBook
+    function fund(uint256 loanId) external nonReentrant {
+        Core storage c = _existing(loanId);
+        if (c.status != Status.ACCEPTED && c.status != Status.FUNDING) {
+            revert WrongLoanStatus(loanId, c.status);
+        }
+        Compliance.checkLender(membership, msg.sender);
+        uint256 n = c.trancheCount;
+        uint8 mask = c.fundedMask;
+        uint256 amount;
+        for (uint256 i = 0; i < n; ++i) {
+            if (_l.slots[loanId][i].lender == msg.sender && mask & (1 << i) == 0) {
+                amount += _l.amounts[loanId][i];
+                mask |= uint8(1 << i);
+            }
+        }
+        if (amount == 0) revert NothingToFund(loanId, msg.sender);
+        address borrower = c.borrower;
+        Compliance.checkExposure(membership, _l, msg.sender, borrower, amount, policy.params());
+        _l.exposure[msg.sender][borrower] += amount;
+        bool full = mask == (1 << n) - 1;
+        c.fundedMask = mask;
+        c.status = full ? Status.FUNDED : Status.FUNDING;
+        ecny.engineTransfer(msg.sender, address(this), amount);
+        emit LoanFunded(loanId, msg.sender, amount, full);
+        _audit(AuditKinds.LOAN_FUNDED, loanId, keccak256(abi.encode(loanId, msg.sender, amount, full)));
+    }
+
+    /// @inheritdoc ILoanBook
+    function disburse(uint256 loanId) external nonReentrant {
+        Core storage c = _existing(loanId);
+        address originator = _l.details[loanId].originator;
+        if (msg.sender != originator) revert NotOriginator(loanId, msg.sender, originator);
+        membership.requireActive(msg.sender);
+        if (c.status != Status.FUNDED) revert WrongLoanStatus(loanId, c.status);
+        Clock storage k = _l.clock[loanId];
+        uint64 nowAt = uint64(block.timestamp);
+        uint64 maturityAt = uint64(block.timestamp + uint256(k.termDays) * DAY);
+        k.accruedTo = uint40(nowAt);
+        k.disbursedAt = uint40(nowAt);
+        k.maturityAt = uint40(maturityAt);
+        c.status = Status.DISBURSED;
+        if (c.sweepBps != 0) _sweepAdd(c.borrower, loanId, c.sweepBps);
+        address[] memory payees = _l.payees[loanId];
+        uint256[] memory amounts = _l.payeeAmounts[loanId];
+        ecny.engineSplit(address(this), payees, amounts);
+        emit LoanDisbursed(loanId, msg.sender, nowAt, maturityAt, payees, amounts);
+        _audit(
+            AuditKinds.LOAN_DISBURSED,
+            loanId,
+            keccak256(abi.encode(loanId, msg.sender, nowAt, maturityAt, payees, amounts))
+        );
+    }
+
+    /// @inheritdoc ILoanBook
+    function cancel(uint256 loanId) external nonReentrant {
+        Core storage c = _existing(loanId);
+        Status status = c.status;
+        if (status == Status.NONE || status >= Status.DISBURSED) revert WrongLoanStatus(loanId, status);
+        if (msg.sender != _l.details[loanId].originator && msg.sender != c.borrower) {
+            revert NotOriginatorOrBorrower(loanId, msg.sender);
+        }
+        membership.requireActive(msg.sender);
+        c.status = Status.CANCELLED;
+        uint256 n = c.trancheCount;
+        address[] memory lenders = new address[](n);
+        uint256[] memory refunds = new uint256[](n);
+        uint256 refunded;
+        for (uint256 i = 0; i < n; ++i) {
+            if (c.fundedMask & (1 << i) != 0) {
+                lenders[i] = _l.slots[loanId][i].lender;
+                refunds[i] = _l.amounts[loanId][i];
+                _l.exposure[lenders[i]][c.borrower] -= refunds[i];
+                refunded += refunds[i];
+            }
+        }
+        if (status != Status.PROPOSED) receivables.release(loanId, msg.sender, _l.receivableIds[loanId]);
+        if (refunded != 0) ecny.engineSplit(address(this), lenders, refunds);
+        emit LoanCancelled(loanId, msg.sender, refunded);
+        _audit(AuditKinds.LOAN_CANCELLED, loanId, keccak256(abi.encode(loanId, msg.sender, refunded)));
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                RECEIPTS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc ILoanBook
+    function repay(uint256 loanId, uint256 amountFen) external nonReentrant {
+        Core memory c = _existing(loanId);
+        _settle(loanId, c, msg.sender, amountFen, c.borrower, Source.REPAYMENT);
+    }
+
+    /// @inheritdoc ILoanReceipts
+    function settleReceivablePayment(
+        uint256 loanId,
+        uint256,
+        address payer,
+        address holder,
+        uint256 amountFen
+    ) external nonReentrant {
+        if (msg.sender != address(receivables)) revert NotReceivableToken(msg.sender);
+        Core memory c = _existing(loanId);
+        if (c.status != Status.DISBURSED && c.status != Status.DEFAULTED) {
+            // Pledged but not yet disbursed: nothing is owed, so the holder is paid.
+            ecny.engineTransfer(payer, holder, amountFen);
+            return;
+        }
+        _settle(loanId, c, payer, amountFen, holder, Source.RECEIVABLE);
+    }
+
+    /// @inheritdoc ILoanReceipts
+    function settleSweep(uint256 loanId, address payer, uint256 amountFen) external nonReentrant {
+        if (msg.sender != address(ecny)) revert NotTokenContract(msg.sender);
+        Core memory c = _existing(loanId);
+        _settle(loanId, c, payer, amountFen, c.borrower, Source.SWEEP);
+    }
+
+    /// @inheritdoc ILoanBook
+    function declareDefault(uint256 loanId) external nonReentrant {
+        Core memory c = _existing(loanId);
+        if (c.status != Status.DISBURSED) revert WrongLoanStatus(loanId, c.status);
+        Clock memory k = _l.clock[loanId];
+        Book memory b = _load(loanId, c.trancheCount);
+        if (!membership.hasRoles(msg.sender, Roles.OPERATOR)) {
+            membership.requireActive(msg.sender);
+            if (!_isLender(b, msg.sender)) revert NotLenderOfLoan(loanId, msg.sender);
+        }
+        uint256 earliest = uint256(k.maturityAt) + uint256(policy.params().defaultDays) * DAY;
+        if (block.timestamp < earliest) {
+            revert DefaultTooEarly(loanId, uint64(block.timestamp), uint64(earliest));
+        }
+        _accrue(c, k, b);
+        uint256 owed = _sum(b.outstanding);
+        if (owed == 0) revert NothingOutstanding(loanId);
+        uint256 balance = ecny.balanceOf(pool);
+        uint256 coverFen = balance < owed ? balance : owed;
+        uint256[] memory parts = _principal(b, coverFen, true);
+        _save(loanId, k, b);
+        bool closed = coverFen == owed && k.interestDue == 0;
+        _l.core[loanId].status = closed ? Status.REPAID : Status.DEFAULTED;
+        _close(loanId, c, b, closed);
+        if (coverFen != 0) ecny.engineSplit(pool, b.lenders, parts);
+        emit LoanDefaulted(loanId, msg.sender, coverFen, parts, owed - coverFen, k.interestDue);
+        _audit(
+            AuditKinds.LOAN_DEFAULTED,
+            loanId,
+            keccak256(abi.encode(loanId, msg.sender, coverFen, parts, owed - coverFen, k.interestDue))
+        );
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                 VIEWS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc ILoanBook
+    function loanOf(uint256 loanId) external view returns (LoanInfo memory info) {
+        Core memory c = _existing(loanId);
+        Clock memory k = _l.clock[loanId];
+        Details memory d = _l.details[loanId];
+        Book memory b = _load(loanId, c.trancheCount);
+        if (c.status == Status.DISBURSED || c.status == Status.DEFAULTED) _accrue(c, k, b);
+        info = LoanInfo({
+            status: c.status,
+            originator: d.originator,
+            borrower: c.borrower,
+            principalFen: d.principal,
+            outstandingFen: _sum(b.outstanding),
+            interestDueFen: k.interestDue,
+            disbursedAt: k.disbursedAt,
+            maturityAt: k.maturityAt,
+            accruedTo: k.accruedTo,
+            termsHash: d.termsHash,
+            trancheCount: c.trancheCount
+        });
+    }
+
+    /// @inheritdoc ILoanBook
+    function termsOf(uint256 loanId) external view returns (Terms memory) {
+        Core memory c = _existing(loanId);
+        Clock memory k = _l.clock[loanId];
+        return Terms({
+            borrower: c.borrower,
+            techPartner: _l.details[loanId].techPartner,
+            rateBps: c.rateBps,
+            penaltyBps: k.penaltyBps,
+            termDays: k.termDays,
+            graceDays: k.graceDays,
+            feeShareBps: c.feeShareBps,
+            provisionShareBps: c.provisionShareBps,
+            sweepBps: c.sweepBps,
+            mode: c.mode
+        });
+    }
+
+    /// @inheritdoc ILoanBook
+    function trancheOf(uint256 loanId, uint256 index) external view returns (TrancheInfo memory) {
+        Core memory c = _existing(loanId);
+        Book memory b = _load(loanId, c.trancheCount);
+        if (c.status == Status.DISBURSED || c.status == Status.DEFAULTED) {
+            _accrue(c, _l.clock[loanId], b);
+        }
+        return TrancheInfo({
+            lender: b.lenders[index],
+            senior: b.senior[index],
+            amountFen: _l.amounts[loanId][index],
+            couponBps: uint16(b.coupon[index]),
+            outstandingFen: b.outstanding[index],
+            couponDueFen: b.couponDue[index],
+            funded: c.fundedMask & (1 << index) != 0
+        });
+    }
+
+    /// @inheritdoc ILoanBook
+    function receivablesOf(uint256 loanId) external view returns (uint256[] memory) {
+        return _l.receivableIds[loanId];
+    }
+
+    /// @inheritdoc ILoanBook
+    function payeesOf(uint256 loanId) external view returns (address[] memory, uint256[] memory) {
+        return (_l.payees[loanId], _l.payeeAmounts[loanId]);
+    }
+
+    /// @inheritdoc ILoanBook
+    function exposureOf(address lender, address borrower) external view returns (uint256) {
+        return _l.exposure[lender][borrower];
+    }
+
+    /// @inheritdoc ILoanBook
+    function nextLoanId() external view returns (uint256) {
+        return _l.nextLoanId;
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                          SETTLEMENT (DESIGN §4.5)
+    //////////////////////////////////////////////////////////////*/
+
+    function _settle(
+        uint256 loanId,
+        Core memory c,
+        address payer,
+        uint256 amount,
+        address residualTo,
+        Source source
+    ) private {
+        if (c.status != Status.DISBURSED && c.status != Status.DEFAULTED) {
+            revert WrongLoanStatus(loanId, c.status);
+        }
+        if (amount == 0) revert ZeroReceipt(loanId);
+        Receipt memory r;
+        r.loanId = loanId;
+        r.source = source;
+        r.payer = payer;
+        r.amount = amount;
+        r.residualTo = residualTo;
+        Clock memory k = _l.clock[loanId];
+        Book memory b = _load(loanId, c.trancheCount);
+        _accrue(c, k, b);
+        uint256 owed = _split(r, c, k, b);
+        _save(loanId, k, b);
+        r.repaid = r.amount - r.residual - _sum(r.interest) - r.fee - r.provision == owed
+            && k.interestDue == 0;
+        if (r.repaid) {
+            _l.core[loanId].status = Status.REPAID;
+            _close(loanId, c, b, true);
+        }
+        _pay(r, b);
+        emit LoanSettled(
+            r.loanId,
+            r.source,
+            r.payer,
+            r.amount,
+            r.fee,
+            r.provision,
+            r.interest,
+            r.principal,
+            r.residual,
+            r.residualTo,
+            r.repaid
+        );
+        _auditAs(payer, AuditKinds.LOAN_SETTLED, loanId, _fieldsHash(abi.encode(r)));
+    }
+
+    /// @dev DESIGN §4.5 steps 2–4 on the accrued state; returns the principal owed before.
+    function _split(Receipt memory r, Core memory c, Clock memory k, Book memory b)
+        private
+        view
+        returns (uint256 owed)
+    {
+        uint256 x = r.amount < k.interestDue ? r.amount : k.interestDue;
+        r.fee = x * c.feeShareBps / BPS;
+        r.provision = x * c.provisionShareBps / BPS;
+        r.interest = _interest(r.loanId, b, x - r.fee - r.provision);
+        k.interestDue -= uint80(x);
+        owed = _sum(b.outstanding);
+        uint256 y = r.amount - x < owed ? r.amount - x : owed;
+        r.principal = _principal(b, y, c.mode == Mode.SEQUENTIAL);
+        r.residual = r.amount - x - y;
+    }
+
+    /// @dev keccak256 of a memory struct's fields ABI-encoded in order — what
+    /// `abi.encode(field1, field2, …)` gives. `abi.encode(r)` of a struct with dynamic
+    /// members starts with one extra word (the offset 0x20 of the tuple), skipped here.
+    function _fieldsHash(bytes memory encoded) private pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            h := keccak256(add(encoded, 0x40), sub(mload(encoded), 0x20))
+        }
+    }
+
+    /// @dev Accrue borrower interest, penalty and senior coupons from the last checkpoint.
+    function _accrue(Core memory c, Clock memory k, Book memory b) private view {
+        uint256 t = block.timestamp;
+        uint256 from = k.accruedTo;
+        if (t <= from) return;
+        uint256 dt = t - from;
+        uint256 owed = _sum(b.outstanding);
+        uint256 due = k.interestDue + Waterfall.interest(owed, c.rateBps, dt);
+        if (k.penaltyBps != 0) {
+            uint256 start = uint256(k.maturityAt) + uint256(k.graceDays) * DAY;
+            due += Waterfall.interest(owed, k.penaltyBps, Waterfall.overlap(from, t, start));
+        }
+        k.interestDue = uint80(due);
+        k.accruedTo = uint40(t);
+        for (uint256 i = 0; i < b.n; ++i) {
+            if (b.senior[i]) b.couponDue[i] += Waterfall.interest(b.outstanding[i], b.coupon[i], dt);
+        }
+    }
+
+    /// @dev Split the lenders' interest `l`: seniors' coupons due in listed order, then the
+    /// rest pro rata to juniors by outstanding (all tranches if there is no junior; by
+    /// original principal if those weights are all zero).
+    function _interest(uint256 loanId, Book memory b, uint256 l) private view returns (uint256[] memory paid) {
+        paid = new uint256[](b.n);
+        for (uint256 i = 0; i < b.n && l != 0; ++i) {
+            if (!b.senior[i]) continue;
+            uint256 p = l < b.couponDue[i] ? l : b.couponDue[i];
+            paid[i] = p;
+            b.couponDue[i] -= p;
+            l -= p;
+        }
+        if (l == 0) return paid;
+        uint256[] memory weights = new uint256[](b.n);
+        uint256 total;
+        for (uint256 i = 0; i < b.n; ++i) {
+            if (!b.hasJunior || !b.senior[i]) {
+                weights[i] = b.outstanding[i];
+                total += weights[i];
+            }
+        }
+        if (total == 0) {
+            for (uint256 i = 0; i < b.n; ++i) {
+                if (!b.hasJunior || !b.senior[i]) weights[i] = _l.amounts[loanId][i];
+            }
+        }
+        Waterfall.addProRata(l, weights, paid);
+    }
+
+    /// @dev Allocate principal `y` (≤ outstanding): sequential — seniors in listed order up
+    /// to their outstanding, then juniors pro rata; otherwise all tranches pro rata.
+    function _principal(Book memory b, uint256 y, bool sequential) private pure returns (uint256[] memory paid) {
+        paid = new uint256[](b.n);
+        if (y == 0) return paid;
+        uint256[] memory weights = new uint256[](b.n);
+        for (uint256 i = 0; i < b.n; ++i) {
+            if (sequential && b.senior[i]) {
+                uint256 p = y < b.outstanding[i] ? y : b.outstanding[i];
+                paid[i] = p;
+                y -= p;
+            } else {
+                weights[i] = b.outstanding[i];
+            }
+        }
+        Waterfall.addProRata(y, weights, paid);
+        for (uint256 i = 0; i < b.n; ++i) {
+            b.outstanding[i] -= paid[i];
+        }
+    }
+
+    /// @dev One e-CNY call pays everybody straight from the payer.
+    function _pay(Receipt memory r, Book memory b) private {
+        uint256 n = b.n;
+        address[] memory payees = new address[](n + 3);
+        uint256[] memory amounts = new uint256[](n + 3);
+        payees[0] = r.fee != 0 ? _l.details[r.loanId].techPartner : address(0);
+        amounts[0] = r.fee;
+        payees[1] = pool;
+        amounts[1] = r.provision;
+        for (uint256 i = 0; i < n; ++i) {
+            payees[i + 2] = b.lenders[i];
+            amounts[i + 2] = r.interest[i] + r.principal[i];
+        }
+        payees[n + 2] = r.residualTo;
+        amounts[n + 2] = r.residual;
+        ecny.engineSplit(r.payer, payees, amounts);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                INTERNALS
+    //////////////////////////////////////////////////////////////*/
+
+    function _load(uint256 loanId, uint256 n) private view returns (Book memory b) {
+        b.n = n;
+        b.lenders = new address[](n);
+        b.senior = new bool[](n);
+        b.coupon = new uint256[](n);
+        b.outstanding = new uint256[](n);
+        b.couponDue = new uint256[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            Slot memory s = _l.slots[loanId][i];
+            b.lenders[i] = s.lender;
+            b.senior[i] = s.senior;
+            b.coupon[i] = s.couponBps;
+            b.outstanding[i] = s.outstanding;
+            if (s.senior) b.couponDue[i] = _l.couponDue[loanId][i];
+            else b.hasJunior = true;
+        }
+    }
+
+    function _save(uint256 loanId, Clock memory k, Book memory b) private {
+        _l.clock[loanId] = k;
+        for (uint256 i = 0; i < b.n; ++i) {
+            Slot storage s = _l.slots[loanId][i];
+            // outstanding only decreases from a uint72 principal
+            s.outstanding = uint72(b.outstanding[i]);
+            if (b.senior[i]) _l.couponDue[loanId][i] = b.couponDue[i];
+        }
+    }
+
+    /// @dev A loan leaves the active set: stop its sweep; when fully repaid, release its
+    /// receivables and the lenders' exposure.
+    function _close(uint256 loanId, Core memory c, Book memory b, bool repaid) private {
+        if (c.sweepBps != 0 && c.status == Status.DISBURSED) _sweepRemove(c.borrower, loanId);
+        if (!repaid) return;
+        for (uint256 i = 0; i < b.n; ++i) {
+            _l.exposure[b.lenders[i]][c.borrower] -= _l.amounts[loanId][i];
+        }
+        receivables.release(loanId, msg.sender, _l.receivableIds[loanId]);
+    }
+
+    function _sweepAdd(address borrower, uint256 loanId, uint16 sweepBps) private {
+        uint256 tail = _l.sweepTail[borrower];
+        _l.sweepTail[borrower] = loanId;
+        if (tail == 0) {
+            _l.sweepHead[borrower] = loanId;
+            ecny.setSweep(borrower, loanId, sweepBps);
+        } else {
+            _l.sweepNext[tail] = loanId;
+            _l.sweepPrev[loanId] = tail;
+        }
+    }
+
+    function _sweepRemove(address borrower, uint256 loanId) private {
+        uint256 prev = _l.sweepPrev[loanId];
+        uint256 next = _l.sweepNext[loanId];
+        if (prev == 0) _l.sweepHead[borrower] = next;
+        else _l.sweepNext[prev] = next;
+        if (next == 0) _l.sweepTail[borrower] = prev;
+        else _l.sweepPrev[next] = prev;
+        delete _l.sweepPrev[loanId];
+        delete _l.sweepNext[loanId];
+        if (prev == 0) ecny.setSweep(borrower, next, next == 0 ? 0 : _l.core[next].sweepBps);
+    }
+
+    function _existing(uint256 loanId) private view returns (Core storage c) {
+        c = _l.core[loanId];
+        if (c.status == Status.NONE) revert UnknownLoan(loanId);
+    }
+
+    function _isLender(Book memory b, address account) private pure returns (bool) {
+        for (uint256 i = 0; i < b.n; ++i) {
+            if (b.lenders[i] == account) return true;
+        }
+        return false;
+    }
+
+    function _sum(uint256[] memory xs) private pure returns (uint256 total) {
+        for (uint256 i = 0; i < xs.length; ++i) {
+            total += xs[i];
+        }
+    }
+}

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {IAuditTrail} from "./interfaces/IAuditTrail.sol";
+import {IMembership} from "./interfaces/IMembership.sol";
+import {IPolicy} from "./interfaces/IPolicy.sol";
+import {AuditedEngine} from "./AuditedEngine.sol";
+import {AuditKinds} from "./libraries/AuditKinds.sol";
+import {Roles} from "./libraries/Roles.sol";
+
+/// @title Policy — the regulator's parameters, in one storage word
+/// @notice Defaults per DESIGN §4.7: originator share ≥ 30%, rate + penalty ≤ 24%, tech fee
+/// ≤ 30% of interest, single-borrower exposure ≤ 10% of a lender's net assets, default
+/// after 90 days past maturity.
+contract Policy is IPolicy, AuditedEngine {
+    bytes32 private constant MIN_ORIGINATOR_SHARE = "min_originator_share_bps";
+    bytes32 private constant MAX_APR = "max_apr_bps";
+    bytes32 private constant MAX_FEE_SHARE = "max_fee_share_bps";
+    bytes32 private constant MAX_SINGLE_BORROWER = "max_single_borrower_bps";
+    bytes32 private constant DEFAULT_DAYS = "default_days";
+
+    IMembership public immutable membership;
+
+    Params private _params = Params({
+        minOriginatorShareBps: 3000,
+        maxAprBps: 2400,
+        maxFeeShareBps: 3000,
+        maxSingleBorrowerBps: 1000,
+        defaultDays: 90
+    });
+
+    constructor(IAuditTrail trail, IMembership members) AuditedEngine(trail) {
+        membership = members;
+    }
+
+    /// @inheritdoc IPolicy
+    function set(bytes32 name, uint256 value) external {
+        membership.requireRole(msg.sender, Roles.REGULATOR);
+        Params storage p = _params;
+        uint256 old;
+        if (name == MIN_ORIGINATOR_SHARE) {
+            old = p.minOriginatorShareBps;
+            p.minOriginatorShareBps = uint16(_bounded(name, value, 10_000));
+        } else if (name == MAX_APR) {
+            old = p.maxAprBps;
+            p.maxAprBps = uint16(_bounded(name, value, 65_535));
+        } else if (name == MAX_FEE_SHARE) {
+            old = p.maxFeeShareBps;
+            p.maxFeeShareBps = uint16(_bounded(name, value, 10_000));
+        } else if (name == MAX_SINGLE_BORROWER) {
+            old = p.maxSingleBorrowerBps;
+            p.maxSingleBorrowerBps = uint16(_bounded(name, value, 10_000));
+        } else if (name == DEFAULT_DAYS) {
+            old = p.defaultDays;
+            p.defaultDays = uint16(_bounded(name, value, 3650));
+        } else {
+            revert UnknownParameter(name);
+        }
+        emit PolicyChanged(name, old, value);
+        _audit(AuditKinds.POLICY_CHANGED, uint256(name), keccak256(abi.encode(name, old, value)));
+    }
+
+    /// @inheritdoc IPolicy
+    function params() external view returns (Params memory) {
+        return _params;
+    }
+
+    function _bounded(bytes32 name, uint256 value, uint256 max) private pure returns (uint256) {
+        if (value > max) revert ParameterOutOfRange(name, value, max);
+        return value;
+    }
+}

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {ILoanReceipts} from "./ILoanReceipts.sol";
+
+/// @title ILoanBook — joint loans (联合贷款) with an automatic repayment waterfall
+/// @notice A loan is proposed by its originating lender against receivables held by the
+/// borrower; the borrower reviews the terms (the disclosed APR among them) and accepts,
+/// which pledges its receivables; each lender funds its own tranche in e-CNY; the
+/// originator disburses to the loan's fixed payees (定向支付). Every receipt — a direct
+/// repayment, a pledged receivable's payment, the swept share of a payment into the
+/// borrower's wallet — is split in the same transaction per DESIGN §4.5: tech-partner fee,
+/// provision, senior coupons, junior interest, principal, residual. Compliance rules are
+/// checked inside each transaction and refusals name the rule and the numbers.
+interface ILoanBook is ILoanReceipts {
+    enum Status {
+        NONE,
+        PROPOSED,
+        ACCEPTED,
+        FUNDING,
+        FUNDED,
+        DISBURSED,
+        REPAID,
+        DEFAULTED,
+        CANCELLED
+    }
+
+    enum Mode {
+        SEQUENTIAL,
+        PRO_RATA
+    }
+
+    /// @notice Where a receipt came from.
+    enum Source {
+        REPAYMENT,
+        RECEIVABLE,
+        SWEEP,
+        COVER
+    }
+
+    /// @notice Loan terms as proposed.
+    struct Terms {
+        address borrower;
+        address techPartner; // receives the fee share; zero when feeShareBps is 0
+        uint16 rateBps;
+        uint16 penaltyBps;
+        uint16 termDays;
+        uint16 graceDays;
+        uint16 feeShareBps;
+        uint16 provisionShareBps;
+        uint16 sweepBps;
+        Mode mode;
+    }
+
+    /// @notice One tranche: its lender, class (senior: fixed coupon, first in line; junior:
+    /// residual interest, first loss), principal and coupon (seniors only).
+    struct TrancheSpec {
+        address lender;
+        bool senior;
+        uint256 amountFen;
+        uint16 couponBps;
+    }
+
+    /// @notice A tranche's live state, as `trancheOf` returns it.
+    struct TrancheInfo {
+        address lender;
+        bool senior;
+        uint256 amountFen;
+        uint16 couponBps;
+        uint256 outstandingFen;
+        uint256 couponDueFen;
+        bool funded;
+    }
+
+    /// @notice A loan's live state, as `loanOf` returns it; interest accrued to this block.
+    struct LoanInfo {
+        Status status;
+        address originator;
+        address borrower;
+        uint256 principalFen;
+        uint256 outstandingFen;
+        uint256 interestDueFen;
+        uint64 disbursedAt;
+        uint64 maturityAt;
+        uint64 accruedTo;
+        bytes32 termsHash;
+        uint256 trancheCount;
+    }
+
+    /// @notice `terms` is the terms document the borrower accepts by its keccak-256:
+    /// `abi.encode(Terms, TrancheSpec[], receivableIds, payees, payeeAmountsFen)`.
+    event LoanProposed(
+        uint256 indexed loanId,
+        address indexed originator,
+        address indexed borrower,
+        bytes terms,
+        bytes32 termsHash
+    );
+    event LoanAccepted(uint256 indexed loanId, address indexed borrower, bytes32 termsHash);
+    event LoanFunded(
+        uint256 indexed loanId, address indexed lender, uint256 amountFen, bool fullyFunded
+    );
+    event LoanDisbursed(
+        uint256 indexed loanId,
+        address indexed originator,
+        uint64 disbursedAt,
+        uint64 maturityAt,
+        address[] payees,
+        uint256[] amountsFen
+    );
+    event LoanSettled(
+        uint256 indexed loanId,
+        Source indexed source,
+        address indexed payer,
+        uint256 amountFen,
+        uint256 feeFen,
+        uint256 provisionFen,
+        uint256[] interestFen,
+        uint256[] principalFen,
+        uint256 residualFen,
+        address residualTo,
+        bool repaid
+    );
+    event LoanCancelled(uint256 indexed loanId, address indexed by, uint256 refundedFen);
+    event LoanDefaulted(
+        uint256 indexed loanId,
+        address indexed by,
+        uint256 coverFen,
+        uint256[] principalFen,
+        uint256 lossFen,
+        uint256 interestDueFen
+    );
+
+    // --- input and state errors ---
+    error UnknownLoan(uint256 loanId);
+    error WrongLoanStatus(uint256 loanId, Status status);
+    error NoTranches();
+    error TooManyTranches(uint256 count, uint256 max);
+    error InvalidTrancheAmount(uint256 index, uint256 amountFen);
+    error JuniorWithCoupon(uint256 index, uint16 couponBps);
+    error NoReceivables();
+    error InvalidTerm(uint16 termDays);
+    error PayeesMismatch(uint256 payeesSumFen, uint256 principalFen);
+    error SharesAboveWhole(uint16 feeShareBps, uint16 provisionShareBps);
+    error SweepAboveWhole(uint16 sweepBps);
+    error MissingTechPartner();
+    error NotOriginator(uint256 loanId, address caller, address originator);
+    error NotBorrower(uint256 loanId, address caller, address borrower);
+    error NotOriginatorOrBorrower(uint256 loanId, address caller);
+    error NotLenderOfLoan(uint256 loanId, address caller);
+    error TermsMismatch(uint256 loanId, bytes32 expected, bytes32 given);
+    error NothingToFund(uint256 loanId, address lender);
+    error ZeroReceipt(uint256 loanId);
+    error DefaultTooEarly(uint256 loanId, uint64 nowAt, uint64 earliestAt);
+    error NothingOutstanding(uint256 loanId);
+    error NotReceivableToken(address caller);
+    error NotTokenContract(address caller);
+
+    // --- compliance (DESIGN §4.7): each names the rule and the numbers ---
+    /// @notice joint loan: the originating lender funds `shareBps` of principal, below `minBps`.
+    error OriginatorShareTooLow(uint256 shareBps, uint256 minBps);
+    /// @notice borrower rate + penalty rate above the cap.
+    error AprAboveCap(uint256 rateBps, uint256 penaltyBps, uint256 maxAprBps);
+    /// @notice tech partner's fee share above the cap.
+    error FeeShareAboveCap(uint256 feeShareBps, uint256 maxFeeShareBps);
+    /// @notice a tech partner may not fund a tranche (platforms may not 兜底).
+    error TechPartnerCannotFund(address lender);
+    /// @notice a lender's exposure to one borrower would exceed its share of net assets.
+    error ExposureAboveLimit(
+        address lender, address borrower, uint256 exposureFen, uint256 limitFen
+    );
+
+    /// @notice Propose a loan. `terms` is `abi.encode(Terms, TrancheSpec[], uint256[]
+    /// receivableIds, address[] payees, uint256[] payeeAmountsFen)`; the borrower accepts it
+    /// by its hash. Only an active LENDER, which becomes the originator.
+    function propose(bytes calldata terms) external returns (uint256 loanId);
+    /// @notice The borrower accepts the terms it reviewed (`termsHash`), pledging its receivables.
+    function accept(uint256 loanId, bytes32 termsHash) external;
+    /// @notice A lender funds all of its unfunded tranches of the loan.
+    function fund(uint256 loanId) external;
+    /// @notice The originator pays the principal to the loan's fixed payees.
+    function disburse(uint256 loanId) external;
+    /// @notice Any active member repays `amountFen`; the residual goes to the borrower.
+    function repay(uint256 loanId, uint256 amountFen) external;
+    /// @notice The originator or the borrower cancels before disbursement.
+    function cancel(uint256 loanId) external;
+    /// @notice A lender of the loan or an operator declares it defaulted `default_days` past
+    /// maturity; the provision pool covers principal, seniors first.
+    function declareDefault(uint256 loanId) external;
+
+    function loanOf(uint256 loanId) external view returns (LoanInfo memory);
+    function termsOf(uint256 loanId) external view returns (Terms memory);
+    function trancheOf(uint256 loanId, uint256 index) external view returns (TrancheInfo memory);
+    function receivablesOf(uint256 loanId) external view returns (uint256[] memory);
+    function payeesOf(uint256 loanId)
+        external
+        view
+        returns (address[] memory payees, uint256[] memory amountsFen);
+    function exposureOf(address lender, address borrower) external view returns (uint256);
+    function nextLoanId() external view returns (uint256);
+}

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {ILoanBook} from "../interfaces/ILoanBook.sol";
+import {IMembership} from "../interfaces/IMembership.sol";
+import {IPolicy} from "../interfaces/IPolicy.sol";
+import {Compliance} from "./Compliance.sol";
+import {Clock, Core, Details, Loans, Slot} from "./LoanStorage.sol";
+import {Roles} from "./Roles.sol";
+
+/// @title LoanOrigination — decode, check and store a loan proposal
+/// @notice Runs inside the loan book by DELEGATECALL (an external library, linked at
+/// deployment), writing the book's own storage: it keeps the proposal code, needed once
+/// per loan, out of the book's 24 KB of contract code.
+library LoanOrigination {
+    uint256 internal constant MAX_TRANCHES = 8;
+    uint256 internal constant BPS = 10_000;
+    uint256 internal constant MAX_AMOUNT = type(uint72).max;
+    uint256 internal constant MAX_TERM_DAYS = 3650;
+
+    /// @notice Check every rule of the terms document and store the loan as PROPOSED, the
+    /// caller (msg.sender, the originating lender) as originator.
+    /// @param terms abi.encode(Terms, TrancheSpec[], receivableIds, payees, payeeAmountsFen)
+    function propose(
+        Loans storage self,
+        IMembership membership,
+        IPolicy policy,
+        bytes calldata terms
+    ) external returns (uint256 loanId, address borrower, bytes32 termsHash) {
+        (
+            ILoanBook.Terms memory t,
+            ILoanBook.TrancheSpec[] memory tranches,
+            uint256[] memory receivableIds,
+            address[] memory payees,
+            uint256[] memory payeeAmounts
+        ) = abi.decode(
+            terms, (ILoanBook.Terms, ILoanBook.TrancheSpec[], uint256[], address[], uint256[])
+        );
+        uint256 principal = _checkTerms(self, membership, policy, t, tranches);
+        if (receivableIds.length == 0) revert ILoanBook.NoReceivables();
+        _checkPayees(membership, payees, payeeAmounts, principal);
+        loanId = self.nextLoanId++;
+        termsHash = keccak256(terms);
+        borrower = t.borrower;
+        _store(self, loanId, t, tranches, principal, termsHash);
+        self.receivableIds[loanId] = receivableIds;
+        self.payees[loanId] = payees;
+        self.payeeAmounts[loanId] = payeeAmounts;
+    }
+
+    function _checkTerms(
+        Loans storage self,
+        IMembership membership,
+        IPolicy policy,
+        ILoanBook.Terms memory t,
+        ILoanBook.TrancheSpec[] memory tranches
+    ) private view returns (uint256 principal) {
+        uint256 n = tranches.length;
+        if (n == 0) revert ILoanBook.NoTranches();
+        if (n > MAX_TRANCHES) revert ILoanBook.TooManyTranches(n, MAX_TRANCHES);
+        if (t.termDays == 0 || t.termDays > MAX_TERM_DAYS) revert ILoanBook.InvalidTerm(t.termDays);
+        if (uint256(t.feeShareBps) + t.provisionShareBps > BPS) {
+            revert ILoanBook.SharesAboveWhole(t.feeShareBps, t.provisionShareBps);
+        }
+        if (t.sweepBps > BPS) revert ILoanBook.SweepAboveWhole(t.sweepBps);
+        membership.requireActive(t.borrower);
+        IPolicy.Params memory p = policy.params();
+        if (uint256(t.rateBps) + t.penaltyBps > p.maxAprBps) {
+            revert ILoanBook.AprAboveCap(t.rateBps, t.penaltyBps, p.maxAprBps);
+        }
+        if (t.feeShareBps > p.maxFeeShareBps) {
+            revert ILoanBook.FeeShareAboveCap(t.feeShareBps, p.maxFeeShareBps);
+        }
+        if (t.feeShareBps != 0) {
+            if (t.techPartner == address(0)) revert ILoanBook.MissingTechPartner();
+            membership.requireRole(t.techPartner, Roles.TECH_PARTNER);
+        }
+        uint256 originatorAmount;
+        for (uint256 i = 0; i < n; ++i) {
+            ILoanBook.TrancheSpec memory s = tranches[i];
+            if (s.amountFen == 0 || s.amountFen > MAX_AMOUNT) {
+                revert ILoanBook.InvalidTrancheAmount(i, s.amountFen);
+            }
+            if (!s.senior && s.couponBps != 0) revert ILoanBook.JuniorWithCoupon(i, s.couponBps);
+            Compliance.checkLender(membership, s.lender);
+            Compliance.checkExposure(membership, self, s.lender, t.borrower, s.amountFen, p);
+            principal += s.amountFen;
+            if (s.lender == msg.sender) originatorAmount += s.amountFen;
+        }
+        // originatorAmount / principal ≥ min / 10000, compared exactly.
+        if (originatorAmount * BPS < uint256(p.minOriginatorShareBps) * principal) {
+            revert ILoanBook.OriginatorShareTooLow(
+                originatorAmount * BPS / principal, p.minOriginatorShareBps
+            );
+        }
+    }
+
+    /// @dev Targeted disbursement: the payees are fixed at proposal, all active members,
+    /// and take exactly the principal (the client names the borrower by default).
+    function _checkPayees(
+        IMembership membership,
+        address[] memory payees,
+        uint256[] memory amounts,
+        uint256 principal
+    ) private view {
+        uint256 sum;
+        for (uint256 i = 0; i < amounts.length; ++i) {
+            sum += amounts[i];
+        }
+        if (payees.length == 0 || payees.length != amounts.length || sum != principal) {
+            revert ILoanBook.PayeesMismatch(sum, principal);
+        }
+        membership.requireAllActive(payees);
+    }
+
+    function _store(
+        Loans storage self,
+        uint256 loanId,
+        ILoanBook.Terms memory t,
+        ILoanBook.TrancheSpec[] memory tranches,
+        uint256 principal,
+        bytes32 termsHash
+    ) private {
+        uint256 n = tranches.length;
+        self.core[loanId] = Core({
+            borrower: t.borrower,
+            status: ILoanBook.Status.PROPOSED,
+            trancheCount: uint8(n),
+            mode: t.mode,
+            fundedMask: 0,
+            feeShareBps: t.feeShareBps,
+            provisionShareBps: t.provisionShareBps,
+            sweepBps: t.sweepBps,
+            rateBps: t.rateBps
+        });
+        self.clock[loanId] = Clock({
+            accruedTo: 0,
+            interestDue: 0,
+            maturityAt: 0,
+            disbursedAt: 0,
+            penaltyBps: t.penaltyBps,
+            graceDays: t.graceDays,
+            termDays: t.termDays
+        });
+        self.details[loanId] = Details(msg.sender, t.techPartner, termsHash, principal);
+        for (uint256 i = 0; i < n; ++i) {
+            ILoanBook.TrancheSpec memory s = tranches[i];
+            // n ≤ 8 and amounts were checked ≤ uint72 max
+            self.slots[loanId][i] = Slot(s.lender, s.senior, s.couponBps, uint72(s.amountFen));
+            self.amounts[loanId][i] = s.amountFen;
+        }
+    }
+}

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {ILoanBook} from "../interfaces/ILoanBook.sol";
+
+// Storage layout of the loan book, shared with the libraries that run inside it
+// (LoanOrigination is called by DELEGATECALL and writes these very slots).
+
+/// @dev Hot word 1: read by every settlement, written on status changes.
+struct Core {
+    address borrower;
+    ILoanBook.Status status;
+    uint8 trancheCount;
+    ILoanBook.Mode mode;
+    uint8 fundedMask;
+    uint16 feeShareBps;
+    uint16 provisionShareBps;
+    uint16 sweepBps;
+    uint16 rateBps;
+}
+
+/// @dev Hot word 2: read and written by every settlement.
+struct Clock {
+    uint40 accruedTo;
+    uint80 interestDue;
+    uint40 maturityAt;
+    uint40 disbursedAt;
+    uint16 penaltyBps;
+    uint16 graceDays;
+    uint16 termDays;
+}
+
+/// @dev One word per tranche.
+struct Slot {
+    address lender;
+    bool senior;
+    uint16 couponBps;
+    uint72 outstanding;
+}
+
+/// @dev Cold details.
+struct Details {
+    address originator;
+    address techPartner;
+    bytes32 termsHash;
+    uint256 principal;
+}
+
+/// @dev Everything the loan book stores.
+struct Loans {
+    mapping(uint256 loanId => Core) core;
+    mapping(uint256 loanId => Clock) clock;
+    mapping(uint256 loanId => mapping(uint256 index => Slot)) slots;
+    mapping(uint256 loanId => mapping(uint256 index => uint256)) couponDue;
+    mapping(uint256 loanId => mapping(uint256 index => uint256)) amounts;
+    mapping(uint256 loanId => Details) details;
+    mapping(uint256 loanId => uint256[]) receivableIds;
+    mapping(uint256 loanId => address[]) payees;
+    mapping(uint256 loanId => uint256[]) payeeAmounts;
+    mapping(address lender => mapping(address borrower => uint256)) exposure;
+    // Sweeping loans per borrower, oldest first (a doubly linked list of loan ids).
+    mapping(address borrower => uint256) sweepHead;
+    mapping(address borrower => uint256) sweepTail;
+    mapping(uint256 loanId => uint256) sweepNext;
+    mapping(uint256 loanId => uint256) sweepPrev;
+    uint256 nextLoanId;
+}
