@@ -25,6 +25,10 @@ COMMANDS = {
     "account": "cli.account:account",
     "member": "cli.member:member",
     "cny": "cli.cny:cny",
+    "receivable": "cli.receivable:receivable",
+    "loan": "cli.loan:loan",
+    "pool": "cli.pool:pool",
+    "policy": "cli.pool:policy",
     "audit": "cli.audit:audit",
 }
 

@@ -58,37 +58,92 @@ def _story(op: Ledger, say: Say) -> None:
     issuer, core, s1 = op.as_signer("issuer"), op.as_signer("core"), op.as_signer("supplier1")
     say("3. the e-CNY issuer mints digital RMB")
     for name, fen in [("core", 2_000_000_00), ("bank", 1_000_000_00), ("microloan", 400_000_00)]:
-        sent = issuer.mint(op.resolve(name), fen)
-        say(f"   minted {format_fen(fen):>16} to {name:<10} gas {sent.gas_used:,}")
+        issuer.mint(op.resolve(name), fen)
+        say(f"   minted {format_fen(fen):>16} to {name}")
 
-    say("4. money moves along the supply chain")
-    sent = core.transfer(op.resolve("supplier1"), 150_000_00)
-    say(f"   core pays supplier1 {format_fen(150_000_00)}   gas {sent.gas_used:,}")
-    sent = s1.transfer(op.resolve("supplier2"), 40_000_00)
-    say(f"   supplier1 pays supplier2 {format_fen(40_000_00)}   gas {sent.gas_used:,}")
+    from eth_utils import keccak
 
-    say("5. the regulator suspends supplier2; a payment to it is refused on-chain")
-    regulator = op.as_signer("regulator")
-    regulator.suspend(op.resolve("supplier2"))
+    from ledger.loans import LoanRequest, TrancheRequest
+    from ledger.money import format_bps, format_date
+
+    now = int(op.chain.w3.eth.get_block("latest")["timestamp"])
+    invoice = b"Invoice 2026-0042: 1,000,000.00 of steel coils, core -> supplier1"
+    say("4. core confirms what it owes: a receivable bound to the invoice's hash (确权, 存证)")
+    issued = core.receivables.issue(op.resolve("supplier1"), 1_000_000_00, now + 90 * 86_400,
+                                    keccak(invoice))
+    s1.receivables.accept(issued.id)
+    say(f"   receivable #{issued.id}: {format_fen(1_000_000_00)} due "
+        f"{format_date(now + 90 * 86_400)}, accepted by supplier1")
+
+    say("5. supplier1 splits it and passes 400,000.00 to its tier-2 supplier (拆分流转)")
+    split = s1.receivables.split(issued.id, [600_000_00, 400_000_00])
+    keep, passed = split.children
+    s1.receivables.transfer(passed, op.resolve("supplier2"))
+    say(f"   #{keep} {format_fen(600_000_00)} kept by supplier1, "
+        f"#{passed} {format_fen(400_000_00)} now held by supplier2")
+
+    say("6. a joint loan against #%d: bank senior, micro-loan company junior 30%% (联合贷款)" % keep)
+    request = LoanRequest(
+        borrower=op.resolve("supplier1"),
+        tranches=[TrancheRequest(lender=op.resolve("bank"), senior=True, amount_fen=420_000_00,
+                                 coupon_bps=500),
+                  TrancheRequest(lender=op.resolve("microloan"), senior=False,
+                                 amount_fen=180_000_00)],
+        receivable_ids=[keep], rate_bps=1000, term_days=90, fee_share_bps=2000,
+        provision_share_bps=1000, tech_partner=op.resolve("tech"),
+        payees=[(op.resolve("supplier2"), 420_000_00), (op.resolve("supplier1"), 180_000_00)],
+        sweep_bps=2000)
+    microloan, bank = op.as_signer("microloan"), op.as_signer("bank")
     try:
-        core.transfer(op.resolve("supplier2"), 1_00)
-        say("   !! the payment went through")
+        microloan.loans.propose(request.model_copy(update={"rate_bps": 2600}))
+        say("   !! a 26% loan went through")
     except ContractRefusal as refusal:
-        say(f"   refused: {refusal.rule.removeprefix('refused by the chain: ')}")
-    regulator.reinstate(op.resolve("supplier2"))
-    say("   supplier2 reinstated")
+        say(f"   first try at 26%: {refusal.rule.removeprefix('refused by the chain: ')}")
+    proposed = microloan.loans.propose(request)
+    say(f"   loan #{proposed.id} proposed by microloan: APR {format_bps(request.rate_bps)}, "
+        f"fee share {format_bps(request.fee_share_bps)}, provision "
+        f"{format_bps(request.provision_share_bps)}, sweep {format_bps(request.sweep_bps)}")
+    s1.loans.accept(proposed.id)
+    say(f"   supplier1 reviewed the terms (hash {proposed.terms_hash[:18]}…) and accepted: "
+        f"#{keep} pledged")
+    bank.loans.fund(proposed.id)
+    microloan.loans.fund(proposed.id)
+    sent = microloan.loans.disburse(proposed.id)
+    say(f"   funded by both lenders and disbursed straight to the fixed payees (定向支付): "
+        f"supplier2 {format_fen(420_000_00)}, supplier1 {format_fen(180_000_00)} "
+        f"(gas {sent.gas_used:,})")
 
-    say("6. balances")
-    for name in ("core", "supplier1", "supplier2", "bank", "microloan"):
+    say("7. receipts are split on-chain in the same transaction (资金闭环)")
+    op.chain.advance_time(30 * 86_400)
+    core.transfer(op.resolve("supplier1"), 100_000_00)
+    say(f"   day 30: core pays supplier1 {format_fen(100_000_00)} for goods; 20% is swept "
+        "into the loan (回款自动还款)")
+    op.chain.advance_time(60 * 86_400)
+    sent = core.receivables.pay(keep)
+    say(f"   day 90: core pays receivable #{keep} in full (gas {sent.gas_used:,})")
+    core.receivables.pay(passed)
+    say(f"   and pays #{passed} to its holder supplier2 directly")
+    view = op.loans.get(proposed.id)
+    for s in view.settlements:
+        say(f"   settlement ({s.source.lower()}) of {format_fen(s.amount_fen)}: "
+            f"fee {format_fen(s.fee_fen)}, provision {format_fen(s.provision_fen)}, "
+            + ", ".join(f"t{i + 1} interest {format_fen(s.interest_fen[i])} principal "
+                        f"{format_fen(s.principal_fen[i])}" for i in range(len(s.interest_fen)))
+            + f", residual {format_fen(s.residual_fen)}")
+    say(f"   loan #{view.id} is {view.status}; receivable #{keep} is "
+        f"{op.receivables.get(keep).status}")
+
+    say("8. balances")
+    for name in ("core", "supplier1", "supplier2", "bank", "microloan", "tech"):
         say(f"   {name:<10} {format_fen(op.balance_fen(op.resolve(name))):>16}")
-    say(f"   total supply {format_fen(op.total_supply_fen()):>14}")
+    say(f"   provision pool {format_fen(op.loans.pool_balance_fen()):>12}")
 
     from ledger.audit import verify_trail
 
     verdict = verify_trail(op)
     seq, head = op.audit_head()
     say(
-        f"7. audit trail: {verdict.entries} entries, head #{seq} {head} — "
+        f"9. audit trail: {verdict.entries} entries, head #{seq} {head} — "
         + (
             "verified from chain data"
             if verdict.ok

@@ -1,0 +1,106 @@
+"""The risk provision pool (风险补偿池) and the regulator's policy (合规即执行)."""
+
+from __future__ import annotations
+
+import click
+
+from cli.context import AMOUNT, NEGATIVE_OK, App, emit_json, json_option, pass_app, say, table
+
+
+@click.group()
+def pool() -> None:
+    """The risk provision pool: provisions from receipts, contributions, default cover."""
+
+
+@pool.command("contribute", context_settings=NEGATIVE_OK,
+              epilog="Example: liandai --as bank pool contribute 50,000")
+@click.argument("amount", type=AMOUNT)
+@json_option
+@pass_app
+def contribute(app: App, amount: int, as_json: bool) -> None:
+    """Contribute AMOUNT yuan of your e-CNY to the pool (any active member)."""
+    from ledger.money import format_fen
+
+    ledger = app.ledger()
+    sent = ledger.loans.contribute(amount)
+    if as_json:
+        emit_json({"tx": sent.tx, "amount_fen": amount})
+    else:
+        say(f"contributed {format_fen(amount)} to the provision pool (tx {sent.tx})")
+
+
+@pool.command("show", epilog="Example: liandai pool show --json")
+@json_option
+@pass_app
+def show(app: App, as_json: bool) -> None:
+    """The pool's balance and where it came from."""
+    from ledger.index import Index
+    from ledger.money import format_fen
+
+    ledger = app.ledger()
+    index = Index(ledger)
+    index.sync()
+    totals = {"PROVISION": 0, "CONTRIBUTION": 0, "COVER": 0}
+    for kind, amount in index.db.execute("SELECT kind, amount_fen FROM pool"):
+        totals[kind] += int(amount)
+    data = {"address": ledger.deployment.address("ProvisionPool"),
+            "balance_fen": ledger.loans.pool_balance_fen(), "provisions_fen": totals["PROVISION"],
+            "contributions_fen": totals["CONTRIBUTION"], "cover_paid_fen": totals["COVER"]}
+    if as_json:
+        emit_json(data)
+        return
+    table("provision pool", ["", "¥"],
+          [["balance", format_fen(data["balance_fen"])],
+           ["provisions from receipts", format_fen(totals["PROVISION"])],
+           ["contributions", format_fen(totals["CONTRIBUTION"])],
+           ["cover paid on defaults", format_fen(totals["COVER"])]])
+
+
+@click.group()
+def policy() -> None:
+    """Compliance parameters the contracts enforce; regulators change them."""
+
+
+@policy.command("show", epilog="Example: liandai policy show --json")
+@json_option
+@pass_app
+def policy_show(app: App, as_json: bool) -> None:
+    """Every policy parameter in force."""
+    from ledger.money import format_bps
+
+    p = app.ledger().loans.policy()
+    if as_json:
+        emit_json(p)
+        return
+    table("policy", ["parameter", "value"],
+          [[name, f"{value} days" if name == "default_days" else format_bps(value)]
+           for name, value in p.model_dump().items()])
+
+
+@policy.command("set", epilog="Example: liandai --as regulator policy set max_apr_bps 20%")
+@click.argument("name")
+@click.argument("value")
+@json_option
+@pass_app
+def policy_set(app: App, name: str, value: str, as_json: bool) -> None:
+    """Change one parameter: rates as 10% or 1000bps, default_days as a number of days."""
+    from cli.context import bad_input_as_usage
+    from ledger.errors import BadInput
+    from ledger.loans import POLICY_NAMES
+    from ledger.money import parse_rate
+
+    ledger = app.ledger()
+    with bad_input_as_usage():
+        if name not in POLICY_NAMES:
+            raise BadInput(f"unknown policy parameter {name!r} (one of {', '.join(POLICY_NAMES)})")
+        if name == "default_days":
+            if not value.isascii() or not value.isdigit():
+                raise BadInput(f"default_days {value!r} is not a whole number of days")
+            number = int(value)
+        else:
+            number = parse_rate(value)
+    sent = ledger.loans.set_policy(name, number)
+    if as_json:
+        emit_json({"name": name, "value": number, "tx": sent.tx})
+    else:
+        say(f"policy {name} set to {value} (tx {sent.tx})")
