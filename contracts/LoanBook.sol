@@ -217,15 +217,25 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         address payer,
         address holder,
         uint256 amountFen
-    ) external nonReentrant {
+    ) external {
         if (msg.sender != address(receivables)) revert NotReceivableToken(msg.sender);
         Core memory c = _existing(loanId);
         if (c.status != Status.DISBURSED && c.status != Status.DEFAULTED) {
-            // Pledged but not yet disbursed: nothing is owed, so the holder is paid.
+            // Pledged but not yet disbursed: nothing is owed, so the holder is paid — a
+            // payment into its wallet like any other, swept if one of its loans sweeps.
+            // Unguarded on purpose: this branch changes no state here, and the sweep
+            // re-enters through settleSweep, which is guarded.
             ecny.engineTransfer(payer, holder, amountFen);
             return;
         }
-        _settle(loanId, c, payer, amountFen, holder, Source.RECEIVABLE);
+        _settleGuarded(loanId, c, payer, amountFen, holder);
+    }
+
+    function _settleGuarded(uint256 loanId, Core memory c, address payer, uint256 amount, address holder)
+        private
+        nonReentrant
+    {
+        _settle(loanId, c, payer, amount, holder, Source.RECEIVABLE);
     }
 
     /// @inheritdoc ILoanReceipts
@@ -258,7 +268,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         _save(loanId, k, b);
         bool closed = coverFen == owed && k.interestDue == 0;
         _l.core[loanId].status = closed ? Status.REPAID : Status.DEFAULTED;
-        _close(loanId, c, b, closed);
+        _close(loanId, c, b, closed, msg.sender);
         if (coverFen != 0) ecny.engineSplit(pool, b.lenders, parts);
         emit LoanDefaulted(loanId, msg.sender, coverFen, parts, owed - coverFen, k.interestDue);
         _audit(
@@ -381,7 +391,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
             && k.interestDue == 0;
         if (r.repaid) {
             _l.core[loanId].status = Status.REPAID;
-            _close(loanId, c, b, true);
+            _close(loanId, c, b, true, payer);
         }
         _pay(r, b);
         emit LoanSettled(
@@ -413,7 +423,8 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         k.interestDue -= uint80(x);
         owed = _sum(b.outstanding);
         uint256 y = r.amount - x < owed ? r.amount - x : owed;
-        r.principal = _principal(b, y, c.mode == Mode.SEQUENTIAL);
+        // After a default, recoveries go seniors first whatever the mode (DESIGN §4.6).
+        r.principal = _principal(b, y, c.mode == Mode.SEQUENTIAL || c.status == Status.DEFAULTED);
         r.residual = r.amount - x - y;
     }
 
@@ -547,13 +558,15 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
 
     /// @dev A loan leaves the active set: stop its sweep; when fully repaid, release its
     /// receivables and the lenders' exposure.
-    function _close(uint256 loanId, Core memory c, Book memory b, bool repaid) private {
+    function _close(uint256 loanId, Core memory c, Book memory b, bool repaid, address actor)
+        private
+    {
         if (c.sweepBps != 0 && c.status == Status.DISBURSED) _sweepRemove(c.borrower, loanId);
         if (!repaid) return;
         for (uint256 i = 0; i < b.n; ++i) {
             _l.exposure[b.lenders[i]][c.borrower] -= _l.amounts[loanId][i];
         }
-        receivables.release(loanId, msg.sender, _l.receivableIds[loanId]);
+        receivables.release(loanId, actor, _l.receivableIds[loanId]);
     }
 
     function _sweepAdd(address borrower, uint256 loanId, uint16 sweepBps) private {

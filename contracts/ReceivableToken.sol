@@ -236,7 +236,10 @@ contract ReceivableToken is ERC721, ReentrancyGuardTransient, IReceivableToken, 
         for (uint256 i = 0; i < ids.length; ++i) {
             uint256 id = ids[i];
             Record storage r = _records[id];
-            if (r.status == Status.PLEDGED && _pledgedTo[id] == loanId) r.status = Status.ACTIVE;
+            if (r.status == Status.PLEDGED && _pledgedTo[id] == loanId) {
+                r.status = Status.ACTIVE;
+                delete _pledgedTo[id];
+            }
         }
         emit ReceivablesReleased(loanId, ids);
         _auditAs(actor, AuditKinds.RECEIVABLES_RELEASED, loanId, keccak256(abi.encode(loanId, ids)));

@@ -109,5 +109,9 @@ def decode_error(data: bytes) -> tuple[str, dict[str, Any]] | None:
         values = decode(types, bytes(data[4:]))
     except Exception:  # malformed revert data is reported as unknown, not as a crash
         return None
+    from eth_utils import to_checksum_address
+
     names = [i["name"] or f"arg{n}" for n, i in enumerate(entry["inputs"])]
+    values = [to_checksum_address(v) if t == "address" else v
+              for t, v in zip(types, values, strict=True)]
     return entry["name"], dict(zip(names, values, strict=True))

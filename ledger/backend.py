@@ -67,7 +67,13 @@ class Chain:
         if not self.can_travel_in_time:
             raise Refused(f"`chain advance` works only on dev chains, not on {self.client_version}")
         if self.embedded is not None:
-            self.embedded.advance_time(seconds)
+            # Blocks run ahead of wall time (each at least 1 s after its parent), so move the
+            # clock far enough that the next block is `seconds` past the head, not past now.
+            import time
+
+            head = int(self.embedded.rpc("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
+            lag = head - (int(time.time()) + self.embedded.time_offset)
+            self.embedded.advance_time(seconds + max(0, lag))
             self.embedded.rpc("evm_mine", [])
             return
         self.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
@@ -79,11 +85,29 @@ class Chain:
             self.embedded = None
 
 
+def lean(w3: Web3) -> Web3:
+    """Drop web3's default middlewares: the client signs locally with explicit gas and gas
+    price, passes checksummed addresses, and reads plain dicts, so gas-price strategies, ENS
+    resolution, request validation (an extra eth_chainId per call), gas estimation and
+    attribute-dict conversion only cost round trips and CPU."""
+    for name in ("gas_price_strategy", "ens_name_to_address", "validation", "gas_estimate",
+                 "attrdict"):
+        if name in w3.middleware_onion:
+            w3.middleware_onion.remove(name)
+    return w3
+
+
 def _http_web3(url: str) -> Web3:
     from web3 import Web3
     from web3.middleware import ExtraDataToPOAMiddleware
 
-    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 10}))
+    from ledger.httprpc import KeepAliveHTTPProvider
+
+    try:
+        provider = KeepAliveHTTPProvider(url)
+    except ValueError as exc:
+        raise ChainUnavailable(str(exc)) from None
+    w3 = lean(Web3(provider))
     try:
         block = w3.eth.get_block("latest")
     except Exception as exc:
@@ -145,7 +169,7 @@ def open_embedded(
         )
     except ChainBusyError as exc:
         raise ChainUnavailable(str(exc)) from None
-    w3 = Web3(EmbeddedProvider(chain))
+    w3 = lean(Web3(EmbeddedProvider(chain)))
     return Chain(
         w3=w3,
         kind="embedded",

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 # Gas limits per operation: explicit so no node runs estimation. Generous: on free-gas
 # networks an unused limit costs nothing, elsewhere only what is used is paid.
 GAS_ADMIN = 400_000
-GAS_TRANSFER = 300_000
+# A payment into a borrower's wallet may run a swept settlement (up to 8 tranches).
+GAS_TRANSFER = 900_000
 
 
 class Ledger:
@@ -44,6 +45,9 @@ class Ledger:
         self.signer_name = signer
         self._contracts: dict[str, Contract] = {}
         self._sender: Sender | None = None
+        # Simulate every transaction first (eth_call) so a refusal is decoded and nothing is
+        # mined; throughput work that already knows its transactions succeed turns it off.
+        self.simulate = True
         self._names: dict[str, str] | None = None
 
     @classmethod
@@ -68,6 +72,7 @@ class Ledger:
         other = Ledger(self.home, self.chain, self.deployment, self.keyring, name)
         other._contracts = self._contracts
         other._owns_chain = False
+        other.simulate = self.simulate
         return other
 
     _owns_chain = True
@@ -130,7 +135,8 @@ class Ledger:
 
     def _send(self, contract: str, fn: str, *args: Any, gas: int) -> Sent:
         data = getattr(self.contract(contract).functions, fn)(*args)._encode_transaction_data()
-        return self.sender.transact(self.deployment.address(contract), data, gas=gas)
+        return self.sender.transact(self.deployment.address(contract), data, gas=gas,
+                                    simulate=self.simulate)
 
     def events(
         self,

@@ -209,8 +209,9 @@ class Index:
 
     def _on_ReceivablesReleased(self, a: Any, log: Any) -> None:
         for rid in a["ids"]:
-            self.db.execute("UPDATE receivables SET status = 'ACTIVE' WHERE id = ? AND "
-                            "status = 'PLEDGED' AND pledged_to = ?", (rid, a["loanId"]))
+            self.db.execute("UPDATE receivables SET status = 'ACTIVE', pledged_to = NULL "
+                            "WHERE id = ? AND status = 'PLEDGED' AND pledged_to = ?",
+                            (rid, a["loanId"]))
 
     # -- loans -------------------------------------------------------------------------------
 

@@ -158,6 +158,8 @@ class Sender:
                     self.chain.w3.eth.call(call, receipt["blockNumber"] - 1)  # type: ignore[arg-type]
                 except Exception as exc:
                     raise self.refusal(exc) from None
+            if tx is not None and int(receipt["gasUsed"]) >= int(tx["gas"]):
+                raise Refused(f"transaction {tx_hash} ran out of gas (limit {tx['gas']:,})")
             raise Refused(f"transaction {tx_hash} reverted")
         return Sent(
             tx=tx_hash,

@@ -214,12 +214,15 @@ class LoanState:
         coupon_due_fen: per tranche, accrued unpaid senior coupon (always 0 for a junior).
         interest_due_fen: accrued unpaid borrower interest, penalty included.
         accrued_to: unix seconds of the last accrual checkpoint.
+        defaulted: True once the loan was declared defaulted (`cover`); from then on
+            principal is repaid seniors first whatever the mode (DESIGN §4.6).
     """
 
     outstanding_fen: tuple[int, ...]
     coupon_due_fen: tuple[int, ...]
     interest_due_fen: int
     accrued_to: int
+    defaulted: bool = False
 
     @classmethod
     def initial(cls, terms: LoanTerms) -> LoanState:
@@ -405,7 +408,7 @@ def settle(terms: LoanTerms, state: LoanState, amount: int, t: int) -> tuple[Set
 
     # 5. Principal.
     principal_paid = min(amount - interest_paid, state.principal_outstanding_fen)
-    if terms.mode == "sequential":
+    if terms.mode == "sequential" or state.defaulted:
         principal = _sequential_principal(terms, state.outstanding_fen, principal_paid)
     else:
         principal = split_pro_rata(principal_paid, state.outstanding_fen)
@@ -435,7 +438,8 @@ def settle(terms: LoanTerms, state: LoanState, amount: int, t: int) -> tuple[Set
 def cover(terms: LoanTerms, state: LoanState, amount: int, t: int) -> tuple[Cover, LoanState]:
     """The provision pool pays up to `amount` fen of principal into a defaulted loan.
 
-    Accrues to `t` first, then pays `min(amount, outstanding principal)` in sequential
+    Marks the loan defaulted (later receipts repay principal seniors first). Accrues to `t`
+    first, then pays `min(amount, outstanding principal)` in sequential
     order (seniors in listed order, then juniors pro rata by outstanding) whatever the
     loan's mode. No fee, no provision, no interest; interest due is unchanged.
     """
@@ -445,7 +449,7 @@ def cover(terms: LoanTerms, state: LoanState, amount: int, t: int) -> tuple[Cove
     principal = _sequential_principal(terms, state.outstanding_fen, used)
     outstanding = tuple(o - p for o, p in zip(state.outstanding_fen, principal, strict=True))
     result = Cover(at=t, offered_fen=amount, used_fen=used, principal_fen=tuple(principal))
-    return result, replace(state, outstanding_fen=outstanding)
+    return result, replace(state, outstanding_fen=outstanding, defaulted=True)
 
 
 def quote(terms: LoanTerms, receipts: Sequence[tuple[int, int]]) -> list[Settlement]:

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,28 +108,34 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def anvil() -> Iterator[str]:
-    """A real anvil node on a free loopback port, stopped by PID at the end."""
+@contextmanager
+def running_anvil() -> Iterator[str]:
+    """A real anvil node (base fee 0) on a free loopback port, stopped by PID on exit."""
     if not ANVIL.exists():
         pytest.fail(f"anvil is missing at {ANVIL}: run `npm ci`")
     port = free_port()
     proc = subprocess.Popen(
-        [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent", "--base-fee", "0"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail("anvil did not start")
-            time.sleep(0.05)
-    yield url
-    os.kill(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=10)
+        [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent", "--base-fee", "0",
+         "--gas-limit", "1000000000"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    pytest.fail("anvil did not start")
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def anvil() -> Iterator[str]:
+    """A real anvil node shared by the session's tests."""
+    with running_anvil() as url:
+        yield url

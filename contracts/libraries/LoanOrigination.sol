@@ -83,7 +83,12 @@ library LoanOrigination {
             }
             if (!s.senior && s.couponBps != 0) revert ILoanBook.JuniorWithCoupon(i, s.couponBps);
             Compliance.checkLender(membership, s.lender);
-            Compliance.checkExposure(membership, self, s.lender, t.borrower, s.amountFen, p);
+            // The lender's whole share of this loan counts: its tranches so far, this one too.
+            uint256 lenderTotal = s.amountFen;
+            for (uint256 j = 0; j < i; ++j) {
+                if (tranches[j].lender == s.lender) lenderTotal += tranches[j].amountFen;
+            }
+            Compliance.checkExposure(membership, self, s.lender, t.borrower, lenderTotal, p);
             principal += s.amountFen;
             if (s.lender == msg.sender) originatorAmount += s.amountFen;
         }

@@ -1,0 +1,291 @@
+"""Differential property test: the contracts and the reference model agree to the fen.
+
+Hypothesis generates loans (1–6 tranches, both classes, both principal modes, odd amounts,
+rates, penalty and grace, fee and provision shares) and receipt sequences at random times
+(before and after maturity, partial and overpaying) arriving as direct repayments, as the
+pledged receivable's payment and as sweeps; loans left open end in a default with the pool's
+cover. Every settlement on-chain must equal `ledger.waterfall` on every part, and sum
+exactly to its receipt.
+
+The bulk runs on anvil (the same bytecode, a fast EVM); a smaller run on the embedded chain.
+LIANDAI_DIFF_CASES sets the anvil count (default 2,000; `make test-long` runs 100,000).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ledger import waterfall
+from ledger.client import Ledger
+from ledger.home import Home
+from ledger.loans import LoanRequest, TrancheRequest
+from ledger.setup import initialise
+from tests.conftest import running_anvil, seed
+
+LONG = bool(os.environ.get("LIANDAI_LONG"))
+ANVIL_CASES = int(os.environ.get("LIANDAI_DIFF_CASES", "100000" if LONG else "2000"))
+EMBEDDED_CASES = int(os.environ.get("LIANDAI_DIFF_EMBEDDED_CASES", "1000" if LONG else "40"))
+DAY = 86_400
+BIG = 10**15  # fen given to each party up front
+
+
+@dataclass
+class World:
+    op: Ledger
+    lenders: list[Ledger]
+    borrower: Ledger
+    core: Ledger
+    regulator: Ledger
+    anvil: bool
+    docs: int = 0
+
+    def now(self) -> int:
+        return int(self.op.chain.w3.eth.get_block("latest")["timestamp"])
+
+    def warp(self, seconds: int) -> None:
+        """Let at least `seconds` pass before the next block."""
+        if seconds <= 0:
+            return
+        if self.anvil:
+            self.op.chain.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+        else:
+            assert self.op.chain.embedded is not None
+            self.op.chain.embedded.advance_time(seconds)
+
+
+def build_world(home: Home, rpc: str | None) -> World:
+    initialise(home, rpc=rpc, dev=True)
+    op = Ledger.open(home, rpc=rpc)
+    op.simulate = False
+    seed(op)
+    issuer, regulator = op.as_signer("issuer"), op.as_signer("regulator")
+    # Loose compliance so any generated tranche mix is admissible; default right after maturity.
+    loans = regulator.loans
+    loans.set_policy("min_originator_share_bps", 0)
+    loans.set_policy("max_single_borrower_bps", 10_000)
+    loans.set_policy("max_fee_share_bps", 10_000)
+    loans.set_policy("max_apr_bps", 65_535)
+    loans.set_policy("default_days", 1)
+    for name in ("bank", "microloan", "supplier1", "core"):
+        issuer.mint(op.resolve(name), BIG)
+    return World(
+        op=op,
+        lenders=[op.as_signer("bank"), op.as_signer("microloan")],
+        borrower=op.as_signer("supplier1"),
+        core=op.as_signer("core"),
+        regulator=regulator,
+        anvil=rpc is not None,
+    )
+
+
+@pytest.fixture(scope="module")
+def anvil_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    with running_anvil() as url:
+        world = build_world(Home.at(tmp_path_factory.mktemp("diff-anvil") / "home"), url)
+        yield world
+        world.op.close()
+
+
+@pytest.fixture(scope="module")
+def embedded_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    world = build_world(Home.at(tmp_path_factory.mktemp("diff-embedded") / "home"), None)
+    yield world
+    world.op.close()
+
+
+tranche = st.tuples(st.booleans(), st.integers(1, 10**7), st.integers(0, 3000), st.integers(0, 1))
+receipt = st.tuples(
+    st.integers(0, 150 * DAY),  # delay before it
+    st.sampled_from(["repay", "receivable", "sweep"]),
+    st.one_of(st.integers(1, 3 * 10**5), st.integers(1, 7 * 10**7)),  # small or large
+)
+case = st.fixed_dictionaries(
+    {
+        "tranches": st.lists(tranche, min_size=1, max_size=6),
+        "rate": st.integers(0, 3000),
+        "penalty": st.integers(0, 2000),
+        "grace": st.integers(0, 10),
+        "term": st.integers(1, 120),
+        "fee": st.integers(0, 5000),
+        "provision": st.integers(0, 5000),
+        "mode": st.sampled_from(["sequential", "pro-rata"]),
+        "sweep": st.integers(1, 10_000),
+        "receipts": st.lists(receipt, min_size=1, max_size=5),
+        "default_at_end": st.booleans(),
+    }
+)
+
+
+def settlement_of(world: World, sent_receipt: object, loan_id: int) -> dict[str, object]:
+    from web3.logs import DISCARD
+
+    events = (
+        world.op.contract("LoanBook")
+        .events.LoanSettled()
+        .process_receipt(sent_receipt, errors=DISCARD)
+    )
+    (event,) = [e for e in events if e["args"]["loanId"] == loan_id]
+    return dict(event["args"])
+
+
+def check(model: waterfall.Settlement, chain: dict[str, object], amount: int) -> None:
+    got = (
+        chain["amountFen"],
+        chain["feeFen"],
+        chain["provisionFen"],
+        list(chain["interestFen"]),  # type: ignore[call-overload]
+        list(chain["principalFen"]),
+        chain["residualFen"],
+    )  # type: ignore[call-overload]
+    want = (
+        amount,
+        model.fee_fen,
+        model.provision_fen,
+        list(model.interest_fen),
+        list(model.principal_fen),
+        model.residual_fen,
+    )
+    assert got == want, f"chain {got} != model {want}"
+    assert (
+        model.fee_fen
+        + model.provision_fen
+        + sum(model.interest_fen)
+        + sum(model.principal_fen)
+        + model.residual_fen
+        == amount
+    )
+
+
+def run_case(world: World, c: dict) -> None:  # type: ignore[type-arg]
+    op, borrower, core = world.op, world.borrower, world.core
+    fee = c["fee"]
+    provision = min(c["provision"], 10_000 - fee)
+    tranches = [
+        TrancheRequest(
+            lender=world.lenders[who].resolve(("bank", "microloan")[who]),
+            senior=senior,
+            amount_fen=amount,
+            coupon_bps=coupon if senior else 0,
+        )
+        for senior, amount, coupon, who in c["tranches"]
+    ]
+    principal = sum(t.amount_fen for t in tranches)
+    world.docs += 1
+    face = principal * 2
+    rid = core.receivables.issue(
+        borrower.resolve("supplier1"),
+        face,
+        world.now() + 3650 * DAY,
+        world.docs.to_bytes(32, "big"),
+    ).id
+    borrower.receivables.accept(rid)
+    request = LoanRequest(
+        borrower=borrower.resolve("supplier1"),
+        tranches=tranches,
+        receivable_ids=[rid],
+        rate_bps=c["rate"],
+        term_days=c["term"],
+        penalty_bps=c["penalty"],
+        grace_days=c["grace"],
+        fee_share_bps=fee,
+        provision_share_bps=provision,
+        mode=c["mode"],
+        tech_partner=op.resolve("tech") if fee else None,
+        sweep_bps=c["sweep"],
+    )
+    loan_id = world.lenders[0].loans.propose(request).id
+    borrower.loans.accept(loan_id)
+    for who in sorted({t[3] for t in c["tranches"]}):
+        world.lenders[who].loans.fund(loan_id)
+    disbursed = world.lenders[0].loans.disburse(loan_id)
+    t0 = int(op.chain.w3.eth.get_block(disbursed.block)["timestamp"])
+    terms = request.model_terms(t0)
+    state = waterfall.LoanState.initial(terms)
+    unpaid = face
+    sweeping = op.contract("DigitalRMB").functions.sweepOf(borrower.resolve("supplier1")).call()
+    for delay, source, amount in c["receipts"]:
+        world.warp(delay)
+        if source == "receivable" and unpaid > 0:
+            amount = min(amount, unpaid)
+            sent = core.receivables.pay(rid, amount)
+            unpaid -= amount
+        elif source == "sweep" and sweeping[0] == loan_id and amount * c["sweep"] >= 10_000:
+            gross = amount * 10_000 // c["sweep"]
+            amount = gross * c["sweep"] // 10_000
+            sent = core.transfer(borrower.resolve("supplier1"), gross)
+        else:
+            sent = borrower.loans.repay(loan_id, amount)
+        t = int(op.chain.w3.eth.get_block(sent.block)["timestamp"])
+        model, state = waterfall.settle(terms, state, amount, t)
+        check(model, settlement_of(world, sent.receipt, loan_id), amount)
+        if state.repaid:
+            break
+    info = op.contract("LoanBook").functions.loanOf(loan_id).call()
+    if state.repaid:
+        assert info[0] == 6  # REPAID
+        return
+    assert info[0] == 5  # DISBURSED
+    if c["default_at_end"]:
+        world.warp(max(0, terms.maturity_at + DAY - world.now()) + 1)
+        pool = world.lenders[0].loans.pool_balance_fen()
+        sent = op.loans.declare_default(loan_id)
+        t = int(op.chain.w3.eth.get_block(sent.block)["timestamp"])
+        cover, state = waterfall.cover(terms, state, pool, t)
+        from web3.logs import DISCARD
+
+        (event,) = (
+            op.contract("LoanBook")
+            .events.LoanDefaulted()
+            .process_receipt(sent.receipt, errors=DISCARD)
+        )
+        assert event["args"]["coverFen"] == cover.used_fen
+        assert list(event["args"]["principalFen"]) == list(cover.principal_fen)
+        assert event["args"]["interestDueFen"] == state.interest_due_fen
+    else:
+        # Close it by repaying everything owed now (the model says how much), then check.
+        world.warp(1)
+        owed_state = waterfall.accrue(terms, state, world.now() + 1)
+        total = owed_state.interest_due_fen + owed_state.principal_outstanding_fen + 1
+        sent = borrower.loans.repay(loan_id, total)
+        t = int(op.chain.w3.eth.get_block(sent.block)["timestamp"])
+        model, state = waterfall.settle(terms, state, total, t)
+        check(model, settlement_of(world, sent.receipt, loan_id), total)
+        assert state.repaid
+    # The chain's own view agrees with the model afterwards, too.
+    info = op.contract("LoanBook").functions.loanOf(loan_id).call()
+    assert info[4] == state.principal_outstanding_fen
+
+
+@settings(
+    max_examples=ANVIL_CASES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(c=case)
+def test_contract_and_model_agree_on_every_settlement_on_anvil(anvil_world: World, c: dict) -> None:  # type: ignore[type-arg]
+    run_case(anvil_world, c)
+
+
+@settings(
+    max_examples=EMBEDDED_CASES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(c=case)
+def test_contract_and_model_agree_on_every_settlement_on_the_embedded_chain(
+    embedded_world: World, c: dict
+) -> None:  # type: ignore[type-arg]
+    run_case(embedded_world, c)
+
+
+def test_the_differential_case_count_meets_the_bar() -> None:
+    assert ANVIL_CASES >= 2000 or os.environ.get("LIANDAI_DIFF_CASES")
