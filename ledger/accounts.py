@@ -60,6 +60,7 @@ class Keyring:
     def __init__(self, home: Home, password: PasswordSource | None = None) -> None:
         self.home = home
         self._password = password
+        self._listed: list[AccountInfo] | None = None
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -84,6 +85,12 @@ class Keyring:
             raise Refused(f"keystore of account {name!r} ({path}) is unreadable: {exc}") from None
 
     def list(self) -> list[AccountInfo]:
+        """Every local account (read once per keyring; `create` refreshes it)."""
+        if self._listed is None:
+            self._listed = self._read_all()
+        return list(self._listed)
+
+    def _read_all(self) -> list[AccountInfo]:
         from eth_utils import to_checksum_address
 
         found: dict[str, AccountInfo] = {}
@@ -127,6 +134,7 @@ class Keyring:
             raise BadInput(f"an account named {key!r} already exists")
         account = Account.create()
         self.home.ensure()
+        self._listed = None
         if dev:
             keys = self._dev_keys()
             keys[key] = {"address": account.address, "private_key": account.key.hex()}

@@ -263,27 +263,31 @@ def run_case(world: World, c: dict) -> None:  # type: ignore[type-arg]
     assert info[4] == state.principal_outstanding_fen
 
 
-@settings(
-    max_examples=ANVIL_CASES,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+def cases(count: int):  # type: ignore[no-untyped-def]
+    return settings(max_examples=count, deadline=None, database=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                           HealthCheck.too_slow])
+
+
+# The anvil cases come in two halves, so that parallel test workers share them.
+@cases(ANVIL_CASES // 2)
 @given(c=case)
-def test_contract_and_model_agree_on_every_settlement_on_anvil(anvil_world: World, c: dict) -> None:  # type: ignore[type-arg]
+def test_contract_and_model_agree_on_every_settlement_on_anvil(anvil_world: World,
+                                                               c: dict) -> None:  # type: ignore[type-arg]
     run_case(anvil_world, c)
 
 
-@settings(
-    max_examples=EMBEDDED_CASES,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@cases(ANVIL_CASES - ANVIL_CASES // 2)
+@given(c=case)
+def test_contract_and_model_agree_on_every_settlement_on_anvil_second_half(
+        anvil_world: World, c: dict) -> None:  # type: ignore[type-arg]
+    run_case(anvil_world, c)
+
+
+@cases(EMBEDDED_CASES)
 @given(c=case)
 def test_contract_and_model_agree_on_every_settlement_on_the_embedded_chain(
-    embedded_world: World, c: dict
-) -> None:  # type: ignore[type-arg]
+        embedded_world: World, c: dict) -> None:  # type: ignore[type-arg]
     run_case(embedded_world, c)
 
 
