@@ -44,7 +44,8 @@ class Ledger:
         self.keyring = keyring
         self.signer_name = signer
         self._contracts: dict[str, Contract] = {}
-        self._sender: Sender | None = None
+        # One sender (one nonce counter) per account, shared by every `as_signer` view.
+        self._senders: dict[str, Sender] = {}
         # Simulate every transaction first (eth_call) so a refusal is decoded and nothing is
         # mined; throughput work that already knows its transactions succeed turns it off.
         self.simulate = True
@@ -71,6 +72,7 @@ class Ledger:
         """The same ledger and chain, signing as another local account."""
         other = Ledger(self.home, self.chain, self.deployment, self.keyring, name)
         other._contracts = self._contracts
+        other._senders = self._senders
         other._owns_chain = False
         other.simulate = self.simulate
         return other
@@ -101,9 +103,10 @@ class Ledger:
 
     @property
     def sender(self) -> Sender:
-        if self._sender is None:
-            self._sender = Sender(self.chain, self.keyring.signer(self.signer_name), self.name_of)
-        return self._sender
+        if self.signer_name not in self._senders:
+            self._senders[self.signer_name] = Sender(
+                self.chain, self.keyring.signer(self.signer_name), self.name_of)
+        return self._senders[self.signer_name]
 
     def name_of(self, address: str) -> str:
         """A local account's name for `address`, else the address itself."""
