@@ -101,7 +101,8 @@ def table(title: str | None, columns: list[str], rows: list[list[str]]) -> None:
         t.add_column(c, justify=justify)  # type: ignore[arg-type]
     for r in rows:
         t.add_row(*r)
-    Console().print(t)
+    # Piped output gets room for wide tables (a settlement breakdown) instead of "…".
+    Console(width=None if sys.stdout.isatty() else 220).print(t)
 
 
 def say(text: str) -> None:
