@@ -49,7 +49,7 @@ from ledger.roles import Role
 
 LONG = os.environ.get("LIANDAI_LONG") == "1"
 SETTINGS = settings(
-    max_examples=150 if LONG else 6,
+    max_examples=150 if LONG else 8,
     stateful_step_count=40 if LONG else 20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],

@@ -17,7 +17,7 @@ from web3.logs import DISCARD
 
 from ledger.audit import read_entries, verify_trail
 from ledger.client import Ledger
-from ledger.errors import BadInput, ChainUnavailable, ContractRefusal
+from ledger.errors import BadInput, ContractRefusal
 from ledger.loans import LoanRequest, TrancheRequest
 from ledger.models import Admission
 from ledger.money import format_fen
@@ -52,23 +52,15 @@ def issue(
     by: str = "core",
 ) -> int:
     maturity = chain_now(ledger) + days * DAY
-    return as_(ledger, by).receivables.issue(ledger.resolve(to), value, maturity, doc(label)).id
+    return (
+        ledger.as_signer(by).receivables.issue(ledger.resolve(to), value, maturity, doc(label)).id
+    )
 
 
 def active(ledger: Ledger, label: object, *, to: str = "supplier1", **kw: Any) -> int:
     rid = issue(ledger, label, to=to, **kw)
-    as_(ledger, to).receivables.accept(rid)
+    ledger.as_signer(to).receivables.accept(rid)
     return rid
-
-
-def as_(ledger: Ledger, name: str) -> Ledger:
-    """One handle per account and test: each handle counts its own nonces."""
-    if name == ledger.signer_name:
-        return ledger
-    cache: dict[str, Ledger] = ledger.__dict__.setdefault("_test_signers", {})
-    if name not in cache:
-        cache[name] = ledger.as_signer(name)
-    return cache[name]
 
 
 def token(ledger: Ledger) -> Any:
@@ -121,7 +113,7 @@ def loan_against(ledger: Ledger, rids: list[int], borrower: str = "supplier1") -
         rate_bps=1000,
         term_days=90,
     )
-    return as_(ledger, "microloan").loans.propose(request).id
+    return ledger.as_signer("microloan").loans.propose(request).id
 
 
 def last_entry(ledger: Ledger) -> Any:
@@ -135,7 +127,7 @@ def test_issue_creates_a_pending_receivable_held_by_the_supplier(ledger: Ledger)
     core, s1 = ledger.resolve("core"), ledger.resolve("supplier1")
     assert token(ledger).nextId().call() == 1
     maturity = chain_now(ledger) + 90 * DAY
-    issued = as_(ledger, "core").receivables.issue(s1, 12_345_67, maturity, doc("inv-1"))
+    issued = ledger.as_signer("core").receivables.issue(s1, 12_345_67, maturity, doc("inv-1"))
     assert issued.id == 1
     view = ledger.receivables.get(1)
     assert view.status == "PENDING"
@@ -165,7 +157,7 @@ def test_issue_creates_a_pending_receivable_held_by_the_supplier(ledger: Ledger)
 
 def test_accept_makes_a_pending_receivable_active(ledger: Ledger) -> None:
     rid = issue(ledger, "a")
-    as_(ledger, "supplier1").receivables.accept(rid)
+    ledger.as_signer("supplier1").receivables.accept(rid)
     view = ledger.receivables.get(rid)
     assert view.status == "ACTIVE"
     assert same(view.holder, ledger.resolve("supplier1"))
@@ -174,7 +166,7 @@ def test_accept_makes_a_pending_receivable_active(ledger: Ledger) -> None:
 def test_reject_burns_a_pending_receivable_and_marks_it_rejected(ledger: Ledger) -> None:
     s1 = ledger.resolve("supplier1")
     rid = issue(ledger, "r")
-    as_(ledger, "supplier1").receivables.reject(rid)
+    ledger.as_signer("supplier1").receivables.reject(rid)
     view = ledger.receivables.get(rid)
     assert view.status == "REJECTED"
     assert view.holder is None
@@ -188,7 +180,7 @@ def test_cancel_by_the_debtor_burns_a_pending_receivable_and_marks_it_cancelled(
     ledger: Ledger,
 ) -> None:
     rid = issue(ledger, "c")
-    as_(ledger, "core").receivables.cancel(rid)
+    ledger.as_signer("core").receivables.cancel(rid)
     view = ledger.receivables.get(rid)
     assert view.status == "CANCELLED"
     assert view.holder is None
@@ -203,7 +195,9 @@ def test_split_replaces_an_active_receivable_by_consecutive_active_children(
     rid = active(ledger, "s")
     root = ledger.receivables.get(rid)
     first = token(ledger).nextId().call()
-    result = as_(ledger, "supplier1").receivables.split(rid, [600_000_00, 300_000_00, 100_000_00])
+    result = ledger.as_signer("supplier1").receivables.split(
+        rid, [600_000_00, 300_000_00, 100_000_00]
+    )
     assert result.children == [first, first + 1, first + 2]
     parent = ledger.receivables.get(rid)
     assert parent.status == "SPLIT"
@@ -221,7 +215,7 @@ def test_split_replaces_an_active_receivable_by_consecutive_active_children(
         assert child.doc_hash == root.doc_hash
         assert child.pledged_to is None
     # A grandchild still descends from the issued root, whose document it keeps.
-    (g1, g2) = as_(ledger, "supplier1").receivables.split(first, [1, 600_000_00 - 1]).children
+    (g1, g2) = ledger.as_signer("supplier1").receivables.split(first, [1, 600_000_00 - 1]).children
     assert g1 == first + 3
     grandchild = ledger.receivables.get(g2)
     assert (grandchild.parent, grandchild.root, grandchild.doc_hash) == (first, rid, root.doc_hash)
@@ -230,8 +224,8 @@ def test_split_replaces_an_active_receivable_by_consecutive_active_children(
 
 def test_split_of_a_partly_paid_receivable_divides_its_unpaid_value(ledger: Ledger) -> None:
     rid = active(ledger, "pp")
-    as_(ledger, "core").receivables.pay(rid, 250_000_00)
-    supplier = as_(ledger, "supplier1").receivables
+    ledger.as_signer("core").receivables.pay(rid, 250_000_00)
+    supplier = ledger.as_signer("supplier1").receivables
     refused(ledger, "PartsMismatch", lambda: supplier.split(rid, [500_000_00, 500_000_00]))
     children = supplier.split(rid, [500_000_00, 250_000_00]).children
     assert [ledger.receivables.get(c).face_value_fen for c in children] == [500_000_00, 250_000_00]
@@ -242,7 +236,7 @@ def test_split_of_a_partly_paid_receivable_divides_its_unpaid_value(ledger: Ledg
 def test_transfer_passes_an_active_receivable_to_another_member(ledger: Ledger) -> None:
     s1, s2, bank = (ledger.resolve(n) for n in ("supplier1", "supplier2", "bank"))
     rid = active(ledger, "t")
-    sent = as_(ledger, "supplier1").receivables.transfer(rid, s2)
+    sent = ledger.as_signer("supplier1").receivables.transfer(rid, s2)
     view = ledger.receivables.get(rid)
     assert (view.status, view.holder) == ("ACTIVE", s2)
     t = token(ledger)
@@ -254,14 +248,14 @@ def test_transfer_passes_an_active_receivable_to_another_member(ledger: Ledger) 
     )
     assert same(moved["args"]["from"], s1) and same(moved["args"]["to"], s2)
     # …and on to a lender acting as factor.
-    as_(ledger, "supplier2").receivables.transfer(rid, bank)
+    ledger.as_signer("supplier2").receivables.transfer(rid, bank)
     assert same(ledger.receivables.get(rid).holder, bank)
 
 
 def test_partial_payments_grow_paid_and_the_full_payment_marks_it_paid(ledger: Ledger) -> None:
     core, s1 = ledger.resolve("core"), ledger.resolve("supplier1")
     rid = active(ledger, "p")
-    debtor = as_(ledger, "core").receivables
+    debtor = ledger.as_signer("core").receivables
     debtor.pay(rid, 100_000_00)
     view = ledger.receivables.get(rid)
     assert (view.status, view.paid_fen) == ("ACTIVE", 100_000_00)
@@ -282,15 +276,15 @@ def test_paying_an_unpledged_receivable_moves_ecny_from_debtor_to_holder_exactly
 ) -> None:
     core, s1, bank = (ledger.resolve(n) for n in ("core", "supplier1", "bank"))
     rid = active(ledger, "pay")
-    a, b = as_(ledger, "supplier1").receivables.split(rid, [700_000_00, 300_000_00]).children
-    as_(ledger, "supplier1").receivables.transfer(b, bank)
+    a, b = ledger.as_signer("supplier1").receivables.split(rid, [700_000_00, 300_000_00]).children
+    ledger.as_signer("supplier1").receivables.transfer(b, bank)
     supply = ledger.total_supply_fen()
     before = {x: ledger.balance_fen(x) for x in (core, s1, bank)}
-    as_(ledger, "core").receivables.pay(b, 123_456_78)
+    ledger.as_signer("core").receivables.pay(b, 123_456_78)
     assert ledger.balance_fen(core) == before[core] - 123_456_78
     assert ledger.balance_fen(bank) == before[bank] + 123_456_78
     assert ledger.balance_fen(s1) == before[s1]
-    as_(ledger, "core").receivables.pay(a, 1)
+    ledger.as_signer("core").receivables.pay(a, 1)
     assert ledger.balance_fen(core) == before[core] - 123_456_79
     assert ledger.balance_fen(s1) == before[s1] + 1
     assert ledger.total_supply_fen() == supply
@@ -304,7 +298,7 @@ def test_a_receivable_is_overdue_after_maturity_while_unpaid_but_not_once_paid(
     paid = active(ledger, "o3", days=10, value=1_000_00)
     pending = issue(ledger, "o4", days=10, value=1_000_00)
     later = active(ledger, "o5", days=30, value=1_000_00)
-    debtor = as_(ledger, "core").receivables
+    debtor = ledger.as_signer("core").receivables
     debtor.pay(partly, 1)
     debtor.pay(paid)
     assert [status(ledger, r) for r in (unpaid, partly, paid, pending)] == [
@@ -320,7 +314,7 @@ def test_a_receivable_is_overdue_after_maturity_while_unpaid_but_not_once_paid(
     assert ledger.receivables.get(pending).status == "PENDING"  # only active/pledged ones
     assert ledger.receivables.get(later).status == "ACTIVE"
     # Children of an overdue receivable are overdue too (same maturity).
-    kids = as_(ledger, "supplier1").receivables.split(unpaid, [1_000_00 - 5, 5]).children
+    kids = ledger.as_signer("supplier1").receivables.split(unpaid, [1_000_00 - 5, 5]).children
     assert [status(ledger, k) for k in kids] == ["OVERDUE", "OVERDUE"]
     # Paid after maturity: PAID, no longer overdue.
     debtor.pay(partly)
@@ -336,16 +330,16 @@ def test_only_an_active_core_enterprise_issues(ledger: Ledger) -> None:
     s1 = ledger.resolve("supplier1")
     maturity = chain_now(ledger) + 90 * DAY
     for name in ("supplier1", "bank", "microloan", "operator", "regulator", "issuer"):
-        rc = as_(ledger, name).receivables
+        rc = ledger.as_signer(name).receivables
         exc = refused(ledger, "MissingRole", lambda rc=rc: rc.issue(s1, FACE, maturity, doc("x")))
         assert "needs role CORE_ENTERPRISE" in exc.rule
     outsider = ledger.keyring.create("outsider", dev=True)
-    rc = as_(ledger, outsider.name).receivables
+    rc = ledger.as_signer(outsider.name).receivables
     refused(ledger, "NotAMember", lambda: rc.issue(s1, FACE, maturity, doc("x")))
 
 
 def test_a_receivable_is_issued_only_to_an_active_supplier(ledger: Ledger) -> None:
-    core = as_(ledger, "core").receivables
+    core = ledger.as_signer("core").receivables
     maturity = chain_now(ledger) + 90 * DAY
     for name in ("bank", "core", "tech", "auditor"):
         to = ledger.resolve(name)
@@ -353,17 +347,17 @@ def test_a_receivable_is_issued_only_to_an_active_supplier(ledger: Ledger) -> No
         assert "needs role SUPPLIER" in exc.rule
     stranger = Account.create().address
     refused(ledger, "NotAMember", lambda: core.issue(stranger, FACE, maturity, doc(1)))
-    as_(ledger, "regulator").suspend(ledger.resolve("supplier2"))
+    ledger.as_signer("regulator").suspend(ledger.resolve("supplier2"))
     s2 = ledger.resolve("supplier2")
     refused(ledger, "MemberNotActive", lambda: core.issue(s2, FACE, maturity, doc(1)))
 
 
 def test_a_suspended_core_enterprise_cannot_issue(ledger: Ledger) -> None:
-    as_(ledger, "regulator").suspend(ledger.resolve("core"))
-    core = as_(ledger, "core").receivables
+    ledger.as_signer("regulator").suspend(ledger.resolve("core"))
+    core = ledger.as_signer("core").receivables
     s1, maturity = ledger.resolve("supplier1"), chain_now(ledger) + 90 * DAY
     refused(ledger, "MemberNotActive", lambda: core.issue(s1, FACE, maturity, doc(1)))
-    as_(ledger, "regulator").reinstate(ledger.resolve("core"))
+    ledger.as_signer("regulator").reinstate(ledger.resolve("core"))
     assert core.issue(s1, FACE, maturity, doc(1)).id == 1
 
 
@@ -372,22 +366,22 @@ def test_a_suspended_supplier_can_neither_accept_reject_split_nor_transfer(
 ) -> None:
     pending = issue(ledger, "pending")
     held = active(ledger, "held")
-    as_(ledger, "regulator").suspend(ledger.resolve("supplier1"))
-    s1 = as_(ledger, "supplier1").receivables
+    ledger.as_signer("regulator").suspend(ledger.resolve("supplier1"))
+    s1 = ledger.as_signer("supplier1").receivables
     s2 = ledger.resolve("supplier2")
     for action in (
         lambda: s1.accept(pending),
         lambda: s1.reject(pending),
         lambda: s1.split(held, [1, FACE - 1]),
         lambda: s1.transfer(held, s2),
-        lambda: as_(ledger, "supplier1")._send(
+        lambda: ledger.as_signer("supplier1")._send(
             "ReceivableToken", "transferFrom", ledger.resolve("supplier1"), s2, held, gas=GAS
         ),
     ):
         refused(ledger, "MemberNotActive", action)
     # Nor can it be paid: a suspended member receives nothing.
-    refused(ledger, "MemberNotActive", lambda: as_(ledger, "core").receivables.pay(held, 1))
-    as_(ledger, "regulator").reinstate(ledger.resolve("supplier1"))
+    refused(ledger, "MemberNotActive", lambda: ledger.as_signer("core").receivables.pay(held, 1))
+    ledger.as_signer("regulator").reinstate(ledger.resolve("supplier1"))
     s1.accept(pending)
     s1.transfer(held, s2)
 
@@ -395,8 +389,8 @@ def test_a_suspended_supplier_can_neither_accept_reject_split_nor_transfer(
 def test_a_suspended_debtor_can_neither_cancel_nor_pay(ledger: Ledger) -> None:
     pending = issue(ledger, "pending")
     held = active(ledger, "held")
-    as_(ledger, "regulator").suspend(ledger.resolve("core"))
-    core = as_(ledger, "core").receivables
+    ledger.as_signer("regulator").suspend(ledger.resolve("core"))
+    core = ledger.as_signer("core").receivables
     refused(ledger, "MemberNotActive", lambda: core.cancel(pending))
     refused(ledger, "MemberNotActive", lambda: core.pay(held, 1))
 
@@ -405,9 +399,9 @@ def test_nothing_is_transferred_to_a_suspended_member_an_outsider_or_a_contract(
     ledger: Ledger,
 ) -> None:
     rid = active(ledger, "t")
-    s1 = as_(ledger, "supplier1").receivables
+    s1 = ledger.as_signer("supplier1").receivables
     s2 = ledger.resolve("supplier2")
-    as_(ledger, "regulator").suspend(s2)
+    ledger.as_signer("regulator").suspend(s2)
     refused(ledger, "MemberNotActive", lambda: s1.transfer(rid, s2))
     refused(ledger, "NotAMember", lambda: s1.transfer(rid, Account.create().address))
     loan_book = to_checksum_address(ledger.deployment.address("LoanBook"))
@@ -420,7 +414,7 @@ def test_only_the_holder_accepts_rejects_splits_and_transfers(ledger: Ledger) ->
     held = active(ledger, "held")
     bank = ledger.resolve("bank")
     for name in ("supplier2", "core", "bank", "operator"):
-        rc = as_(ledger, name).receivables
+        rc = ledger.as_signer(name).receivables
         to = bank if name != "bank" else ledger.resolve("core")
         for action in (
             lambda rc=rc: rc.accept(pending),
@@ -435,11 +429,11 @@ def test_only_the_holder_accepts_rejects_splits_and_transfers(ledger: Ledger) ->
 
 def test_only_the_debtor_cancels_and_pays(ledger: Ledger) -> None:
     admit(ledger, "core2", Role.CORE_ENTERPRISE)
-    as_(ledger, "issuer").mint(ledger.resolve("core2"), FACE)
+    ledger.as_signer("issuer").mint(ledger.resolve("core2"), FACE)
     pending = issue(ledger, "pending")
     held = active(ledger, "held")
     for name in ("supplier1", "core2", "bank", "operator"):
-        rc = as_(ledger, name).receivables
+        rc = ledger.as_signer(name).receivables
         exc = refused(ledger, "NotDebtor", lambda rc=rc: rc.cancel(pending))
         assert same(exc.args_by_name["debtor"], ledger.resolve("core"))
         refused(ledger, "NotDebtor", lambda rc=rc: rc.pay(held, 1))
@@ -452,30 +446,30 @@ def test_a_receivable_is_accepted_once_and_then_cannot_be_rejected_or_cancelled(
     ledger: Ledger,
 ) -> None:
     rid = active(ledger, "once")
-    s1 = as_(ledger, "supplier1").receivables
+    s1 = ledger.as_signer("supplier1").receivables
     exc = refused(ledger, "WrongStatus", lambda: s1.accept(rid))
     assert exc.args_by_name["status"] == STATUS_NAMES.index("ACTIVE")
     refused(ledger, "WrongStatus", lambda: s1.reject(rid))
-    refused(ledger, "WrongStatus", lambda: as_(ledger, "core").receivables.cancel(rid))
+    refused(ledger, "WrongStatus", lambda: ledger.as_signer("core").receivables.cancel(rid))
 
 
 def test_a_pending_receivable_cannot_be_split_transferred_or_paid(ledger: Ledger) -> None:
     rid = issue(ledger, "pending")
-    s1 = as_(ledger, "supplier1").receivables
+    s1 = ledger.as_signer("supplier1").receivables
     pending = STATUS_NAMES.index("PENDING")
     for action in (
         lambda: s1.split(rid, [1, FACE - 1]),
         lambda: s1.transfer(rid, ledger.resolve("supplier2")),
-        lambda: as_(ledger, "core").receivables.pay(rid, 1),
+        lambda: ledger.as_signer("core").receivables.pay(rid, 1),
     ):
         assert refused(ledger, "WrongStatus", action).args_by_name["status"] == pending
 
 
 def test_a_rejected_or_cancelled_receivable_is_final(ledger: Ledger) -> None:
     rejected, cancelled = issue(ledger, "r"), issue(ledger, "c")
-    as_(ledger, "supplier1").receivables.reject(rejected)
-    as_(ledger, "core").receivables.cancel(cancelled)
-    s1, core = as_(ledger, "supplier1").receivables, as_(ledger, "core").receivables
+    ledger.as_signer("supplier1").receivables.reject(rejected)
+    ledger.as_signer("core").receivables.cancel(cancelled)
+    s1, core = ledger.as_signer("supplier1").receivables, ledger.as_signer("core").receivables
     for rid in (rejected, cancelled):
         refused(ledger, "NotHolder", lambda rid=rid: s1.accept(rid))  # burnt: no holder
         refused(ledger, "WrongStatus", lambda rid=rid: core.cancel(rid))
@@ -483,7 +477,7 @@ def test_a_rejected_or_cancelled_receivable_is_final(ledger: Ledger) -> None:
 
 def test_split_rejects_parts_that_do_not_sum_to_unpaid_value(ledger: Ledger) -> None:
     rid = active(ledger, "sum")
-    s1 = as_(ledger, "supplier1").receivables
+    s1 = ledger.as_signer("supplier1").receivables
     over = refused(ledger, "PartsMismatch", lambda: s1.split(rid, [FACE, 1]))
     assert (over.args_by_name["sumFen"], over.args_by_name["unpaidFen"]) == (FACE + 1, FACE)
     assert format_fen(FACE + 1) in over.rule and format_fen(FACE) in over.rule
@@ -493,7 +487,7 @@ def test_split_rejects_parts_that_do_not_sum_to_unpaid_value(ledger: Ledger) -> 
 
 def test_split_rejects_a_zero_part(ledger: Ledger) -> None:
     rid = active(ledger, "zero")
-    s1 = as_(ledger, "supplier1").receivables
+    s1 = ledger.as_signer("supplier1").receivables
     exc = refused(ledger, "PartsMismatch", lambda: s1.split(rid, [FACE, 0]))
     assert exc.args_by_name["sumFen"] == 0
     refused(ledger, "PartsMismatch", lambda: s1.split(rid, [0, FACE]))
@@ -501,7 +495,7 @@ def test_split_rejects_a_zero_part(ledger: Ledger) -> None:
 
 def test_split_needs_between_2_and_20_parts(ledger: Ledger) -> None:
     rid = active(ledger, "parts")
-    s1 = as_(ledger, "supplier1")
+    s1 = ledger.as_signer("supplier1")
     for parts in ([], [FACE], [FACE // 21] * 20 + [FACE - 20 * (FACE // 21)]):
         # The client refuses before sending …
         with pytest.raises(BadInput):
@@ -520,7 +514,7 @@ def test_split_into_20_parts_works(ledger: Ledger) -> None:
     parts = [FACE // 20 + i for i in range(19)]
     parts.append(FACE - sum(parts))
     first = token(ledger).nextId().call()
-    children = as_(ledger, "supplier1").receivables.split(rid, parts).children
+    children = ledger.as_signer("supplier1").receivables.split(rid, parts).children
     assert children == list(range(first, first + 20))
     assert [ledger.receivables.get(c).face_value_fen for c in children] == parts
     assert token(ledger).balanceOf(ledger.resolve("supplier1")).call() == 20
@@ -530,13 +524,13 @@ def test_split_into_20_parts_works(ledger: Ledger) -> None:
 def test_a_document_hash_backs_one_receivable_ever(ledger: Ledger) -> None:
     admit(ledger, "core2", Role.CORE_ENTERPRISE)
     split_root = active(ledger, "split")
-    as_(ledger, "supplier1").receivables.split(split_root, [1, FACE - 1])
+    ledger.as_signer("supplier1").receivables.split(split_root, [1, FACE - 1])
     paid = active(ledger, "paid")
-    as_(ledger, "core").receivables.pay(paid)
+    ledger.as_signer("core").receivables.pay(paid)
     rejected = issue(ledger, "rejected")
-    as_(ledger, "supplier1").receivables.reject(rejected)
+    ledger.as_signer("supplier1").receivables.reject(rejected)
     cancelled = issue(ledger, "cancelled")
-    as_(ledger, "core").receivables.cancel(cancelled)
+    ledger.as_signer("core").receivables.cancel(cancelled)
     pending = issue(ledger, "pending")
     maturity = chain_now(ledger) + 30 * DAY
     for label, rid in [
@@ -548,7 +542,7 @@ def test_a_document_hash_backs_one_receivable_ever(ledger: Ledger) -> None:
     ]:
         assert token(ledger).receivableOfDocument(doc(label)).call() == rid
         for debtor, to in (("core", "supplier1"), ("core", "supplier2"), ("core2", "supplier2")):
-            rc, supplier = as_(ledger, debtor).receivables, ledger.resolve(to)
+            rc, supplier = ledger.as_signer(debtor).receivables, ledger.resolve(to)
             exc = refused(
                 ledger,
                 "DocumentAlreadyUsed",
@@ -559,13 +553,13 @@ def test_a_document_hash_backs_one_receivable_ever(ledger: Ledger) -> None:
 
 
 def test_issue_refuses_a_zero_document_hash(ledger: Ledger) -> None:
-    core, s1 = as_(ledger, "core").receivables, ledger.resolve("supplier1")
+    core, s1 = ledger.as_signer("core").receivables, ledger.resolve("supplier1")
     maturity = chain_now(ledger) + 30 * DAY
     refused(ledger, "MissingDocument", lambda: core.issue(s1, FACE, maturity, b"\0" * 32))
 
 
 def test_issue_refuses_a_maturity_not_in_the_future(ledger: Ledger) -> None:
-    core, s1 = as_(ledger, "core").receivables, ledger.resolve("supplier1")
+    core, s1 = ledger.as_signer("core").receivables, ledger.resolve("supplier1")
     now = chain_now(ledger)
     for maturity in (now, now - 1, 0):
         exc = refused(
@@ -576,7 +570,7 @@ def test_issue_refuses_a_maturity_not_in_the_future(ledger: Ledger) -> None:
 
 
 def test_issue_refuses_a_zero_value_or_one_above_uint72(ledger: Ledger) -> None:
-    core = as_(ledger, "core")
+    core = ledger.as_signer("core")
     s1, maturity = ledger.resolve("supplier1"), chain_now(ledger) + 30 * DAY
     for value in (0, MAX_VALUE_FEN + 1, 2**256 - 1):
         with pytest.raises(BadInput):
@@ -591,8 +585,8 @@ def test_issue_refuses_a_zero_value_or_one_above_uint72(ledger: Ledger) -> None:
         assert exc.args_by_name == {"valueFen": value, "maxFen": 2**72 - 1}
     # The largest value is storable, and splits and pays exactly.
     rid = core.receivables.issue(s1, MAX_VALUE_FEN, maturity, doc("max")).id
-    as_(ledger, "supplier1").receivables.accept(rid)
-    a, b = as_(ledger, "supplier1").receivables.split(rid, [MAX_VALUE_FEN - 1, 1]).children
+    ledger.as_signer("supplier1").receivables.accept(rid)
+    a, b = ledger.as_signer("supplier1").receivables.split(rid, [MAX_VALUE_FEN - 1, 1]).children
     assert ledger.receivables.get(a).face_value_fen == MAX_VALUE_FEN - 1
     core.receivables.pay(b)
     assert ledger.receivables.get(b).status == "PAID"
@@ -600,7 +594,7 @@ def test_issue_refuses_a_zero_value_or_one_above_uint72(ledger: Ledger) -> None:
 
 def test_payment_is_refused_above_the_unpaid_value_and_at_zero(ledger: Ledger) -> None:
     rid = active(ledger, "over")
-    core = as_(ledger, "core")
+    core = ledger.as_signer("core")
     exc = refused(ledger, "Overpayment", lambda: core.receivables.pay(rid, FACE + 1))
     assert (exc.args_by_name["amountFen"], exc.args_by_name["unpaidFen"]) == (FACE + 1, FACE)
     core.receivables.pay(rid, FACE - 10)
@@ -620,16 +614,16 @@ def test_payment_is_refused_above_the_unpaid_value_and_at_zero(ledger: Ledger) -
 
 def test_paid_cancelled_rejected_and_split_receivables_cannot_be_paid(ledger: Ledger) -> None:
     paid = active(ledger, "paid")
-    core = as_(ledger, "core")
+    core = ledger.as_signer("core")
     core.receivables.pay(paid)
     with pytest.raises(BadInput):
         core.receivables.pay(paid)  # nothing left: the client does not even send
     cancelled = issue(ledger, "cancelled")
     core.receivables.cancel(cancelled)
     rejected = issue(ledger, "rejected")
-    as_(ledger, "supplier1").receivables.reject(rejected)
+    ledger.as_signer("supplier1").receivables.reject(rejected)
     split = active(ledger, "split")
-    as_(ledger, "supplier1").receivables.split(split, [FACE - 1, 1])
+    ledger.as_signer("supplier1").receivables.split(split, [FACE - 1, 1])
     for rid, name in ((paid, "PAID"), (cancelled, "CANCELLED"), (rejected, "REJECTED")):
         exc = refused(
             ledger,
@@ -644,7 +638,7 @@ def test_paid_cancelled_rejected_and_split_receivables_cannot_be_paid(ledger: Le
 def test_an_unknown_id_is_refused_everywhere(ledger: Ledger) -> None:
     active(ledger, "known")
     next_id = token(ledger).nextId().call()
-    s1, core = as_(ledger, "supplier1").receivables, as_(ledger, "core").receivables
+    s1, core = ledger.as_signer("supplier1").receivables, ledger.as_signer("core").receivables
     s2 = ledger.resolve("supplier2")
     for rid in (0, next_id):
         for action in (
@@ -653,7 +647,7 @@ def test_an_unknown_id_is_refused_everywhere(ledger: Ledger) -> None:
             lambda rid=rid: s1.split(rid, [1, 1]),
             lambda rid=rid: s1.transfer(rid, s2),
             lambda rid=rid: core.cancel(rid),
-            lambda rid=rid: as_(ledger, "core")._send(
+            lambda rid=rid: ledger.as_signer("core")._send(
                 "ReceivableToken", "pay", rid, 1, gas=900_000
             ),
         ):
@@ -675,7 +669,7 @@ def test_an_unknown_id_is_refused_everywhere(ledger: Ledger) -> None:
 
 def test_approvals_are_disabled(ledger: Ledger) -> None:
     rid = active(ledger, "approve")
-    s1 = as_(ledger, "supplier1")
+    s1 = ledger.as_signer("supplier1")
     bank = ledger.resolve("bank")
     refused(
         ledger,
@@ -695,7 +689,7 @@ def test_approvals_are_disabled(ledger: Ledger) -> None:
 def test_erc721_transfer_from_by_a_non_holder_is_refused(ledger: Ledger) -> None:
     rid = active(ledger, "tf")
     s1, bank, s2 = (ledger.resolve(n) for n in ("supplier1", "bank", "supplier2"))
-    thief = as_(ledger, "bank")
+    thief = ledger.as_signer("bank")
     for fn in ("transferFrom", "safeTransferFrom"):
         for frm in (s1, bank):  # naming the real holder, or pretending to be it
             exc = refused(
@@ -712,7 +706,9 @@ def test_erc721_transfer_from_by_the_holder_works_like_transfer(ledger: Ledger) 
     rid = active(ledger, "tf")
     s1, s2, bank = (ledger.resolve(n) for n in ("supplier1", "supplier2", "bank"))
     seq, _ = ledger.audit_head()
-    sent = as_(ledger, "supplier1")._send("ReceivableToken", "transferFrom", s1, s2, rid, gas=GAS)
+    sent = ledger.as_signer("supplier1")._send(
+        "ReceivableToken", "transferFrom", s1, s2, rid, gas=GAS
+    )
     assert same(ledger.receivables.get(rid).holder, s2)
     (event,) = (
         ledger.contract("ReceivableToken")
@@ -722,18 +718,20 @@ def test_erc721_transfer_from_by_the_holder_works_like_transfer(ledger: Ledger) 
     assert (event["args"]["id"], event["args"]["from"], event["args"]["to"]) == (rid, s1, s2)
     assert ledger.audit_head()[0] == seq + 1
     assert last_entry(ledger).kind_name == "RECEIVABLE_TRANSFERRED"
-    as_(ledger, "supplier2")._send("ReceivableToken", "safeTransferFrom", s2, bank, rid, gas=GAS)
+    ledger.as_signer("supplier2")._send(
+        "ReceivableToken", "safeTransferFrom", s2, bank, rid, gas=GAS
+    )
     assert same(ledger.receivables.get(rid).holder, bank)
     # The same rules as `transfer`: not a pending one, not to a suspended member, not to self.
     pending = issue(ledger, "pending")
-    s1_signer = as_(ledger, "supplier1")
+    s1_signer = ledger.as_signer("supplier1")
     refused(
         ledger,
         "WrongStatus",
         lambda: s1_signer._send("ReceivableToken", "transferFrom", s1, s2, pending, gas=GAS),
     )
     other = active(ledger, "other")
-    as_(ledger, "regulator").suspend(s2)
+    ledger.as_signer("regulator").suspend(s2)
     refused(
         ledger,
         "MemberNotActive",
@@ -750,7 +748,7 @@ def test_transfer_to_self_is_refused(ledger: Ledger) -> None:
     rid = active(ledger, "self")
     s1 = ledger.resolve("supplier1")
     exc = refused(
-        ledger, "SelfTransfer", lambda: as_(ledger, "supplier1").receivables.transfer(rid, s1)
+        ledger, "SelfTransfer", lambda: ledger.as_signer("supplier1").receivables.transfer(rid, s1)
     )
     assert exc.args_by_name["id"] == rid
 
@@ -762,7 +760,7 @@ def test_only_the_loan_book_pledges_and_releases(ledger: Ledger) -> None:
     rid = active(ledger, "hook")
     s1 = ledger.resolve("supplier1")
     for name in ("supplier1", "core", "microloan", "operator"):
-        signer = as_(ledger, name)
+        signer = ledger.as_signer(name)
         for fn, args in (("pledge", (1, s1, [rid])), ("release", (1, s1, [rid]))):
             exc = refused(
                 ledger,
@@ -781,10 +779,10 @@ def test_a_pledged_receivable_cannot_be_split_transferred_or_pledged_again(
     rid = active(ledger, "pledged")
     loan = loan_against(ledger, [rid])
     second = loan_against(ledger, [rid])
-    as_(ledger, "supplier1").loans.accept(loan)
+    ledger.as_signer("supplier1").loans.accept(loan)
     view = ledger.receivables.get(rid)
     assert (view.status, view.pledged_to) == ("PLEDGED", loan)
-    s1 = as_(ledger, "supplier1")
+    s1 = ledger.as_signer("supplier1")
     pledged = STATUS_NAMES.index("PLEDGED")
     for action in (
         lambda: s1.receivables.split(rid, [1, FACE - 1]),
@@ -805,7 +803,7 @@ def test_a_pledged_receivable_cannot_be_split_transferred_or_pledged_again(
 
 def test_a_pledged_receivable_becomes_overdue_after_maturity(ledger: Ledger) -> None:
     rid = active(ledger, "pledged", days=5)
-    as_(ledger, "supplier1").loans.accept(loan_against(ledger, [rid]))
+    ledger.as_signer("supplier1").loans.accept(loan_against(ledger, [rid]))
     ledger.chain.advance_time(5 * DAY + 60)
     assert ledger.receivables.get(rid).status == "OVERDUE"
 
@@ -813,34 +811,27 @@ def test_a_pledged_receivable_becomes_overdue_after_maturity(ledger: Ledger) -> 
 def test_cancelling_the_loan_releases_the_receivable_back_to_active(ledger: Ledger) -> None:
     rid = active(ledger, "released")
     other = active(ledger, "other")
-    as_(ledger, "supplier1").receivables.split(other, [FACE - 1, 1])
+    ledger.as_signer("supplier1").receivables.split(other, [FACE - 1, 1])
     loan = loan_against(ledger, [rid])
-    as_(ledger, "supplier1").loans.accept(loan)
-    as_(ledger, "microloan").loans.fund(loan)
-    as_(ledger, "supplier1").loans.cancel(loan)
+    ledger.as_signer("supplier1").loans.accept(loan)
+    ledger.as_signer("microloan").loans.fund(loan)
+    ledger.as_signer("supplier1").loans.cancel(loan)
     assert ledger.receivables.get(rid).status == "ACTIVE"
     # It can be split, transferred and pledged again.
     second = loan_against(ledger, [rid])
-    as_(ledger, "supplier1").loans.accept(second)
+    ledger.as_signer("supplier1").loans.accept(second)
     assert ledger.receivables.get(rid).status == "PLEDGED"
-    as_(ledger, "microloan").loans.cancel(second)
-    a, _ = as_(ledger, "supplier1").receivables.split(rid, [FACE - 1, 1]).children
-    as_(ledger, "supplier1").receivables.transfer(a, ledger.resolve("bank"))
+    ledger.as_signer("microloan").loans.cancel(second)
+    a, _ = ledger.as_signer("supplier1").receivables.split(rid, [FACE - 1, 1]).children
+    ledger.as_signer("supplier1").receivables.transfer(a, ledger.resolve("bank"))
     assert same(ledger.receivables.get(a).holder, ledger.resolve("bank"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="ReceivableToken.release sets the status back to ACTIVE but never clears "
-    "_pledgedTo[id], so receivableOf().pledgedTo (and ReceivableView.pledged_to / "
-    "`receivable show`) still name the cancelled loan for an ACTIVE, unpledged receivable",
-)
 def test_a_released_receivable_no_longer_reports_a_loan(ledger: Ledger) -> None:
     rid = active(ledger, "released")
     loan = loan_against(ledger, [rid])
-    as_(ledger, "supplier1").loans.accept(loan)
-    as_(ledger, "supplier1").loans.cancel(loan)
+    ledger.as_signer("supplier1").loans.accept(loan)
+    ledger.as_signer("supplier1").loans.cancel(loan)
     view = ledger.receivables.get(rid)
     assert view.status == "ACTIVE"
     assert view.pledged_to is None
@@ -849,7 +840,7 @@ def test_a_released_receivable_no_longer_reports_a_loan(ledger: Ledger) -> None:
 def test_only_the_borrowers_active_receivables_can_be_pledged(ledger: Ledger) -> None:
     pending = issue(ledger, "pending")
     theirs = active(ledger, "theirs", to="supplier2")
-    s1 = as_(ledger, "supplier1").loans
+    s1 = ledger.as_signer("supplier1").loans
     loan = loan_against(ledger, [pending])
     exc = refused(ledger, "WrongStatus", lambda: s1.accept(loan))
     assert exc.args_by_name["status"] == STATUS_NAMES.index("PENDING")
@@ -876,15 +867,15 @@ def _round(ledger: Ledger, tag: str) -> tuple[int, int, int, int]:
     a, b = _fresh_supplier(ledger, f"{tag}-a"), _fresh_supplier(ledger, f"{tag}-b")
     maturity = 2_000_000_000  # fixed, so every issue sends the same calldata bytes
     doc_hash = b"\x5a" * 31 + b"\x01" if tag == "first" else b"\x5a" * 31 + b"\x02"
-    issued = as_(ledger, "core").receivables.issue(
+    issued = ledger.as_signer("core").receivables.issue(
         ledger.resolve(a), 999_999_99, maturity, doc_hash
     )
     issue_gas = int(ledger.chain.w3.eth.get_transaction_receipt(issued.tx)["gasUsed"])  # type: ignore[arg-type]
-    as_(ledger, a).receivables.accept(issued.id)
-    split = as_(ledger, a).receivables.split(issued.id, [555_555_55, 444_444_44])
+    ledger.as_signer(a).receivables.accept(issued.id)
+    split = ledger.as_signer(a).receivables.split(issued.id, [555_555_55, 444_444_44])
     split_gas = int(ledger.chain.w3.eth.get_transaction_receipt(split.tx)["gasUsed"])  # type: ignore[arg-type]
     transfer_gas = (
-        as_(ledger, a).receivables.transfer(split.children[0], ledger.resolve(b)).gas_used
+        ledger.as_signer(a).receivables.transfer(split.children[0], ledger.resolve(b)).gas_used
     )
     return issued.id, issue_gas, split_gas, transfer_gas
 
@@ -892,13 +883,13 @@ def _round(ledger: Ledger, tag: str) -> tuple[int, int, int, int]:
 def test_gas_of_issue_split_and_transfer_does_not_grow_with_the_ledger(ledger: Ledger) -> None:
     first_id, *first = _round(ledger, "first")
     assert first_id == 1
-    core = as_(ledger, "core").receivables
+    core = ledger.as_signer("core").receivables
     s1, s2 = ledger.resolve("supplier1"), ledger.resolve("supplier2")
     maturity = chain_now(ledger) + 90 * DAY
     for i in range(200):
         rid = core.issue(s1 if i % 2 else s2, 1_000_00 + i, maturity, doc(f"filler-{i}")).id
         if i % 40 == 0:
-            holder = as_(ledger, "supplier1" if i % 2 else "supplier2").receivables
+            holder = ledger.as_signer("supplier1" if i % 2 else "supplier2").receivables
             holder.accept(rid)
             holder.split(rid, [1_000_00 + i - 1, 1])
     later_id, *later = _round(ledger, "later")
@@ -915,7 +906,7 @@ def test_every_receivable_action_appends_exactly_one_audit_entry_of_its_kind(
     s1, s2 = ledger.resolve("supplier1"), ledger.resolve("supplier2")
     core = ledger.resolve("core")
     maturity = chain_now(ledger) + 90 * DAY
-    rc = {n: as_(ledger, n).receivables for n in ("core", "supplier1", "supplier2")}
+    rc = {n: ledger.as_signer(n).receivables for n in ("core", "supplier1", "supplier2")}
     rc["core"].issue(s1, FACE, maturity, doc(1))  # id 1
     rc["core"].issue(s1, FACE, maturity, doc(2))  # id 2
     rc["core"].issue(s1, FACE, maturity, doc(3))  # id 3
@@ -927,7 +918,7 @@ def test_every_receivable_action_appends_exactly_one_audit_entry_of_its_kind(
         (lambda: rc["supplier1"].split(1, [FACE - 1, 1]), "RECEIVABLE_SPLIT", 1, s1),
         (lambda: rc["supplier1"].transfer(5, s2), "RECEIVABLE_TRANSFERRED", 5, s1),
         (
-            lambda: as_(ledger, "supplier1")._send(
+            lambda: ledger.as_signer("supplier1")._send(
                 "ReceivableToken", "transferFrom", s1, s2, 6, gas=GAS
             ),
             "RECEIVABLE_TRANSFERRED",
@@ -956,12 +947,12 @@ def test_pledge_and_release_are_audited_as_the_borrower_and_the_member_who_close
 ) -> None:
     rid = active(ledger, "p")
     loan = loan_against(ledger, [rid])
-    sent = as_(ledger, "supplier1").loans.accept(loan)
+    sent = ledger.as_signer("supplier1").loans.accept(loan)
     entries = [e for e in read_entries(ledger) if e.tx == sent.tx]
     assert [e.kind_name for e in entries] == ["RECEIVABLES_PLEDGED", "LOAN_ACCEPTED"]
     assert entries[0].subject == loan
     assert same(entries[0].actor, ledger.resolve("supplier1"))
-    sent = as_(ledger, "microloan").loans.cancel(loan)
+    sent = ledger.as_signer("microloan").loans.cancel(loan)
     entries = [e for e in read_entries(ledger) if e.tx == sent.tx]
     assert [e.kind_name for e in entries] == ["RECEIVABLES_RELEASED", "LOAN_CANCELLED"]
     assert same(entries[0].actor, ledger.resolve("microloan"))
@@ -969,21 +960,21 @@ def test_pledge_and_release_are_audited_as_the_borrower_and_the_member_who_close
 
 
 def test_the_trail_verifies_after_a_mixed_sequence(ledger: Ledger) -> None:
-    core = as_(ledger, "core").receivables
-    s1 = as_(ledger, "supplier1").receivables
+    core = ledger.as_signer("core").receivables
+    s1 = ledger.as_signer("supplier1").receivables
     a = active(ledger, "a")
     b = issue(ledger, "b", to="supplier2")
     c = issue(ledger, "c")
-    as_(ledger, "supplier2").receivables.reject(b)
+    ledger.as_signer("supplier2").receivables.reject(b)
     core.cancel(c)
     core.pay(a, 3)
     kids = s1.split(a, [FACE - 103, 50, 50])
     s1.transfer(kids.children[1], ledger.resolve("bank"))
-    as_(ledger, "bank").receivables.transfer(kids.children[1], ledger.resolve("supplier2"))
+    ledger.as_signer("bank").receivables.transfer(kids.children[1], ledger.resolve("supplier2"))
     core.pay(kids.children[1])
     loan = loan_against(ledger, [kids.children[0]])
-    as_(ledger, "supplier1").loans.accept(loan)
-    as_(ledger, "supplier1").loans.cancel(loan)
+    ledger.as_signer("supplier1").loans.accept(loan)
+    ledger.as_signer("supplier1").loans.cancel(loan)
     grandkids = s1.split(kids.children[0], [1, FACE - 104])
     core.pay(grandkids.children[0])
     with pytest.raises(ContractRefusal):
@@ -999,7 +990,7 @@ def test_the_trail_verifies_after_a_mixed_sequence(ledger: Ledger) -> None:
 
 def test_a_wrong_status_refusal_names_the_receivables_status_in_words(ledger: Ledger) -> None:
     pending = issue(ledger, "pending")
-    s1 = as_(ledger, "supplier1").receivables
+    s1 = ledger.as_signer("supplier1").receivables
     with pytest.raises(ContractRefusal) as exc:
         s1.transfer(pending, ledger.resolve("supplier2"))
     assert "PENDING" in exc.value.rule, exc.value.rule
@@ -1012,14 +1003,6 @@ def test_a_wrong_status_refusal_names_the_receivables_status_in_words(ledger: Le
 # -- the client ------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ChainUnavailable,
-    reason="each Ledger.as_signer() call builds its own Sender with its own cached nonce: "
-    "after another handle of the same account has sent, the first handle signs with a "
-    "stale nonce and the node refuses it ('nonce too low' → ChainUnavailable); the nonce "
-    "is only resynchronised after that failure (tx.py promises one nonce count per process)",
-)
 def test_two_handles_of_the_same_account_can_send_in_turn(ledger: Ledger) -> None:
     first, second = ledger.as_signer("core"), ledger.as_signer("core")
     s1, maturity = ledger.resolve("supplier1"), chain_now(ledger) + 30 * DAY

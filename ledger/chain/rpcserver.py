@@ -1,0 +1,198 @@
+"""Serve an :class:`EmbeddedChain` over HTTP JSON-RPC 2.0 (what ``liandai node`` runs)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import FrameType
+from typing import Any
+
+from ledger.chain.embedded import EmbeddedChain, RPCError
+
+__all__ = ["RPCServer", "handle_payload", "run_until_signal", "serve"]
+
+_log = logging.getLogger(__name__)
+
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+MAX_BODY = 32 * 1024 * 1024
+
+
+def _error(request_id: Any, code: int, message: str, data: Any = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if data is not None:
+        error["data"] = data
+    return {"jsonrpc": "2.0", "id": request_id, "error": error}
+
+
+def _handle_one(chain: EmbeddedChain, request: Any) -> dict[str, Any]:
+    if not isinstance(request, dict):
+        return _error(None, INVALID_REQUEST, "invalid request")
+    request_id = request.get("id")
+    method = request.get("method")
+    if not isinstance(method, str):
+        return _error(request_id, INVALID_REQUEST, "invalid request: no method")
+    params = request.get("params")
+    if params is None:
+        params = []
+    if not isinstance(params, list):
+        return _error(request_id, INVALID_PARAMS, "invalid params: expected an array")
+    try:
+        result = chain.rpc(method, params)
+    except RPCError as exc:
+        return {"jsonrpc": "2.0", "id": request_id, "error": exc.to_json()}
+    except Exception as exc:  # the server must answer, whatever happens
+        _log.exception("error serving %s", method)
+        return _error(request_id, INTERNAL_ERROR, f"internal error: {exc!r}")
+    return {"jsonrpc": "2.0", "id": request_id, "result": result}
+
+
+def handle_payload(chain: EmbeddedChain, body: bytes) -> Any:
+    """Answer one HTTP body: a JSON-RPC request or a batch. Returns the JSON value."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return _error(None, PARSE_ERROR, "parse error")
+    if isinstance(payload, list):
+        if not payload:
+            return _error(None, INVALID_REQUEST, "empty batch")
+        return [_handle_one(chain, request) for request in payload]
+    return _handle_one(chain, payload)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    # HTTP/1.1 keep-alive: web3's HTTPProvider reuses connections (much faster).
+    protocol_version = "HTTP/1.1"
+    # Headers and body leave in separate writes: without this, Nagle plus delayed ACKs
+    # add ~40 ms to every keep-alive request.
+    disable_nagle_algorithm = True
+    server: RPCServer
+
+    def do_POST(self) -> None:
+        with self.server.track_request():
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if length < 0 or length > MAX_BODY:
+                self._reply(413, _error(None, INVALID_REQUEST, "request too large"))
+                return
+            body = self.rfile.read(length)
+            self._reply(200, handle_payload(self.server.chain, body))
+
+    def do_GET(self) -> None:
+        self._reply(405, _error(None, INVALID_REQUEST, "use POST for JSON-RPC"))
+
+    def _reply(self, status: int, value: Any) -> None:
+        data = json.dumps(value, separators=(",", ":")).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        _log.debug("%s - " + format, self.address_string(), *args)
+
+
+class RPCServer(ThreadingHTTPServer):
+    """Threaded HTTP server; the chain serialises calls with its own lock."""
+
+    daemon_threads = True  # idle keep-alive connections must not block exit
+
+    def __init__(self, chain: EmbeddedChain, host: str = "127.0.0.1", port: int = 8545) -> None:
+        self.chain = chain
+        self._active = 0
+        self._idle = threading.Condition()
+        super().__init__((host, port), _Handler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def track_request(self) -> _Tracker:
+        return _Tracker(self)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no request is being answered (their replies are written)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._active == 0, timeout)
+
+
+class _Tracker:
+    def __init__(self, server: RPCServer) -> None:
+        self._server = server
+
+    def __enter__(self) -> None:
+        with self._server._idle:
+            self._server._active += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._server._idle:
+            self._server._active -= 1
+            self._server._idle.notify_all()
+
+
+def serve(
+    chain: EmbeddedChain,
+    host: str = "127.0.0.1",
+    port: int = 8545,
+    ready: Callable[[str], None] | None = None,
+    *,
+    stop: threading.Event | None = None,
+) -> None:
+    """Serve ``chain`` until ``stop`` is set (or KeyboardInterrupt), then close it.
+
+    ``serve`` owns the chain from here on: it is closed however this returns (even if
+    the port cannot be bound). Port 0 picks a free port; ``ready(url)`` is called once
+    listening. On the way out the in-flight request finishes, then the chain is closed
+    (its lock released): every mined block is already committed, so nothing is lost.
+    """
+    try:
+        server = RPCServer(chain, host, port)
+    except BaseException:
+        chain.close()
+        raise
+    if stop is not None:
+
+        def watch() -> None:
+            stop.wait()
+            server.shutdown()  # returns once serve_forever has stopped
+
+        threading.Thread(target=watch, name="rpc-stop", daemon=True).start()
+    try:
+        if ready is not None:
+            ready(server.url)
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+        chain.close()  # waits (chain lock) for a call in progress, then closes
+        server.wait_idle(timeout=5.0)
+
+
+def run_until_signal(
+    chain: EmbeddedChain,
+    host: str = "127.0.0.1",
+    port: int = 8545,
+    ready: Callable[[str], None] | None = None,
+    signals: Iterable[signal.Signals] = (signal.SIGINT, signal.SIGTERM),
+) -> None:
+    """:func:`serve` until SIGINT or SIGTERM, then return normally (main thread only)."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in signals}
+    try:
+        serve(chain, host, port, ready, stop=stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
