@@ -84,8 +84,11 @@ def _receivables_and_loans(op: Ledger) -> dict[str, int]:
     from ledger.loans import LoanRequest, TrancheRequest
 
     gas: dict[str, int] = {}
-    for name, roles in [("bank", Role.LENDER), ("microloan", Role.LENDER),
-                        ("tech", Role.TECH_PARTNER)]:
+    for name, roles in [
+        ("bank", Role.LENDER),
+        ("microloan", Role.LENDER),
+        ("tech", Role.TECH_PARTNER),
+    ]:
         op.admit(Admission(address=op.resolve(name), roles=roles, net_assets_fen=10**15))
     issuer, core, s1 = op.as_signer("issuer"), op.as_signer("core"), op.as_signer("supplier1")
     for name in ("bank", "microloan", "supplier1"):
@@ -98,25 +101,41 @@ def _receivables_and_loans(op: Ledger) -> dict[str, int]:
     gas["receivable.accept"] = s1.receivables.accept(first.id).gas_used
     split = s1.receivables.split(first.id, [600_000_00, 400_000_00])
     gas["receivable.split_in_2"] = _gas(op, split.tx)
-    gas["receivable.transfer"] = s1.receivables.transfer(split.children[1],
-                                                         op.resolve("supplier2")).gas_used
-    gas["receivable.pay_partial_unpledged"] = core.receivables.pay(split.children[1],
-                                                                   100_000_00).gas_used
+    gas["receivable.transfer"] = s1.receivables.transfer(
+        split.children[1], op.resolve("supplier2")
+    ).gas_used
+    gas["receivable.pay_partial_unpledged"] = core.receivables.pay(
+        split.children[1], 100_000_00
+    ).gas_used
     lenders = [op.resolve("bank"), op.resolve("microloan")]
     for count in (1, 2, 5):
         doc = core.receivables.issue(supplier, 10_000_000_00, due, keccak(text=f"loan {count}"))
         s1.receivables.accept(doc.id)
-        tranches = [TrancheRequest(lender=lenders[(i + 1) % 2], senior=i < count - 1,
-                                   amount_fen=100_000_00, coupon_bps=500 if i < count - 1 else 0)
-                    for i in range(count)]
-        request = LoanRequest(borrower=supplier, tranches=tranches, receivable_ids=[doc.id],
-                              rate_bps=1000, term_days=90, fee_share_bps=2000,
-                              provision_share_bps=1000, tech_partner=op.resolve("tech"))
+        tranches = [
+            TrancheRequest(
+                lender=lenders[(i + 1) % 2],
+                senior=i < count - 1,
+                amount_fen=100_000_00,
+                coupon_bps=500 if i < count - 1 else 0,
+            )
+            for i in range(count)
+        ]
+        request = LoanRequest(
+            borrower=supplier,
+            tranches=tranches,
+            receivable_ids=[doc.id],
+            rate_bps=1000,
+            term_days=90,
+            fee_share_bps=2000,
+            provision_share_bps=1000,
+            tech_partner=op.resolve("tech"),
+        )
         originator = op.as_signer("microloan")
         proposed = originator.loans.propose(request)
         accept = s1.loans.accept(proposed.id)
-        funds = [op.as_signer(n).loans.fund(proposed.id)
-                 for n in ("microloan", "bank")[: min(count, 2)]]
+        funds = [
+            op.as_signer(n).loans.fund(proposed.id) for n in ("microloan", "bank")[: min(count, 2)]
+        ]
         disburse = originator.loans.disburse(proposed.id)
         op.chain.advance_time(30 * 86_400)
         first_receipt = s1.loans.repay(proposed.id, 10_000_00)

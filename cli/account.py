@@ -38,7 +38,7 @@ def account_list(app: App, as_json: bool) -> None:
     """List the local accounts of this home."""
     from ledger.accounts import Keyring
 
-    accounts = Keyring(app.home).list()
+    accounts = Keyring(app.home).accounts()
     if as_json:
         emit_json([{"name": a.name, "address": a.address, "dev": a.dev} for a in accounts])
         return

@@ -99,7 +99,7 @@ def cny_balance(app: App, name: str | None, as_json: bool) -> None:
 
     ledger = app.ledger()
     with bad_input_as_usage():
-        targets = [ledger.resolve(name)] if name else [a.address for a in ledger.keyring.list()]
+        targets = [ledger.resolve(name)] if name else [a.address for a in ledger.keyring.accounts()]
     views = [ledger.balance(a) for a in targets]
     if as_json:
         emit_json(views[0] if name else views)

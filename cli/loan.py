@@ -25,8 +25,16 @@ if TYPE_CHECKING:
     from ledger.loans import LoanRequest, LoanView
 
 F = TypeVar("F", bound=Callable[..., Any])
-STATUSES = ["PROPOSED", "ACCEPTED", "FUNDING", "FUNDED", "DISBURSED", "REPAID", "DEFAULTED",
-            "CANCELLED"]
+STATUSES = [
+    "PROPOSED",
+    "ACCEPTED",
+    "FUNDING",
+    "FUNDED",
+    "DISBURSED",
+    "REPAID",
+    "DEFAULTED",
+    "CANCELLED",
+]
 
 
 def _id(value: str) -> int:
@@ -42,27 +50,73 @@ def terms_options(fn: F) -> F:
     """The options `loan quote` and `loan propose` share."""
     options = [
         click.option("--borrower", required=True, metavar="NAME", help="The borrower."),
-        click.option("--receivable", "receivables", multiple=True, required=True, metavar="ID",
-                     help="A receivable the borrower holds, pledged on acceptance; repeat."),
-        click.option("--tranche", "tranches", multiple=True, required=True, metavar="SPEC",
-                     help="LENDER:senior:AMT:COUPON or LENDER:junior:AMT, in seniority order; "
-                          "repeat."),
+        click.option(
+            "--receivable",
+            "receivables",
+            multiple=True,
+            required=True,
+            metavar="ID",
+            help="A receivable the borrower holds, pledged on acceptance; repeat.",
+        ),
+        click.option(
+            "--tranche",
+            "tranches",
+            multiple=True,
+            required=True,
+            metavar="SPEC",
+            help="LENDER:senior:AMT:COUPON or LENDER:junior:AMT, in seniority order; repeat.",
+        ),
         click.option("--rate", type=RATE, required=True, help="Borrower rate (the APR), e.g. 10%."),
         click.option("--days", type=click.IntRange(1, 3650), required=True, help="Term in days."),
-        click.option("--penalty", type=RATE, default="0bps", show_default=True,
-                     help="Penalty rate after maturity + grace."),
-        click.option("--grace", type=click.IntRange(0, 3650), default=0, show_default=True,
-                     help="Grace days after maturity."),
-        click.option("--fee-share", type=RATE, default="0bps", show_default=True,
-                     help="Tech partner's share of interest collected."),
-        click.option("--provision-share", type=RATE, default="0bps", show_default=True,
-                     help="Provision pool's share of interest collected."),
-        click.option("--mode", type=click.Choice(["sequential", "pro-rata"]), default="sequential",
-                     show_default=True, help="Principal: seniors first, or all pro rata."),
-        click.option("--payee", "payees", multiple=True, metavar="NAME:AMT",
-                     help="Targeted disbursement (default: the borrower gets everything)."),
-        click.option("--sweep", type=RATE, default="0bps", show_default=True,
-                     help="Share of payments into the borrower's wallet routed to this loan."),
+        click.option(
+            "--penalty",
+            type=RATE,
+            default="0bps",
+            show_default=True,
+            help="Penalty rate after maturity + grace.",
+        ),
+        click.option(
+            "--grace",
+            type=click.IntRange(0, 3650),
+            default=0,
+            show_default=True,
+            help="Grace days after maturity.",
+        ),
+        click.option(
+            "--fee-share",
+            type=RATE,
+            default="0bps",
+            show_default=True,
+            help="Tech partner's share of interest collected.",
+        ),
+        click.option(
+            "--provision-share",
+            type=RATE,
+            default="0bps",
+            show_default=True,
+            help="Provision pool's share of interest collected.",
+        ),
+        click.option(
+            "--mode",
+            type=click.Choice(["sequential", "pro-rata"]),
+            default="sequential",
+            show_default=True,
+            help="Principal: seniors first, or all pro rata.",
+        ),
+        click.option(
+            "--payee",
+            "payees",
+            multiple=True,
+            metavar="NAME:AMT",
+            help="Targeted disbursement (default: the borrower gets everything).",
+        ),
+        click.option(
+            "--sweep",
+            type=RATE,
+            default="0bps",
+            show_default=True,
+            help="Share of payments into the borrower's wallet routed to this loan.",
+        ),
         click.option("--tech", metavar="NAME", help="Tech partner receiving the fee share."),
     ]
     for option in reversed(options):
@@ -88,9 +142,14 @@ def build_request(ledger: Ledger, o: dict[str, Any]) -> LoanRequest:
             raise BadInput(f"senior tranche {spec!r} needs its coupon: LENDER:senior:AMT:COUPON")
         if not senior and len(parts) != 3:
             raise BadInput(f"junior tranche {spec!r} takes no coupon: LENDER:junior:AMT")
-        tranches.append(TrancheRequest(lender=ledger.resolve(parts[0]), senior=senior,
-                                       amount_fen=parse_amount(parts[2]),
-                                       coupon_bps=parse_rate(parts[3]) if senior else 0))
+        tranches.append(
+            TrancheRequest(
+                lender=ledger.resolve(parts[0]),
+                senior=senior,
+                amount_fen=parse_amount(parts[2]),
+                coupon_bps=parse_rate(parts[3]) if senior else 0,
+            )
+        )
     payees = []
     for spec in o["payees"]:
         name, _, amount = spec.rpartition(":")
@@ -100,18 +159,28 @@ def build_request(ledger: Ledger, o: dict[str, Any]) -> LoanRequest:
     if payees and sum(a for _, a in payees) != sum(t.amount_fen for t in tranches):
         from ledger.money import format_fen
 
-        raise BadInput(f"payees take {format_fen(sum(a for _, a in payees))} but the principal is "
-                       f"{format_fen(sum(t.amount_fen for t in tranches))}")
+        raise BadInput(
+            f"payees take {format_fen(sum(a for _, a in payees))} but the principal is "
+            f"{format_fen(sum(t.amount_fen for t in tranches))}"
+        )
     if o["fee_share"] and not o["tech"]:
         raise BadInput("a fee share needs --tech NAME (the tech partner it goes to)")
     try:
         return LoanRequest(
-            borrower=ledger.resolve(o["borrower"]), tranches=tranches,
-            receivable_ids=[_id(r) for r in o["receivables"]], rate_bps=o["rate"],
-            term_days=o["days"], penalty_bps=o["penalty"], grace_days=o["grace"],
-            fee_share_bps=o["fee_share"], provision_share_bps=o["provision_share"], mode=o["mode"],
-            tech_partner=ledger.resolve(o["tech"]) if o["tech"] else None, payees=payees,
-            sweep_bps=o["sweep"])
+            borrower=ledger.resolve(o["borrower"]),
+            tranches=tranches,
+            receivable_ids=[_id(r) for r in o["receivables"]],
+            rate_bps=o["rate"],
+            term_days=o["days"],
+            penalty_bps=o["penalty"],
+            grace_days=o["grace"],
+            fee_share_bps=o["fee_share"],
+            provision_share_bps=o["provision_share"],
+            mode=o["mode"],
+            tech_partner=ledger.resolve(o["tech"]) if o["tech"] else None,
+            payees=payees,
+            sweep_bps=o["sweep"],
+        )
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
@@ -128,22 +197,36 @@ def _disclosure(ledger: Ledger, request: LoanRequest) -> list[list[str]]:
     owed = waterfall.accrue(terms, waterfall.LoanState.initial(terms), terms.maturity_at)
     total = terms.principal_fen + owed.interest_due_fen
     (s,) = waterfall.quote(terms, [(terms.maturity_at, total)])
-    rows = [["APR (borrower rate, simple, ACT/365)", format_bps(request.rate_bps)],
-            ["penalty rate after maturity + grace",
-             f"{format_bps(request.penalty_bps)} after {request.grace_days} day(s)"],
-            ["principal", format_fen(terms.principal_fen)],
-            ["term", f"{request.term_days} days"],
-            ["interest if repaid at maturity", format_fen(owed.interest_due_fen)],
-            ["total repayment at maturity", format_fen(total)],
-            ["  tech-partner fee", format_fen(s.fee_fen)],
-            ["  risk provision", format_fen(s.provision_fen)]]
+    rows = [
+        ["APR (borrower rate, simple, ACT/365)", format_bps(request.rate_bps)],
+        [
+            "penalty rate after maturity + grace",
+            f"{format_bps(request.penalty_bps)} after {request.grace_days} day(s)",
+        ],
+        ["principal", format_fen(terms.principal_fen)],
+        ["term", f"{request.term_days} days"],
+        ["interest if repaid at maturity", format_fen(owed.interest_due_fen)],
+        ["total repayment at maturity", format_fen(total)],
+        ["  tech-partner fee", format_fen(s.fee_fen)],
+        ["  risk provision", format_fen(s.provision_fen)],
+    ]
     for i, t in enumerate(request.tranches):
-        rows.append([f"  tranche {i + 1} {ledger.name_of(t.lender)} "
-                     f"({'senior ' + format_bps(t.coupon_bps) if t.senior else 'junior'})",
-                     f"interest {format_fen(s.interest_fen[i])}, "
-                     f"principal {format_fen(s.principal_fen[i])}"])
-    rows.append(["disbursed to", ", ".join(f"{ledger.name_of(p)} {format_fen(a)}"
-                                           for p, a in request.effective_payees())])
+        rows.append(
+            [
+                f"  tranche {i + 1} {ledger.name_of(t.lender)} "
+                f"({'senior ' + format_bps(t.coupon_bps) if t.senior else 'junior'})",
+                f"interest {format_fen(s.interest_fen[i])}, "
+                f"principal {format_fen(s.principal_fen[i])}",
+            ]
+        )
+    rows.append(
+        [
+            "disbursed to",
+            ", ".join(
+                f"{ledger.name_of(p)} {format_fen(a)}" for p, a in request.effective_payees()
+            ),
+        ]
+    )
     if request.sweep_bps:
         rows.append(["sweep of incoming payments", format_bps(request.sweep_bps)])
     return rows
@@ -154,10 +237,13 @@ def loan() -> None:
     """Joint loans (联合贷款) against pledged receivables, with automatic repayment."""
 
 
-@loan.command("quote", context_settings=NEGATIVE_OK,
-              epilog="Example: liandai loan quote --borrower supplier1 --receivable 2 "
-                     "--tranche bank:senior:420,000:5% --tranche microloan:junior:180,000 "
-                     "--rate 10% --days 90")
+@loan.command(
+    "quote",
+    context_settings=NEGATIVE_OK,
+    epilog="Example: liandai loan quote --borrower supplier1 --receivable 2 "
+    "--tranche bank:senior:420,000:5% --tranche microloan:junior:180,000 "
+    "--rate 10% --days 90",
+)
 @terms_options
 @json_option
 @pass_app
@@ -173,10 +259,13 @@ def quote(app: App, as_json: bool, **o: Any) -> None:
         table("loan quote", ["", ""], rows)
 
 
-@loan.command("propose", context_settings=NEGATIVE_OK,
-              epilog="Example: liandai --as microloan loan propose --borrower supplier1 "
-                     "--receivable 2 --tranche bank:senior:420,000:5% --tranche "
-                     "microloan:junior:180,000 --rate 10% --days 90 --fee-share 20% --tech tech")
+@loan.command(
+    "propose",
+    context_settings=NEGATIVE_OK,
+    epilog="Example: liandai --as microloan loan propose --borrower supplier1 "
+    "--receivable 2 --tranche bank:senior:420,000:5% --tranche "
+    "microloan:junior:180,000 --rate 10% --days 90 --fee-share 20% --tech tech",
+)
 @terms_options
 @json_option
 @pass_app
@@ -211,8 +300,9 @@ def accept(app: App, lid: str, terms_hash: str | None, yes: bool, as_json: bool)
         expected = parse_bytes32(terms_hash, "--terms-hash") if terms_hash else None
         request = ledger.loans.request_of(number)
         if not yes and not sys.stdin.isatty():
-            raise BadInput("review the terms with `loan show` and pass --yes to accept "
-                           "non-interactively")
+            raise BadInput(
+                "review the terms with `loan show` and pass --yes to accept non-interactively"
+            )
     if not as_json:
         table(f"loan #{number}: terms to accept", ["", ""], _disclosure(ledger, request))
     if not yes and not click.confirm("Accept these terms and pledge the receivables?"):
@@ -242,20 +332,44 @@ def _action(name: str, method: str, verb: str, doc: str, who: str) -> click.Comm
     return command
 
 
-loan.add_command(_action("fund", "fund", "funded your tranches of", "Fund your tranches (lenders).",
-                         "bank"))
-loan.add_command(_action("disburse", "disburse", "disbursed",
-                         "Pay the principal to the loan's fixed payees (originator).", "microloan"))
-loan.add_command(_action("cancel", "cancel", "cancelled",
-                         "Cancel before disbursement: refunds lenders, releases receivables.",
-                         "microloan"))
-loan.add_command(_action("default", "declare_default", "declared default on",
-                         "Declare default past maturity + default_days; the pool covers seniors "
-                         "first (a lender of the loan or an operator).", "bank"))
+loan.add_command(
+    _action("fund", "fund", "funded your tranches of", "Fund your tranches (lenders).", "bank")
+)
+loan.add_command(
+    _action(
+        "disburse",
+        "disburse",
+        "disbursed",
+        "Pay the principal to the loan's fixed payees (originator).",
+        "microloan",
+    )
+)
+loan.add_command(
+    _action(
+        "cancel",
+        "cancel",
+        "cancelled",
+        "Cancel before disbursement: refunds lenders, releases receivables.",
+        "microloan",
+    )
+)
+loan.add_command(
+    _action(
+        "default",
+        "declare_default",
+        "declared default on",
+        "Declare default past maturity + default_days; the pool covers seniors "
+        "first (a lender of the loan or an operator).",
+        "bank",
+    )
+)
 
 
-@loan.command("repay", context_settings=NEGATIVE_OK,
-              epilog="Example: liandai --as supplier1 loan repay 1 100,000")
+@loan.command(
+    "repay",
+    context_settings=NEGATIVE_OK,
+    epilog="Example: liandai --as supplier1 loan repay 1 100,000",
+)
 @click.argument("lid", metavar="ID")
 @click.argument("amount", type=AMOUNT)
 @json_option
@@ -277,16 +391,23 @@ def _settlements_table(ledger: Ledger, view: LoanView, settlements: list[Any]) -
     from ledger.money import format_date, format_fen
 
     columns = ["date", "source", "receipt (¥)", "fee", "provision"]
-    for i, t in enumerate(view.tranches):
+    for i in range(len(view.tranches)):
         columns += [f"t{i + 1} interest", f"t{i + 1} principal"]
     columns.append("residual")
     rows = []
     for s in settlements:
-        row = [format_date(s.at), s.source, format_fen(s.amount_fen, symbol=False),
-               format_fen(s.fee_fen, symbol=False), format_fen(s.provision_fen, symbol=False)]
+        row = [
+            format_date(s.at),
+            s.source,
+            format_fen(s.amount_fen, symbol=False),
+            format_fen(s.fee_fen, symbol=False),
+            format_fen(s.provision_fen, symbol=False),
+        ]
         for i in range(len(view.tranches)):
-            row += [format_fen(s.interest_fen[i], symbol=False),
-                    format_fen(s.principal_fen[i], symbol=False)]
+            row += [
+                format_fen(s.interest_fen[i], symbol=False),
+                format_fen(s.principal_fen[i], symbol=False),
+            ]
         row.append(format_fen(s.residual_fen, symbol=False))
         rows.append(row)
     table(f"loan #{view.id} settlements", columns, rows)
@@ -307,32 +428,55 @@ def show(app: App, lid: str, as_json: bool) -> None:
     if as_json:
         emit_json(v.model_dump(by_alias=True))
         return
-    rows = [["status", v.status], ["borrower", ledger.name_of(v.borrower)],
-            ["originator", ledger.name_of(v.originator)], ["principal", format_fen(v.principal_fen)],
-            ["outstanding", format_fen(v.outstanding_fen)],
-            ["interest due now", format_fen(v.interest_due_fen)],
-            ["rate / penalty", f"{format_bps(v.rate_bps)} / {format_bps(v.penalty_bps)}"],
-            ["term / grace", f"{v.term_days} days / {v.grace_days} days"],
-            ["fee / provision share", f"{format_bps(v.fee_share_bps)} / "
-                                      f"{format_bps(v.provision_share_bps)}"],
-            ["mode", v.mode], ["sweep", format_bps(v.sweep_bps)],
-            ["disbursed / maturity", f"{format_date(v.disbursed_at) if v.disbursed_at else '—'} / "
-                                     f"{format_date(v.maturity_at) if v.maturity_at else '—'}"],
-            ["receivables", ", ".join(f"#{r}" for r in v.receivables)],
-            ["terms hash", v.terms_hash]]
+    rows = [
+        ["status", v.status],
+        ["borrower", ledger.name_of(v.borrower)],
+        ["originator", ledger.name_of(v.originator)],
+        ["principal", format_fen(v.principal_fen)],
+        ["outstanding", format_fen(v.outstanding_fen)],
+        ["interest due now", format_fen(v.interest_due_fen)],
+        ["rate / penalty", f"{format_bps(v.rate_bps)} / {format_bps(v.penalty_bps)}"],
+        ["term / grace", f"{v.term_days} days / {v.grace_days} days"],
+        [
+            "fee / provision share",
+            f"{format_bps(v.fee_share_bps)} / {format_bps(v.provision_share_bps)}",
+        ],
+        ["mode", v.mode],
+        ["sweep", format_bps(v.sweep_bps)],
+        [
+            "disbursed / maturity",
+            f"{format_date(v.disbursed_at) if v.disbursed_at else '—'} / "
+            f"{format_date(v.maturity_at) if v.maturity_at else '—'}",
+        ],
+        ["receivables", ", ".join(f"#{r}" for r in v.receivables)],
+        ["terms hash", v.terms_hash],
+    ]
     table(f"loan #{v.id}", ["", ""], rows)
-    table("tranches", ["#", "lender", "class", "amount (¥)", "coupon", "outstanding (¥)", "funded"],
-          [[str(i + 1), ledger.name_of(t.lender), t.class_, format_fen(t.amount_fen, symbol=False),
-            format_bps(t.coupon_bps) if t.class_ == "senior" else "—",
-            format_fen(t.outstanding_fen, symbol=False), "yes" if t.funded else "no"]
-           for i, t in enumerate(v.tranches)])
+    table(
+        "tranches",
+        ["#", "lender", "class", "amount (¥)", "coupon", "outstanding (¥)", "funded"],
+        [
+            [
+                str(i + 1),
+                ledger.name_of(t.lender),
+                t.class_,
+                format_fen(t.amount_fen, symbol=False),
+                format_bps(t.coupon_bps) if t.class_ == "senior" else "—",
+                format_fen(t.outstanding_fen, symbol=False),
+                "yes" if t.funded else "no",
+            ]
+            for i, t in enumerate(v.tranches)
+        ],
+    )
     if v.settlements:
         _settlements_table(ledger, v, v.settlements)
 
 
 @loan.command("list", epilog="Example: liandai loan list --status DISBURSED --json")
 @click.option("--borrower", metavar="NAME", help="Only this borrower's loans.")
-@click.option("--status", type=click.Choice(STATUSES, case_sensitive=False), help="Only this status.")
+@click.option(
+    "--status", type=click.Choice(STATUSES, case_sensitive=False), help="Only this status."
+)
 @json_option
 @pass_app
 def list_loans(app: App, borrower: str | None, status: str | None, as_json: bool) -> None:
@@ -351,9 +495,29 @@ def list_loans(app: App, borrower: str | None, status: str | None, as_json: bool
     if as_json:
         emit_json([v.model_dump(by_alias=True) for v in views])
         return
-    table(f"loans ({len(views)})", ["id", "status", "borrower", "principal (¥)", "outstanding (¥)",
-                                    "interest due (¥)", "rate", "maturity"],
-          [[f"#{v.id}", v.status, ledger.name_of(v.borrower),
-            format_fen(v.principal_fen, symbol=False), format_fen(v.outstanding_fen, symbol=False),
-            format_fen(v.interest_due_fen, symbol=False), format_bps(v.rate_bps),
-            format_date(v.maturity_at) if v.maturity_at else "—"] for v in views])
+    table(
+        f"loans ({len(views)})",
+        [
+            "id",
+            "status",
+            "borrower",
+            "principal (¥)",
+            "outstanding (¥)",
+            "interest due (¥)",
+            "rate",
+            "maturity",
+        ],
+        [
+            [
+                f"#{v.id}",
+                v.status,
+                ledger.name_of(v.borrower),
+                format_fen(v.principal_fen, symbol=False),
+                format_fen(v.outstanding_fen, symbol=False),
+                format_fen(v.interest_due_fen, symbol=False),
+                format_bps(v.rate_bps),
+                format_date(v.maturity_at) if v.maturity_at else "—",
+            ]
+            for v in views
+        ],
+    )

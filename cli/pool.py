@@ -12,8 +12,11 @@ def pool() -> None:
     """The risk provision pool: provisions from receipts, contributions, default cover."""
 
 
-@pool.command("contribute", context_settings=NEGATIVE_OK,
-              epilog="Example: liandai --as bank pool contribute 50,000")
+@pool.command(
+    "contribute",
+    context_settings=NEGATIVE_OK,
+    epilog="Example: liandai --as bank pool contribute 50,000",
+)
 @click.argument("amount", type=AMOUNT)
 @json_option
 @pass_app
@@ -43,17 +46,27 @@ def show(app: App, as_json: bool) -> None:
     totals = {"PROVISION": 0, "CONTRIBUTION": 0, "COVER": 0}
     for kind, amount in index.db.execute("SELECT kind, amount_fen FROM pool"):
         totals[kind] += int(amount)
-    data = {"address": ledger.deployment.address("ProvisionPool"),
-            "balance_fen": ledger.loans.pool_balance_fen(), "provisions_fen": totals["PROVISION"],
-            "contributions_fen": totals["CONTRIBUTION"], "cover_paid_fen": totals["COVER"]}
+    balance = ledger.loans.pool_balance_fen()
+    data = {
+        "address": ledger.deployment.address("ProvisionPool"),
+        "balance_fen": balance,
+        "provisions_fen": totals["PROVISION"],
+        "contributions_fen": totals["CONTRIBUTION"],
+        "cover_paid_fen": totals["COVER"],
+    }
     if as_json:
         emit_json(data)
         return
-    table("provision pool", ["", "¥"],
-          [["balance", format_fen(data["balance_fen"])],
-           ["provisions from receipts", format_fen(totals["PROVISION"])],
-           ["contributions", format_fen(totals["CONTRIBUTION"])],
-           ["cover paid on defaults", format_fen(totals["COVER"])]])
+    table(
+        "provision pool",
+        ["", "¥"],
+        [
+            ["balance", format_fen(balance)],
+            ["provisions from receipts", format_fen(totals["PROVISION"])],
+            ["contributions", format_fen(totals["CONTRIBUTION"])],
+            ["cover paid on defaults", format_fen(totals["COVER"])],
+        ],
+    )
 
 
 @click.group()
@@ -72,9 +85,14 @@ def policy_show(app: App, as_json: bool) -> None:
     if as_json:
         emit_json(p)
         return
-    table("policy", ["parameter", "value"],
-          [[name, f"{value} days" if name == "default_days" else format_bps(value)]
-           for name, value in p.model_dump().items()])
+    table(
+        "policy",
+        ["parameter", "value"],
+        [
+            [name, f"{value} days" if name == "default_days" else format_bps(value)]
+            for name, value in p.model_dump().items()
+        ],
+    )
 
 
 @policy.command("set", epilog="Example: liandai --as regulator policy set max_apr_bps 20%")

@@ -1,4 +1,5 @@
-"""Receivables (数字债权凭证): issue, accept, reject, cancel, split, transfer, pay, show, list, import."""
+"""Receivables (数字债权凭证): issue, accept, reject, cancel, split, transfer, pay, show, list,
+import."""
 
 from __future__ import annotations
 
@@ -68,7 +69,9 @@ def _check_due(ledger: Ledger, due: int) -> None:
 
     now = _chain_now(ledger)
     if due <= now:
-        raise BadInput(f"due date {format_time(due)} is not after the chain's time {format_time(now)}")
+        raise BadInput(
+            f"due date {format_time(due)} is not after the chain's time {format_time(now)}"
+        )
 
 
 def _out(as_json: bool, data: dict[str, Any], text: str) -> None:
@@ -83,8 +86,11 @@ def receivable() -> None:
     """Digital debt certificates: confirm, split, pass on, pledge, pay."""
 
 
-@receivable.command("issue", epilog="Example: liandai --as core receivable issue --to supplier1 "
-                    "--amount 1,000,000.00 --due 2027-03-01 --doc invoice.pdf")
+@receivable.command(
+    "issue",
+    epilog="Example: liandai --as core receivable issue --to supplier1 "
+    "--amount 1,000,000.00 --due 2027-03-01 --doc invoice.pdf",
+)
 @click.option("--to", "to", required=True, metavar="NAME", help="The supplier (first holder).")
 @click.option("--amount", type=AMOUNT, required=True, metavar="AMT", help="Face value in yuan.")
 @click.option("--due", type=DATE, required=True, metavar="DATE", help="Maturity, YYYY-MM-DD (CST).")
@@ -92,8 +98,9 @@ def receivable() -> None:
 @click.option("--doc-hash", metavar="HEX", help="Or the document's 32-byte hash.")
 @json_option
 @pass_app
-def issue(app: App, to: str, amount: int, due: int, doc: str | None, doc_hash: str | None,
-          as_json: bool) -> None:
+def issue(
+    app: App, to: str, amount: int, due: int, doc: str | None, doc_hash: str | None, as_json: bool
+) -> None:
     """Issue a receivable to a supplier (core enterprises only). A document backs one only."""
     ledger = app.ledger()
     with bad_input_as_usage():
@@ -124,8 +131,11 @@ receivable.add_command(_simple("reject", "rejected", "Reject a pending receivabl
 receivable.add_command(_simple("cancel", "cancelled", "Withdraw a pending receivable you issued."))
 
 
-@receivable.command("split", context_settings=NEGATIVE_OK,
-                    epilog="Example: liandai --as supplier1 receivable split 1 600,000 400,000")
+@receivable.command(
+    "split",
+    context_settings=NEGATIVE_OK,
+    epilog="Example: liandai --as supplier1 receivable split 1 600,000 400,000",
+)
 @click.argument("rid", metavar="ID")
 @click.argument("amounts", nargs=-1, required=True, type=AMOUNT, metavar="AMT...")
 @json_option
@@ -142,14 +152,21 @@ def split(app: App, rid: str, amounts: tuple[int, ...], as_json: bool) -> None:
             raise BadInput(f"a split needs 2 to 20 parts, not {len(amounts)}")
         unpaid = ledger.receivables.unpaid(number)
         if sum(amounts) != unpaid:
-            raise BadInput(f"the parts sum to {format_fen(sum(amounts))}, not to the unpaid value "
-                           f"{format_fen(unpaid)} of receivable #{number}")
+            raise BadInput(
+                f"the parts sum to {format_fen(sum(amounts))}, not to the unpaid value "
+                f"{format_fen(unpaid)} of receivable #{number}"
+            )
     result = ledger.receivables.split(number, list(amounts))
-    _out(as_json, result.model_dump(),
-         f"split #{number} into {', '.join(f'#{c}' for c in result.children)} (tx {result.tx})")
+    _out(
+        as_json,
+        result.model_dump(),
+        f"split #{number} into {', '.join(f'#{c}' for c in result.children)} (tx {result.tx})",
+    )
 
 
-@receivable.command("transfer", epilog="Example: liandai --as supplier1 receivable transfer 3 --to supplier2")
+@receivable.command(
+    "transfer", epilog="Example: liandai --as supplier1 receivable transfer 3 --to supplier2"
+)
 @click.argument("rid", metavar="ID")
 @click.option("--to", "to", required=True, metavar="NAME", help="The new holder.")
 @json_option
@@ -161,12 +178,18 @@ def transfer(app: App, rid: str, to: str, as_json: bool) -> None:
         number = _id(rid)
         address = ledger.resolve(to)
     sent = ledger.receivables.transfer(number, address)
-    _out(as_json, {"id": number, "tx": sent.tx},
-         f"receivable #{number} now held by {ledger.name_of(address)} (tx {sent.tx})")
+    _out(
+        as_json,
+        {"id": number, "tx": sent.tx},
+        f"receivable #{number} now held by {ledger.name_of(address)} (tx {sent.tx})",
+    )
 
 
-@receivable.command("pay", context_settings=NEGATIVE_OK,
-                    epilog="Example: liandai --as core receivable pay 2 --amount 100,000")
+@receivable.command(
+    "pay",
+    context_settings=NEGATIVE_OK,
+    epilog="Example: liandai --as core receivable pay 2 --amount 100,000",
+)
 @click.argument("rid", metavar="ID")
 @click.option("--amount", type=AMOUNT, metavar="AMT", help="Amount in yuan (default: all unpaid).")
 @json_option
@@ -180,9 +203,12 @@ def pay(app: App, rid: str, amount: int | None, as_json: bool) -> None:
         number = _id(rid)
     sent = ledger.receivables.pay(number, amount)
     paid = amount if amount is not None else None
-    _out(as_json, {"id": number, "tx": sent.tx},
-         f"paid {format_fen(paid) if paid else 'the unpaid value of'} receivable #{number} "
-         f"(tx {sent.tx})")
+    _out(
+        as_json,
+        {"id": number, "tx": sent.tx},
+        f"paid {format_fen(paid) if paid else 'the unpaid value of'} receivable #{number} "
+        f"(tx {sent.tx})",
+    )
 
 
 def _view(ledger: Ledger, row: Any, now: int) -> ReceivableView:
@@ -191,11 +217,19 @@ def _view(ledger: Ledger, row: Any, now: int) -> ReceivableView:
 
     first, count = row["first_child"], row["child_count"]
     return ReceivableView(
-        id=row["id"], debtor=row["debtor"], holder=row["holder"],
-        face_value_fen=int(row["face_value_fen"]), paid_fen=int(row["paid_fen"]),
-        maturity_at=row["maturity_at"], status=derived_status(row, now), doc_hash=row["doc_hash"],
-        parent=row["parent"], children=list(range(first, first + count)) if first else [],
-        pledged_to=row["pledged_to"], root=row["root"])
+        id=row["id"],
+        debtor=row["debtor"],
+        holder=row["holder"],
+        face_value_fen=int(row["face_value_fen"]),
+        paid_fen=int(row["paid_fen"]),
+        maturity_at=row["maturity_at"],
+        status=derived_status(row, now),
+        doc_hash=row["doc_hash"],
+        parent=row["parent"],
+        children=list(range(first, first + count)) if first else [],
+        pledged_to=row["pledged_to"],
+        root=row["root"],
+    )
 
 
 def _index(ledger: Ledger) -> Any:
@@ -236,19 +270,27 @@ def _print_receivable(ledger: Ledger, index: Any, v: ReceivableView, now: int) -
     from ledger.index import derived_status
     from ledger.money import format_date, format_fen
 
-    rows = [["id", f"#{v.id}"], ["status", v.status], ["debtor", ledger.name_of(v.debtor)],
-            ["holder", ledger.name_of(v.holder) if v.holder else "—"],
-            ["face value", format_fen(v.face_value_fen)], ["paid", format_fen(v.paid_fen)],
-            ["unpaid", format_fen(v.face_value_fen - v.paid_fen)],
-            ["maturity", format_date(v.maturity_at)], ["document", v.doc_hash],
-            ["pledged to", f"loan #{v.pledged_to}" if v.pledged_to else "—"]]
+    rows = [
+        ["id", f"#{v.id}"],
+        ["status", v.status],
+        ["debtor", ledger.name_of(v.debtor)],
+        ["holder", ledger.name_of(v.holder) if v.holder else "—"],
+        ["face value", format_fen(v.face_value_fen)],
+        ["paid", format_fen(v.paid_fen)],
+        ["unpaid", format_fen(v.face_value_fen - v.paid_fen)],
+        ["maturity", format_date(v.maturity_at)],
+        ["document", v.doc_hash],
+        ["pledged to", f"loan #{v.pledged_to}" if v.pledged_to else "—"],
+    ]
     table(None, ["", ""], rows)
 
     def label(r: Any) -> str:
         mark = "→ " if r["id"] == v.id else ""
         holder = ledger.name_of(r["holder"]) if r["holder"] else "—"
-        return (f"{mark}#{r['id']}  {format_fen(int(r['face_value_fen']))}  "
-                f"{derived_status(r, now)}  {holder}")
+        return (
+            f"{mark}#{r['id']}  {format_fen(int(r['face_value_fen']))}  "
+            f"{derived_status(r, now)}  {holder}"
+        )
 
     def grow(node: Tree, rid: int) -> None:
         r = index.receivable(rid)
@@ -262,9 +304,13 @@ def _print_receivable(ledger: Ledger, index: Any, v: ReceivableView, now: int) -
     Console().print(tree)
 
 
-@receivable.command("list", epilog="Example: liandai receivable list --holder supplier1 --status ACTIVE")
+@receivable.command(
+    "list", epilog="Example: liandai receivable list --holder supplier1 --status ACTIVE"
+)
 @click.option("--holder", metavar="NAME", help="Only receivables held by NAME.")
-@click.option("--status", type=click.Choice(STATUSES, case_sensitive=False), help="Only this status.")
+@click.option(
+    "--status", type=click.Choice(STATUSES, case_sensitive=False), help="Only this status."
+)
 @json_option
 @pass_app
 def list_(app: App, holder: str | None, status: str | None, as_json: bool) -> None:
@@ -276,25 +322,50 @@ def list_(app: App, holder: str | None, status: str | None, as_json: bool) -> No
         address = ledger.resolve(holder) if holder else None
     index = _index(ledger)
     now = _chain_now(ledger)
-    views = [_view(ledger, r, now) for r in
-             index.receivables(holder=address, status=status.upper() if status else None, now=now)]
+    views = [
+        _view(ledger, r, now)
+        for r in index.receivables(
+            holder=address, status=status.upper() if status else None, now=now
+        )
+    ]
     if as_json:
         emit_json(views)
         return
-    table(f"receivables ({len(views)})",
-          ["id", "status", "debtor", "holder", "face (¥)", "unpaid (¥)", "maturity", "parent", "loan"],
-          [[f"#{v.id}", v.status, ledger.name_of(v.debtor),
-            ledger.name_of(v.holder) if v.holder else "—",
-            format_fen(v.face_value_fen, symbol=False),
-            format_fen(v.face_value_fen - v.paid_fen, symbol=False), format_date(v.maturity_at),
-            f"#{v.parent}" if v.parent else "", f"#{v.pledged_to}" if v.pledged_to else ""]
-           for v in views])
+    table(
+        f"receivables ({len(views)})",
+        [
+            "id",
+            "status",
+            "debtor",
+            "holder",
+            "face (¥)",
+            "unpaid (¥)",
+            "maturity",
+            "parent",
+            "loan",
+        ],
+        [
+            [
+                f"#{v.id}",
+                v.status,
+                ledger.name_of(v.debtor),
+                ledger.name_of(v.holder) if v.holder else "—",
+                format_fen(v.face_value_fen, symbol=False),
+                format_fen(v.face_value_fen - v.paid_fen, symbol=False),
+                format_date(v.maturity_at),
+                f"#{v.parent}" if v.parent else "",
+                f"#{v.pledged_to}" if v.pledged_to else "",
+            ]
+            for v in views
+        ],
+    )
 
 
-
-
-@receivable.command("import", epilog="Example: liandai --as core receivable import invoices.csv\n\n"
-                    "CSV columns: supplier, amount, due, doc (a 0x hash or a file path).")
+@receivable.command(
+    "import",
+    epilog="Example: liandai --as core receivable import invoices.csv\n\n"
+    "CSV columns: supplier, amount, due, doc (a 0x hash or a file path).",
+)
 @click.argument("csv_file", metavar="FILE.csv", type=click.Path(dir_okay=False))
 @json_option
 @pass_app
@@ -308,14 +379,21 @@ def import_(app: App, csv_file: str, as_json: bool) -> None:
     if as_json:
         emit_json(results)
     else:
-        table(f"import of {Path(csv_file).name}", ["row", "supplier", "amount (¥)", "result"],
-              [[str(r["row"]), r["supplier"], r["amount"],
-                f"#{r['id']} {r['tx'][:12]}…" if r.get("id") else str(r.get("error"))]
-               for r in results])
+        table(
+            f"import of {Path(csv_file).name}",
+            ["row", "supplier", "amount (¥)", "result"],
+            [
+                [
+                    str(r["row"]),
+                    r["supplier"],
+                    r["amount"],
+                    f"#{r['id']} {r['tx'][:12]}…" if r.get("id") else str(r.get("error")),
+                ]
+                for r in results
+            ],
+        )
     failed = [r for r in results if not r.get("id")]
     if failed:
         from ledger.errors import Refused
 
         raise Refused(f"{len(failed)} of {len(results)} rows were not issued (see above)")
-
-

@@ -84,7 +84,7 @@ class Keyring:
         except (ValueError, OSError) as exc:
             raise Refused(f"keystore of account {name!r} ({path}) is unreadable: {exc}") from None
 
-    def list(self) -> list[AccountInfo]:
+    def accounts(self) -> list[AccountInfo]:
         """Every local account (read once per keyring; `create` refreshes it)."""
         if self._listed is None:
             self._listed = self._read_all()
@@ -105,7 +105,7 @@ class Keyring:
 
     def get(self, name: str) -> AccountInfo:
         key = check_name(name)
-        for info in self.list():
+        for info in self.accounts():
             if info.name == key:
                 return info
         raise BadInput(f"no local account named {name!r} (see `liandai account list`)")
@@ -122,7 +122,7 @@ class Keyring:
         return self.get(text).address
 
     def names_by_address(self) -> dict[str, str]:
-        return {info.address: info.name for info in self.list()}
+        return {info.address: info.name for info in self.accounts()}
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -130,7 +130,7 @@ class Keyring:
         from eth_account import Account
 
         key = check_name(name)
-        if any(info.name == key for info in self.list()):
+        if any(info.name == key for info in self.accounts()):
             raise BadInput(f"an account named {key!r} already exists")
         account = Account.create()
         self.home.ensure()

@@ -34,7 +34,7 @@ class Artifact:
             address = libraries[lib].lower().removeprefix("0x")
             for pos in positions:
                 at = 2 + 2 * pos["start"]
-                code = code[:at] + address + code[at + 2 * pos["length"]:]
+                code = code[:at] + address + code[at + 2 * pos["length"] :]
         return code
 
 
@@ -46,8 +46,12 @@ def manifest() -> dict[str, Any]:
 @functools.cache
 def load(name: str) -> Artifact:
     data = json.loads((ARTIFACTS_DIR / f"{name}.json").read_text(encoding="utf-8"))
-    return Artifact(name=data["contractName"], abi=data["abi"], bytecode=data["bytecode"],
-                    link_references=data.get("linkReferences", {}))
+    return Artifact(
+        name=data["contractName"],
+        abi=data["abi"],
+        bytecode=data["bytecode"],
+        link_references=data.get("linkReferences", {}),
+    )
 
 
 def bytecode_hash(name: str) -> str:
@@ -112,6 +116,7 @@ def decode_error(data: bytes) -> tuple[str, dict[str, Any]] | None:
     from eth_utils import to_checksum_address
 
     names = [i["name"] or f"arg{n}" for n, i in enumerate(entry["inputs"])]
-    values = [to_checksum_address(v) if t == "address" else v
-              for t, v in zip(types, values, strict=True)]
-    return entry["name"], dict(zip(names, values, strict=True))
+    readable = [
+        to_checksum_address(v) if t == "address" else v for t, v in zip(types, values, strict=True)
+    ]
+    return entry["name"], dict(zip(names, readable, strict=True))

@@ -71,7 +71,9 @@ class Chain:
             # clock far enough that the next block is `seconds` past the head, not past now.
             import time
 
-            head = int(self.embedded.rpc("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
+            head = int(
+                self.embedded.rpc("eth_getBlockByNumber", ["latest", False])["timestamp"], 16
+            )
             lag = head - (int(time.time()) + self.embedded.time_offset)
             self.embedded.advance_time(seconds + max(0, lag))
             self.embedded.rpc("evm_mine", [])
@@ -90,8 +92,13 @@ def lean(w3: Web3) -> Web3:
     price, passes checksummed addresses, and reads plain dicts, so gas-price strategies, ENS
     resolution, request validation (an extra eth_chainId per call), gas estimation and
     attribute-dict conversion only cost round trips and CPU."""
-    for name in ("gas_price_strategy", "ens_name_to_address", "validation", "gas_estimate",
-                 "attrdict"):
+    for name in (
+        "gas_price_strategy",
+        "ens_name_to_address",
+        "validation",
+        "gas_estimate",
+        "attrdict",
+    ):
         if name in w3.middleware_onion:
             w3.middleware_onion.remove(name)
     return w3

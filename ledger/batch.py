@@ -76,8 +76,9 @@ def read_rows(ledger: Ledger, path: Path) -> list[Row]:
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        raise BadInput(f"{path.name}: missing column(s) {', '.join(missing)} "
-                       f"(need {', '.join(COLUMNS)})")
+        raise BadInput(
+            f"{path.name}: missing column(s) {', '.join(missing)} (need {', '.join(COLUMNS)})"
+        )
     signer = ledger.member(ledger.keyring.get(ledger.signer_name).address)
     if "CORE_ENTERPRISE" not in signer.roles or signer.status != "ACTIVE":
         raise BadInput(f"{ledger.signer_name} is not an active CORE_ENTERPRISE: it cannot issue")
@@ -110,8 +111,9 @@ def read_rows(ledger: Ledger, path: Path) -> list[Row]:
         if number - 1 > MAX_ROWS:
             raise BadInput(f"{path.name} has more than {MAX_ROWS} rows; split it")
     if problems:
-        shown = "; ".join(problems[:5]) + (f"; … {len(problems) - 5} more" if len(problems) > 5
-                                           else "")
+        shown = "; ".join(problems[:5]) + (
+            f"; … {len(problems) - 5} more" if len(problems) > 5 else ""
+        )
         raise BadInput(f"{len(problems)} bad row(s) in {path.name}, nothing sent: {shown}")
     if not rows:
         raise BadInput(f"{path.name} has no rows")
@@ -121,8 +123,17 @@ def read_rows(ledger: Ledger, path: Path) -> list[Row]:
 def issue_rows(ledger: Ledger, rows: list[Row], *, progress: bool = True) -> list[dict[str, Any]]:
     """Issue each row; per-row result dicts (id and tx, or error)."""
     results: list[dict[str, Any]] = [
-        {"row": r.number, "supplier": r.supplier, "amount": format_fen(r.amount_fen, symbol=False),
-         "amount_fen": r.amount_fen, "id": None, "tx": None, "error": "not sent"} for r in rows]
+        {
+            "row": r.number,
+            "supplier": r.supplier,
+            "amount": format_fen(r.amount_fen, symbol=False),
+            "amount_fen": r.amount_fen,
+            "id": None,
+            "tx": None,
+            "error": "not sent",
+        }
+        for r in rows
+    ]
     receivables = ledger.receivables
     bar = None
     if progress and sys.stderr.isatty():

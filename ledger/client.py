@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 from ledger import artifacts, deploy
 from ledger.accounts import Keyring
 from ledger.backend import Chain, connect
+from ledger.errors import Refused
 from ledger.home import Home
 from ledger.models import Admission, BalanceView, ChainInfoView, MemberView
 from ledger.roles import STATUS_NAMES, role_names
-from ledger.errors import Refused
 from ledger.tx import Sender, Sent, refusal_from
 
 if TYPE_CHECKING:
@@ -105,7 +105,8 @@ class Ledger:
     def sender(self) -> Sender:
         if self.signer_name not in self._senders:
             self._senders[self.signer_name] = Sender(
-                self.chain, self.keyring.signer(self.signer_name), self.name_of)
+                self.chain, self.keyring.signer(self.signer_name), self.name_of
+            )
         return self._senders[self.signer_name]
 
     def name_of(self, address: str) -> str:
@@ -138,8 +139,9 @@ class Ledger:
 
     def _send(self, contract: str, fn: str, *args: Any, gas: int) -> Sent:
         data = getattr(self.contract(contract).functions, fn)(*args)._encode_transaction_data()
-        return self.sender.transact(self.deployment.address(contract), data, gas=gas,
-                                    simulate=self.simulate)
+        return self.sender.transact(
+            self.deployment.address(contract), data, gas=gas, simulate=self.simulate
+        )
 
     def events(
         self,

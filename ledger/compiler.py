@@ -100,9 +100,12 @@ def compile_contracts(roots: list[str] | None = None) -> tuple[str, dict[str, An
     except solcx.exceptions.SolcError as exc:
         # Report the compiler's own messages, not the whole standard-JSON output.
         try:
-            errors = json.loads(exc.stdout_data).get("errors", [])
-            text = "\n".join(e.get("formattedMessage", e["message"]) for e in errors
-                             if e.get("severity") == "error")
+            errors = json.loads(exc.stdout_data or "").get("errors", [])
+            text = "\n".join(
+                e.get("formattedMessage", e["message"])
+                for e in errors
+                if e.get("severity") == "error"
+            )
         except (ValueError, TypeError, AttributeError):
             text = str(exc).split("\n> command")[0]
         raise RuntimeError(text) from None

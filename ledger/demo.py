@@ -69,30 +69,42 @@ def _story(op: Ledger, say: Say) -> None:
     now = int(op.chain.w3.eth.get_block("latest")["timestamp"])
     invoice = b"Invoice 2026-0042: 1,000,000.00 of steel coils, core -> supplier1"
     say("4. core confirms what it owes: a receivable bound to the invoice's hash (确权, 存证)")
-    issued = core.receivables.issue(op.resolve("supplier1"), 1_000_000_00, now + 90 * 86_400,
-                                    keccak(invoice))
+    issued = core.receivables.issue(
+        op.resolve("supplier1"), 1_000_000_00, now + 90 * 86_400, keccak(invoice)
+    )
     s1.receivables.accept(issued.id)
-    say(f"   receivable #{issued.id}: {format_fen(1_000_000_00)} due "
-        f"{format_date(now + 90 * 86_400)}, accepted by supplier1")
+    say(
+        f"   receivable #{issued.id}: {format_fen(1_000_000_00)} due "
+        f"{format_date(now + 90 * 86_400)}, accepted by supplier1"
+    )
 
     say("5. supplier1 splits it and passes 400,000.00 to its tier-2 supplier (拆分流转)")
     split = s1.receivables.split(issued.id, [600_000_00, 400_000_00])
     keep, passed = split.children
     s1.receivables.transfer(passed, op.resolve("supplier2"))
-    say(f"   #{keep} {format_fen(600_000_00)} kept by supplier1, "
-        f"#{passed} {format_fen(400_000_00)} now held by supplier2")
+    say(
+        f"   #{keep} {format_fen(600_000_00)} kept by supplier1, "
+        f"#{passed} {format_fen(400_000_00)} now held by supplier2"
+    )
 
-    say("6. a joint loan against #%d: bank senior, micro-loan company junior 30%% (联合贷款)" % keep)
+    say(f"6. a joint loan against #{keep}: bank senior, micro-loan company junior 30% (联合贷款)")
     request = LoanRequest(
         borrower=op.resolve("supplier1"),
-        tranches=[TrancheRequest(lender=op.resolve("bank"), senior=True, amount_fen=420_000_00,
-                                 coupon_bps=500),
-                  TrancheRequest(lender=op.resolve("microloan"), senior=False,
-                                 amount_fen=180_000_00)],
-        receivable_ids=[keep], rate_bps=1000, term_days=90, fee_share_bps=2000,
-        provision_share_bps=1000, tech_partner=op.resolve("tech"),
+        tranches=[
+            TrancheRequest(
+                lender=op.resolve("bank"), senior=True, amount_fen=420_000_00, coupon_bps=500
+            ),
+            TrancheRequest(lender=op.resolve("microloan"), senior=False, amount_fen=180_000_00),
+        ],
+        receivable_ids=[keep],
+        rate_bps=1000,
+        term_days=90,
+        fee_share_bps=2000,
+        provision_share_bps=1000,
+        tech_partner=op.resolve("tech"),
         payees=[(op.resolve("supplier2"), 420_000_00), (op.resolve("supplier1"), 180_000_00)],
-        sweep_bps=2000)
+        sweep_bps=2000,
+    )
     microloan, bank = op.as_signer("microloan"), op.as_signer("bank")
     try:
         microloan.loans.propose(request.model_copy(update={"rate_bps": 2600}))
@@ -100,24 +112,32 @@ def _story(op: Ledger, say: Say) -> None:
     except ContractRefusal as refusal:
         say(f"   first try at 26%: {refusal.rule.removeprefix('refused by the chain: ')}")
     proposed = microloan.loans.propose(request)
-    say(f"   loan #{proposed.id} proposed by microloan: APR {format_bps(request.rate_bps)}, "
+    say(
+        f"   loan #{proposed.id} proposed by microloan: APR {format_bps(request.rate_bps)}, "
         f"fee share {format_bps(request.fee_share_bps)}, provision "
-        f"{format_bps(request.provision_share_bps)}, sweep {format_bps(request.sweep_bps)}")
+        f"{format_bps(request.provision_share_bps)}, sweep {format_bps(request.sweep_bps)}"
+    )
     s1.loans.accept(proposed.id)
-    say(f"   supplier1 reviewed the terms (hash {proposed.terms_hash[:18]}…) and accepted: "
-        f"#{keep} pledged")
+    say(
+        f"   supplier1 reviewed the terms (hash {proposed.terms_hash[:18]}…) and accepted: "
+        f"#{keep} pledged"
+    )
     bank.loans.fund(proposed.id)
     microloan.loans.fund(proposed.id)
     sent = microloan.loans.disburse(proposed.id)
-    say(f"   funded by both lenders and disbursed straight to the fixed payees (定向支付): "
+    say(
+        f"   funded by both lenders and disbursed straight to the fixed payees (定向支付): "
         f"supplier2 {format_fen(420_000_00)}, supplier1 {format_fen(180_000_00)} "
-        f"(gas {sent.gas_used:,})")
+        f"(gas {sent.gas_used:,})"
+    )
 
     say("7. receipts are split on-chain in the same transaction (资金闭环)")
     op.chain.advance_time(30 * 86_400)
     core.transfer(op.resolve("supplier1"), 100_000_00)
-    say(f"   day 30: core pays supplier1 {format_fen(100_000_00)} for goods; 20% is swept "
-        "into the loan (回款自动还款)")
+    say(
+        f"   day 30: core pays supplier1 {format_fen(100_000_00)} for goods; 20% is swept "
+        "into the loan (回款自动还款)"
+    )
     op.chain.advance_time(60 * 86_400)
     sent = core.receivables.pay(keep)
     say(f"   day 90: core pays receivable #{keep} in full (gas {sent.gas_used:,})")
@@ -125,13 +145,20 @@ def _story(op: Ledger, say: Say) -> None:
     say(f"   and pays #{passed} to its holder supplier2 directly")
     view = op.loans.get(proposed.id)
     for s in view.settlements:
-        say(f"   settlement ({s.source.lower()}) of {format_fen(s.amount_fen)}: "
+        say(
+            f"   settlement ({s.source.lower()}) of {format_fen(s.amount_fen)}: "
             f"fee {format_fen(s.fee_fen)}, provision {format_fen(s.provision_fen)}, "
-            + ", ".join(f"t{i + 1} interest {format_fen(s.interest_fen[i])} principal "
-                        f"{format_fen(s.principal_fen[i])}" for i in range(len(s.interest_fen)))
-            + f", residual {format_fen(s.residual_fen)}")
-    say(f"   loan #{view.id} is {view.status}; receivable #{keep} is "
-        f"{op.receivables.get(keep).status}")
+            + ", ".join(
+                f"t{i + 1} interest {format_fen(s.interest_fen[i])} principal "
+                f"{format_fen(s.principal_fen[i])}"
+                for i in range(len(s.interest_fen))
+            )
+            + f", residual {format_fen(s.residual_fen)}"
+        )
+    say(
+        f"   loan #{view.id} is {view.status}; receivable #{keep} is "
+        f"{op.receivables.get(keep).status}"
+    )
 
     say("8. balances")
     for name in ("core", "supplier1", "supplier2", "bank", "microloan", "tech"):

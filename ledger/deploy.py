@@ -31,8 +31,14 @@ SUITE = (
     "LoanBook",
 )
 # Engine contracts that append to the trail.
-AUDIT_WRITERS = ("Membership", "DigitalRMB", "ReceivableToken", "LoanBook", "ProvisionPool",
-                 "Policy")
+AUDIT_WRITERS = (
+    "Membership",
+    "DigitalRMB",
+    "ReceivableToken",
+    "LoanBook",
+    "ProvisionPool",
+    "Policy",
+)
 DEPLOY_GAS = 12_000_000
 
 
@@ -81,8 +87,13 @@ def _constructor_args(
     if name == "Membership":
         return [at["AuditTrail"], operator, operator_kyc]
     if name == "DigitalRMB":
-        return [at["AuditTrail"], at["Membership"], at["ReceivableToken"], at["LoanBook"],
-                at["ProvisionPool"]]
+        return [
+            at["AuditTrail"],
+            at["Membership"],
+            at["ReceivableToken"],
+            at["LoanBook"],
+            at["ProvisionPool"],
+        ]
     if name == "ReceivableToken":
         return [at["AuditTrail"], at["Membership"], at["DigitalRMB"], at["LoanBook"]]
     if name == "Policy":
@@ -92,8 +103,14 @@ def _constructor_args(
     if name == "LoanOrigination":
         return []
     if name == "LoanBook":
-        return [at["AuditTrail"], at["Membership"], at["DigitalRMB"], at["ReceivableToken"],
-                at["Policy"], at["ProvisionPool"]]
+        return [
+            at["AuditTrail"],
+            at["Membership"],
+            at["DigitalRMB"],
+            at["ReceivableToken"],
+            at["Policy"],
+            at["ProvisionPool"],
+        ]
     raise ValueError(name)
 
 

@@ -42,7 +42,11 @@ class KeepAliveHTTPProvider(JSONBaseProvider):
 
     def _connection(self) -> http.client.HTTPConnection:
         if self._conn is None:
-            cls = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
+            cls = (
+                http.client.HTTPSConnection
+                if self._scheme == "https"
+                else http.client.HTTPConnection
+            )
             self._conn = cls(self._host, self._port, timeout=self._timeout)
         return self._conn
 
@@ -54,7 +58,9 @@ class KeepAliveHTTPProvider(JSONBaseProvider):
                 response = conn.getresponse()
                 data = response.read()
                 if response.status >= 400 and not data.startswith(b"{"):
-                    raise ConnectionError(f"HTTP {response.status} {response.reason} from {self.url}")
+                    raise ConnectionError(
+                        f"HTTP {response.status} {response.reason} from {self.url}"
+                    )
                 return data
             except (http.client.HTTPException, ConnectionError, OSError):
                 conn.close()
@@ -64,8 +70,12 @@ class KeepAliveHTTPProvider(JSONBaseProvider):
         raise AssertionError("unreachable")
 
     def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
-        request = {"jsonrpc": "2.0", "id": next(self._ids), "method": method,
-                   "params": params or []}
+        request = {
+            "jsonrpc": "2.0",
+            "id": next(self._ids),
+            "method": method,
+            "params": params or [],
+        }
         body = json.dumps(request, cls=Web3JsonEncoder).encode()
         raw = self._post(body)
         try:

@@ -13,8 +13,17 @@ from ledger.tx import Sent
 if TYPE_CHECKING:
     from ledger.client import Ledger
 
-LOAN_STATUS = ["NONE", "PROPOSED", "ACCEPTED", "FUNDING", "FUNDED", "DISBURSED", "REPAID",
-               "DEFAULTED", "CANCELLED"]
+LOAN_STATUS = [
+    "NONE",
+    "PROPOSED",
+    "ACCEPTED",
+    "FUNDING",
+    "FUNDED",
+    "DISBURSED",
+    "REPAID",
+    "DEFAULTED",
+    "CANCELLED",
+]
 MODES: tuple[Literal["sequential"], Literal["pro-rata"]] = ("sequential", "pro-rata")
 SOURCES = ["REPAYMENT", "RECEIVABLE", "SWEEP", "COVER"]
 MAX_TRANCHES = 8
@@ -26,8 +35,13 @@ TERMS_TYPES = [
     "address[]",
     "uint256[]",
 ]
-POLICY_NAMES = ("min_originator_share_bps", "max_apr_bps", "max_fee_share_bps",
-                "max_single_borrower_bps", "default_days")
+POLICY_NAMES = (
+    "min_originator_share_bps",
+    "max_apr_bps",
+    "max_fee_share_bps",
+    "max_single_borrower_bps",
+    "default_days",
+)
 # Gas limits: explicit so no node estimates.
 GAS_PROPOSE = 1_500_000
 GAS_LIFECYCLE = 800_000
@@ -83,22 +97,40 @@ class LoanRequest(BaseModel):
         from eth_abi import encode
 
         payees = self.effective_payees()
-        terms = (self.borrower, self.tech_partner or ZERO_ADDRESS, self.rate_bps,
-                 self.penalty_bps, self.term_days, self.grace_days, self.fee_share_bps,
-                 self.provision_share_bps, self.sweep_bps, MODES.index(self.mode))
+        terms = (
+            self.borrower,
+            self.tech_partner or ZERO_ADDRESS,
+            self.rate_bps,
+            self.penalty_bps,
+            self.term_days,
+            self.grace_days,
+            self.fee_share_bps,
+            self.provision_share_bps,
+            self.sweep_bps,
+            MODES.index(self.mode),
+        )
         tranches = [(t.lender, t.senior, t.amount_fen, t.coupon_bps) for t in self.tranches]
-        return encode(TERMS_TYPES, [terms, tranches, self.receivable_ids,
-                                    [p for p, _ in payees], [a for _, a in payees]])
+        return encode(
+            TERMS_TYPES,
+            [terms, tranches, self.receivable_ids, [p for p, _ in payees], [a for _, a in payees]],
+        )
 
     def model_terms(self, disbursed_at: int) -> waterfall.LoanTerms:
         """The reference model's terms, as if disbursed at `disbursed_at`."""
         return waterfall.LoanTerms.for_term(
-            [waterfall.Tranche(t.lender, t.senior, t.amount_fen, t.coupon_bps)
-             for t in self.tranches],
-            rate_bps=self.rate_bps, disbursed_at=disbursed_at, term_days=self.term_days,
-            penalty_bps=self.penalty_bps, fee_share_bps=self.fee_share_bps,
-            provision_share_bps=self.provision_share_bps, mode=self.mode,
-            grace_days=self.grace_days)
+            [
+                waterfall.Tranche(t.lender, t.senior, t.amount_fen, t.coupon_bps)
+                for t in self.tranches
+            ],
+            rate_bps=self.rate_bps,
+            disbursed_at=disbursed_at,
+            term_days=self.term_days,
+            penalty_bps=self.penalty_bps,
+            fee_share_bps=self.fee_share_bps,
+            provision_share_bps=self.provision_share_bps,
+            mode=self.mode,
+            grace_days=self.grace_days,
+        )
 
 
 def decode_terms(document: bytes) -> LoanRequest:
@@ -110,13 +142,24 @@ def decode_terms(document: bytes) -> LoanRequest:
     (borrower, tech, rate, penalty, term, grace, fee, provision, sweep, mode) = terms
     return LoanRequest(
         borrower=to_checksum_address(borrower),
-        tranches=[TrancheRequest(lender=to_checksum_address(t[0]), senior=t[1], amount_fen=t[2],
-                                 coupon_bps=t[3]) for t in tranches],
-        receivable_ids=list(rids), rate_bps=rate, term_days=term, penalty_bps=penalty,
-        grace_days=grace, fee_share_bps=fee, provision_share_bps=provision, mode=MODES[mode],
+        tranches=[
+            TrancheRequest(
+                lender=to_checksum_address(t[0]), senior=t[1], amount_fen=t[2], coupon_bps=t[3]
+            )
+            for t in tranches
+        ],
+        receivable_ids=list(rids),
+        rate_bps=rate,
+        term_days=term,
+        penalty_bps=penalty,
+        grace_days=grace,
+        fee_share_bps=fee,
+        provision_share_bps=provision,
+        mode=MODES[mode],
         tech_partner=None if int(tech, 16) == 0 else to_checksum_address(tech),
         payees=[(to_checksum_address(p), int(a)) for p, a in zip(payees, amounts, strict=True)],
-        sweep_bps=sweep)
+        sweep_bps=sweep,
+    )
 
 
 class TrancheView(BaseModel):
@@ -214,13 +257,13 @@ class Loans:
         document = request.terms_document()
         sent = self._send("propose", document, gas=GAS_PROPOSE)
         (event,) = self._c.events.LoanProposed().process_receipt(sent.receipt, errors=DISCARD)
-        return Proposed(id=int(event["args"]["loanId"]), tx=sent.tx,
-                        terms_hash="0x" + keccak(document).hex())
+        return Proposed(
+            id=int(event["args"]["loanId"]), tx=sent.tx, terms_hash="0x" + keccak(document).hex()
+        )
 
     def accept(self, loan_id: int, terms_hash: bytes | None = None) -> Sent:
         """The borrower accepts; `terms_hash` defaults to the proposal's own (after review)."""
-        expected = terms_hash if terms_hash is not None else bytes(
-            self._call("loanOf", loan_id)[9])
+        expected = terms_hash if terms_hash is not None else bytes(self._call("loanOf", loan_id)[9])
         return self._send("accept", loan_id, expected, gas=GAS_LIFECYCLE)
 
     def fund(self, loan_id: int) -> Sent:
@@ -252,8 +295,9 @@ class Loans:
     def set_policy(self, name: str, value: int) -> Sent:
         if name not in POLICY_NAMES:
             raise BadInput(f"unknown policy parameter {name!r} (one of {', '.join(POLICY_NAMES)})")
-        return self.ledger._send("Policy", "set", name.encode().ljust(32, b"\0"), value,
-                                 gas=300_000)
+        return self.ledger._send(
+            "Policy", "set", name.encode().ljust(32, b"\0"), value, gas=300_000
+        )
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -269,20 +313,47 @@ class Loans:
         out: list[tuple[int, int, SettlementView]] = []
         for log in ledger.events("LoanBook", "LoanSettled", argument_filters={"loanId": loan_id}):
             a = log["args"]
-            out.append((log["blockNumber"], log["logIndex"], SettlementView(
-                at=0, source=SOURCES[a["source"]], payer=a["payer"], amount_fen=a["amountFen"],
-                fee_fen=a["feeFen"], provision_fen=a["provisionFen"],
-                interest_fen=list(a["interestFen"]), principal_fen=list(a["principalFen"]),
-                residual_fen=a["residualFen"], residual_to=a["residualTo"],
-                tx="0x" + bytes(log["transactionHash"]).hex())))
+            out.append(
+                (
+                    log["blockNumber"],
+                    log["logIndex"],
+                    SettlementView(
+                        at=0,
+                        source=SOURCES[a["source"]],
+                        payer=a["payer"],
+                        amount_fen=a["amountFen"],
+                        fee_fen=a["feeFen"],
+                        provision_fen=a["provisionFen"],
+                        interest_fen=list(a["interestFen"]),
+                        principal_fen=list(a["principalFen"]),
+                        residual_fen=a["residualFen"],
+                        residual_to=a["residualTo"],
+                        tx="0x" + bytes(log["transactionHash"]).hex(),
+                    ),
+                )
+            )
         for log in ledger.events("LoanBook", "LoanDefaulted", argument_filters={"loanId": loan_id}):
             a = log["args"]
             n = len(a["principalFen"])
-            out.append((log["blockNumber"], log["logIndex"], SettlementView(
-                at=0, source="COVER", payer=ledger.deployment.address("ProvisionPool"),
-                amount_fen=a["coverFen"], fee_fen=0, provision_fen=0, interest_fen=[0] * n,
-                principal_fen=list(a["principalFen"]), residual_fen=0, residual_to=None,
-                tx="0x" + bytes(log["transactionHash"]).hex())))
+            out.append(
+                (
+                    log["blockNumber"],
+                    log["logIndex"],
+                    SettlementView(
+                        at=0,
+                        source="COVER",
+                        payer=ledger.deployment.address("ProvisionPool"),
+                        amount_fen=a["coverFen"],
+                        fee_fen=0,
+                        provision_fen=0,
+                        interest_fen=[0] * n,
+                        principal_fen=list(a["principalFen"]),
+                        residual_fen=0,
+                        residual_to=None,
+                        tx="0x" + bytes(log["transactionHash"]).hex(),
+                    ),
+                )
+            )
         out.sort(key=lambda e: (e[0], e[1]))
         times: dict[int, int] = {}
         for block, _, s in out:
@@ -293,26 +364,59 @@ class Loans:
 
     def get(self, loan_id: int) -> LoanView:
         info = self._call("loanOf", loan_id)
-        (status, originator, borrower, principal, outstanding, interest_due, disbursed_at,
-         maturity_at, _accrued_to, terms_hash, count) = info
+        (
+            status,
+            originator,
+            borrower,
+            principal,
+            outstanding,
+            interest_due,
+            disbursed_at,
+            maturity_at,
+            _accrued_to,
+            terms_hash,
+            count,
+        ) = info
         terms = self._call("termsOf", loan_id)
         tranches = []
         for i in range(int(count)):
             t = self._call("trancheOf", loan_id, i)
             name = self.ledger.name_of(t[0])
-            tranches.append(TrancheView(lender=t[0], lender_name=None if name == t[0] else name,
-                                        class_="senior" if t[1] else "junior", amount_fen=t[2],
-                                        coupon_bps=t[3], outstanding_fen=t[4], coupon_due_fen=t[5],
-                                        funded=t[6]))
+            tranches.append(
+                TrancheView(
+                    lender=t[0],
+                    lender_name=None if name == t[0] else name,
+                    class_="senior" if t[1] else "junior",
+                    amount_fen=t[2],
+                    coupon_bps=t[3],
+                    outstanding_fen=t[4],
+                    coupon_due_fen=t[5],
+                    funded=t[6],
+                )
+            )
         payees, amounts = self._call("payeesOf", loan_id)
         return LoanView(
-            id=loan_id, status=LOAN_STATUS[status], borrower=borrower, originator=originator,
-            principal_fen=principal, outstanding_fen=outstanding, interest_due_fen=interest_due,
-            rate_bps=terms[2], penalty_bps=terms[3], term_days=terms[4], grace_days=terms[5],
-            fee_share_bps=terms[6], provision_share_bps=terms[7], sweep_bps=terms[8],
-            mode=MODES[terms[9]], tech_partner=None if int(terms[1], 16) == 0 else terms[1],
-            disbursed_at=disbursed_at, maturity_at=maturity_at,
+            id=loan_id,
+            status=LOAN_STATUS[status],
+            borrower=borrower,
+            originator=originator,
+            principal_fen=principal,
+            outstanding_fen=outstanding,
+            interest_due_fen=interest_due,
+            rate_bps=terms[2],
+            penalty_bps=terms[3],
+            term_days=terms[4],
+            grace_days=terms[5],
+            fee_share_bps=terms[6],
+            provision_share_bps=terms[7],
+            sweep_bps=terms[8],
+            mode=MODES[terms[9]],
+            tech_partner=None if int(terms[1], 16) == 0 else terms[1],
+            disbursed_at=disbursed_at,
+            maturity_at=maturity_at,
             terms_hash="0x" + bytes(terms_hash).hex(),
             receivables=list(self._call("receivablesOf", loan_id)),
             payees=list(zip(payees, (int(a) for a in amounts), strict=True)),
-            tranches=tranches, settlements=self.settlements(loan_id))
+            tranches=tranches,
+            settlements=self.settlements(loan_id),
+        )

@@ -12,8 +12,17 @@ from ledger.tx import Sent
 if TYPE_CHECKING:
     from ledger.client import Ledger
 
-STATUS_NAMES = ["NONE", "PENDING", "ACTIVE", "PLEDGED", "PAID", "SPLIT", "REJECTED", "CANCELLED",
-                "OVERDUE"]
+STATUS_NAMES = [
+    "NONE",
+    "PENDING",
+    "ACTIVE",
+    "PLEDGED",
+    "PAID",
+    "SPLIT",
+    "REJECTED",
+    "CANCELLED",
+    "OVERDUE",
+]
 MAX_PARTS = 20
 MAX_VALUE_FEN = 2**72 - 1
 # Gas limits: explicit so no node estimates. A split mints one token per part.
@@ -126,14 +135,27 @@ class Receivables:
             raise self.ledger.refusal(exc) from None
 
     def document_of(self, root: int) -> str:
-        logs = self.ledger.events("ReceivableToken", "ReceivableIssued",
-                                  argument_filters={"id": root})
+        logs = self.ledger.events(
+            "ReceivableToken", "ReceivableIssued", argument_filters={"id": root}
+        )
         return "0x" + bytes(logs[0]["args"]["docHash"]).hex() if logs else "0x" + "00" * 32
 
     def get(self, rid: int) -> ReceivableView:
         info = self._call("receivableOf", rid)
-        (id_, debtor, holder, value, paid, maturity, status, root, parent, first, count,
-         pledged) = info
+        (
+            id_,
+            debtor,
+            holder,
+            value,
+            paid,
+            maturity,
+            status,
+            root,
+            parent,
+            first,
+            count,
+            pledged,
+        ) = info
         zero = "0x" + "00" * 20
         return ReceivableView(
             id=int(id_),

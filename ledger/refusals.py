@@ -49,11 +49,11 @@ _RULES: dict[str, str] = {
     "NotDebtor": "receivables: {caller} is not the debtor of #{id} ({debtor} is)",
     "PartCount": "receivables: a split takes 2 to {max} parts, not {parts}",
     "PartsMismatch": "receivables: the parts of #{id} sum to {sumFen}, not its unpaid {unpaidFen} "
-                     "(or a part is zero)",
+    "(or a part is zero)",
     "Overpayment": "receivables: paying {amountFen} on #{id} is zero or more than the unpaid "
-                   "{unpaidFen}",
+    "{unpaidFen}",
     "NotBorrowersReceivable": "loans: receivable #{id} is held by {holder}, not by the borrower "
-                              "{borrower}",
+    "{borrower}",
     "NotLoanBook": "receivables: only the loan book pledges and releases, not {caller}",
     "ApprovalsDisabled": "receivables: approvals are disabled; only the holder moves a receivable",
     "SelfTransfer": "receivables: #{id} is already held by the recipient",
@@ -64,40 +64,40 @@ _RULES: dict[str, str] = {
     "TooManyTranches": "loans: {count} tranches, at most {max}",
     "InvalidTrancheAmount": "loans: tranche {index} amount {amountFen} is zero or too large",
     "JuniorWithCoupon": "loans: junior tranche {index} has a coupon {couponBps}; juniors share "
-                        "the residual interest",
+    "the residual interest",
     "NoReceivables": "loans: a loan is proposed against at least one receivable",
     "InvalidTerm": "loans: a term of {termDays} days (1 to 3650)",
     "PayeesMismatch": "loans: payees take {payeesSumFen}, the principal is {principalFen}",
     "SharesAboveWhole": "loans: fee share {feeShareBps} + provision share {provisionShareBps} "
-                        "exceed 100%",
+    "exceed 100%",
     "SweepAboveWhole": "loans: sweep share {sweepBps} exceeds 100%",
     "SweepTooLarge": "e-CNY: sweep share {sweepBps} exceeds 100%",
     "MissingTechPartner": "loans: a fee share needs the tech partner it is paid to",
     "NotOriginator": "loans: {caller} is not the originator of loan #{loanId} ({originator} is)",
     "NotBorrower": "loans: {caller} is not the borrower of loan #{loanId} ({borrower} is)",
     "NotOriginatorOrBorrower": "loans: only loan #{loanId}'s originator or borrower may cancel, "
-                               "not {caller}",
+    "not {caller}",
     "NotLenderOfLoan": "loans: {caller} is neither a lender of loan #{loanId} nor an operator",
     "TermsMismatch": "loans: the terms of loan #{loanId} hash to {expected}, not the reviewed "
-                     "{given}",
+    "{given}",
     "NothingToFund": "loans: {lender} has no unfunded tranche in loan #{loanId}",
     "ZeroReceipt": "loans: a receipt of zero on loan #{loanId}",
     "DefaultTooEarly": "loans: loan #{loanId} can be declared defaulted from {earliestAt}, "
-                       "not {nowAt} (maturity + default_days)",
+    "not {nowAt} (maturity + default_days)",
     "NothingOutstanding": "loans: loan #{loanId} has no principal outstanding",
     "NotReceivableToken": "loans: only the receivable token hands in receivable payments",
     "NotTokenContract": "loans: only the e-CNY token hands in swept payments",
     # compliance (DESIGN §4.7)
     "OriginatorShareTooLow": "compliance min_originator_share_bps: the originating lender funds "
-                             "{shareBps} of principal, below the floor of {minBps}",
+    "{shareBps} of principal, below the floor of {minBps}",
     "AprAboveCap": "compliance max_apr_bps: rate {rateBps} + penalty {penaltyBps} exceed the cap "
-                   "of {maxAprBps}",
+    "of {maxAprBps}",
     "FeeShareAboveCap": "compliance max_fee_share_bps: the tech fee share {feeShareBps} exceeds "
-                        "the cap of {maxFeeShareBps}",
+    "the cap of {maxFeeShareBps}",
     "TechPartnerCannotFund": "compliance: {lender} is a tech partner and may not fund a tranche "
-                             "(no 兜底)",
+    "(no 兜底)",
     "ExposureAboveLimit": "compliance max_single_borrower_bps: {lender}'s exposure to {borrower} "
-                          "would be {exposureFen}, above its limit of {limitFen}",
+    "would be {exposureFen}, above its limit of {limitFen}",
     # policy and pool
     "UnknownParameter": "policy: no parameter named {name}",
     "ParameterOutOfRange": "policy: {name} = {value} is out of range (0 to {max})",
@@ -120,13 +120,33 @@ _RULES: dict[str, str] = {
 _ROLE_ARGS = {"roles", "required", "held", "anyOf", "oldRoles", "newRoles"}
 _FEN_ARGS = {"balance", "needed", "allowance"}
 _TIME_ARGS = {"maturityAt", "nowAt", "earliestAt"}
-_RECEIVABLE_STATUS = ["NONE", "PENDING", "ACTIVE", "PLEDGED", "PAID", "SPLIT", "REJECTED",
-                      "CANCELLED", "OVERDUE"]
-_LOAN_STATUS = ["NONE", "PROPOSED", "ACCEPTED", "FUNDING", "FUNDED", "DISBURSED", "REPAID",
-                "DEFAULTED", "CANCELLED"]
+_RECEIVABLE_STATUS = [
+    "NONE",
+    "PENDING",
+    "ACTIVE",
+    "PLEDGED",
+    "PAID",
+    "SPLIT",
+    "REJECTED",
+    "CANCELLED",
+    "OVERDUE",
+]
+_LOAN_STATUS = [
+    "NONE",
+    "PROPOSED",
+    "ACCEPTED",
+    "FUNDING",
+    "FUNDED",
+    "DISBURSED",
+    "REPAID",
+    "DEFAULTED",
+    "CANCELLED",
+]
 # Which status list an error's `status` argument is drawn from.
-_STATUS_TABLES: dict[str, list[str]] = {"WrongStatus": _RECEIVABLE_STATUS,
-                                        "WrongLoanStatus": _LOAN_STATUS}
+_STATUS_TABLES: dict[str, list[str]] = {
+    "WrongStatus": _RECEIVABLE_STATUS,
+    "WrongLoanStatus": _LOAN_STATUS,
+}
 
 
 def _render(key: str, value: Any, name_of: NameOf, error: str = "") -> str:

@@ -115,9 +115,21 @@ def running_anvil() -> Iterator[str]:
         pytest.fail(f"anvil is missing at {ANVIL}: run `npm ci`")
     port = free_port()
     proc = subprocess.Popen(
-        [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent", "--base-fee", "0",
-         "--gas-limit", "1000000000"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            str(ANVIL),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--silent",
+            "--base-fee",
+            "0",
+            "--gas-limit",
+            "1000000000",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 10
         while True:

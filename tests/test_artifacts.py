@@ -32,5 +32,13 @@ def test_artifacts_pin_the_compiler_and_an_evm_the_embedded_chain_runs() -> None
     for name, entry in m["contracts"].items():
         assert entry["deployedSize"] <= 24_576, f"{name} exceeds the EIP-170 size limit"
     sources = {Path(s).name for s in m["sources"]}
-    assert {"Membership.sol", "DigitalRMB.sol", "AuditTrail.sol", "ReceivableToken.sol",
-            "LoanBook.sol", "LoanOrigination.sol", "ERC20.sol", "ERC721.sol"} <= sources
+    assert {
+        "Membership.sol",
+        "DigitalRMB.sol",
+        "AuditTrail.sol",
+        "ReceivableToken.sol",
+        "LoanBook.sol",
+        "LoanOrigination.sol",
+        "ERC20.sol",
+        "ERC721.sol",
+    } <= sources

@@ -25,8 +25,22 @@ def js(run, home: Home, *args: str):  # type: ignore[no-untyped-def]
 def test_receivable_lifecycle_prints_the_json_contract(run, home: Home, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     invoice = tmp_path / "invoice.pdf"
     invoice.write_bytes(b"%PDF- an invoice")
-    issued = js(run, home, "--as", "core", "receivable", "issue", "--to", "supplier1",
-                "--amount", "¥1,000,000.00", "--due", DUE, "--doc", str(invoice))
+    issued = js(
+        run,
+        home,
+        "--as",
+        "core",
+        "receivable",
+        "issue",
+        "--to",
+        "supplier1",
+        "--amount",
+        "¥1,000,000.00",
+        "--due",
+        DUE,
+        "--doc",
+        str(invoice),
+    )
     assert set(issued) == {"id", "tx"} and issued["tx"].startswith("0x")
     rid = str(issued["id"])
     ok(run, home, "--as", "supplier1", "receivable", "accept", rid)
@@ -36,8 +50,19 @@ def test_receivable_lifecycle_prints_the_json_contract(run, home: Home, tmp_path
     ok(run, home, "--as", "supplier1", "receivable", "transfer", passed, "--to", "supplier2")
     ok(run, home, "--as", "core", "receivable", "pay", passed, "--amount", "100,000")
     shown = js(run, home, "receivable", "show", passed)
-    assert set(shown) >= {"id", "debtor", "holder", "face_value_fen", "paid_fen", "maturity_at",
-                          "status", "doc_hash", "parent", "children", "pledged_to"}
+    assert set(shown) >= {
+        "id",
+        "debtor",
+        "holder",
+        "face_value_fen",
+        "paid_fen",
+        "maturity_at",
+        "status",
+        "doc_hash",
+        "parent",
+        "children",
+        "pledged_to",
+    }
     assert shown["face_value_fen"] == 40_000_000 and shown["paid_fen"] == 10_000_000
     assert shown["parent"] == issued["id"] and shown["status"] == "ACTIVE"
     from eth_utils import keccak
@@ -56,16 +81,42 @@ def test_receivable_lifecycle_prints_the_json_contract(run, home: Home, tmp_path
 
 
 def test_a_second_receivable_on_the_same_document_is_refused(run, home: Home) -> None:  # type: ignore[no-untyped-def]
-    args = ["--as", "core", "receivable", "issue", "--to", "supplier1", "--amount", "10",
-            "--due", DUE, "--doc-hash", "0x" + "ab" * 32]
+    args = [
+        "--as",
+        "core",
+        "receivable",
+        "issue",
+        "--to",
+        "supplier1",
+        "--amount",
+        "10",
+        "--due",
+        DUE,
+        "--doc-hash",
+        "0x" + "ab" * 32,
+    ]
     ok(run, home, *args)
     r = run(home, *args)
     assert r.code == 1 and "DocumentAlreadyUsed" in r.err and "#1" in r.err
 
 
 def test_the_index_is_rebuilt_when_missing_and_matches_the_chain(run, home: Home) -> None:  # type: ignore[no-untyped-def]
-    ok(run, home, "--as", "core", "receivable", "issue", "--to", "supplier1", "--amount", "10",
-       "--due", DUE, "--doc-hash", "0x" + "cd" * 32)
+    ok(
+        run,
+        home,
+        "--as",
+        "core",
+        "receivable",
+        "issue",
+        "--to",
+        "supplier1",
+        "--amount",
+        "10",
+        "--due",
+        DUE,
+        "--doc-hash",
+        "0x" + "cd" * 32,
+    )
     before = js(run, home, "receivable", "list")
     for f in (home.root / "index").glob("*"):
         f.unlink()
@@ -73,13 +124,43 @@ def test_the_index_is_rebuilt_when_missing_and_matches_the_chain(run, home: Home
 
 
 def _loan(run, home: Home) -> tuple[int, int]:  # type: ignore[no-untyped-def]
-    rid = js(run, home, "--as", "core", "receivable", "issue", "--to", "supplier1", "--amount",
-             "1,000,000", "--due", DUE, "--doc-hash", "0x" + "ef" * 32)["id"]
+    rid = js(
+        run,
+        home,
+        "--as",
+        "core",
+        "receivable",
+        "issue",
+        "--to",
+        "supplier1",
+        "--amount",
+        "1,000,000",
+        "--due",
+        DUE,
+        "--doc-hash",
+        "0x" + "ef" * 32,
+    )["id"]
     ok(run, home, "--as", "supplier1", "receivable", "accept", str(rid))
-    terms = ["--borrower", "supplier1", "--receivable", str(rid),
-             "--tranche", "bank:senior:560,000:5%", "--tranche", "microloan:junior:240,000",
-             "--rate", "10%", "--days", "90", "--fee-share", "20%", "--provision-share", "10%",
-             "--tech", "tech"]
+    terms = [
+        "--borrower",
+        "supplier1",
+        "--receivable",
+        str(rid),
+        "--tranche",
+        "bank:senior:560,000:5%",
+        "--tranche",
+        "microloan:junior:240,000",
+        "--rate",
+        "10%",
+        "--days",
+        "90",
+        "--fee-share",
+        "20%",
+        "--provision-share",
+        "10%",
+        "--tech",
+        "tech",
+    ]
     quote = js(run, home, "--as", "microloan", "loan", "quote", *terms)
     assert quote["disclosure"]["APR (borrower rate, simple, ACT/365)"] == "10.00%"
     proposed = js(run, home, "--as", "microloan", "loan", "propose", *terms)
@@ -99,11 +180,28 @@ def test_loan_lifecycle_through_the_cli_and_show_matches_list(run, home: Home) -
     repaid = js(run, home, "--as", "supplier1", "loan", "repay", str(lid), "100,000")
     s = repaid["settlement"]
     assert s["amount_fen"] == 10_000_000 and s["source"] == "REPAYMENT"
-    assert s["fee_fen"] + s["provision_fen"] + sum(s["interest_fen"]) + sum(s["principal_fen"]) \
-        + s["residual_fen"] == 10_000_000
+    assert (
+        s["fee_fen"]
+        + s["provision_fen"]
+        + sum(s["interest_fen"])
+        + sum(s["principal_fen"])
+        + s["residual_fen"]
+        == 10_000_000
+    )
     shown = js(run, home, "loan", "show", str(lid))
-    for key in ("id", "status", "borrower", "principal_fen", "outstanding_fen", "interest_due_fen",
-                "rate_bps", "disbursed_at", "maturity_at", "tranches", "settlements"):
+    for key in (
+        "id",
+        "status",
+        "borrower",
+        "principal_fen",
+        "outstanding_fen",
+        "interest_due_fen",
+        "rate_bps",
+        "disbursed_at",
+        "maturity_at",
+        "tranches",
+        "settlements",
+    ):
         assert key in shown
     assert shown["tranches"][0]["class"] == "senior" and shown["tranches"][1]["class"] == "junior"
     listed = js(run, home, "loan", "list")
@@ -136,24 +234,33 @@ def _csv(tmp_path: Path, rows: list[str]) -> Path:
 
 def test_csv_import_issues_every_row_and_reports_each(run, home: Home, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "waybill.txt").write_text("waybill 7")
-    path = _csv(tmp_path, [f"supplier1,\"1,000.00\",{DUE},0x{'11' * 32}",
-                           f"supplier2,250.5,{DUE},waybill.txt",
-                           f"supplier1,¥3,{DUE},0x{'22' * 32}"])
+    path = _csv(
+        tmp_path,
+        [
+            f'supplier1,"1,000.00",{DUE},0x{"11" * 32}',
+            f"supplier2,250.5,{DUE},waybill.txt",
+            f"supplier1,¥3,{DUE},0x{'22' * 32}",
+        ],
+    )
     results = js(run, home, "--as", "core", "receivable", "import", str(path))
     assert [r["id"] for r in results] == [1, 2, 3]
     assert [r["amount_fen"] for r in results] == [100_000, 25_050, 300]
     assert all(r["tx"] and r["error"] is None for r in results)
 
 
-@pytest.mark.parametrize(("row", "phrase"), [
-    (f"supplier1,1.001,{DUE},0x{'33' * 32}", "more than two decimals"),
-    (f"nobody,1,{DUE},0x{'33' * 32}", "no local account named 'nobody'"),
-    (f"bank,1,{DUE},0x{'33' * 32}", "not an active SUPPLIER"),
-    ("supplier1,1,2001-01-01,0x" + "33" * 32, "is not after"),
-    (f"supplier1,1,{DUE},missing.pdf", "cannot be read"),
-])
+@pytest.mark.parametrize(
+    ("row", "phrase"),
+    [
+        (f"supplier1,1.001,{DUE},0x{'33' * 32}", "more than two decimals"),
+        (f"nobody,1,{DUE},0x{'33' * 32}", "no local account named 'nobody'"),
+        (f"bank,1,{DUE},0x{'33' * 32}", "not an active SUPPLIER"),
+        ("supplier1,1,2001-01-01,0x" + "33" * 32, "is not after"),
+        (f"supplier1,1,{DUE},missing.pdf", "cannot be read"),
+    ],
+)
 def test_csv_import_checks_every_row_before_sending_anything(  # type: ignore[no-untyped-def]
-        run, home: Home, tmp_path: Path, row: str, phrase: str) -> None:
+    run, home: Home, tmp_path: Path, row: str, phrase: str
+) -> None:
     good = f"supplier1,5,{DUE},0x{'44' * 32}"
     path = _csv(tmp_path, [good, row])
     before = js(run, home, "chain", "info")["block"]
@@ -163,8 +270,11 @@ def test_csv_import_checks_every_row_before_sending_anything(  # type: ignore[no
     assert js(run, home, "chain", "info")["block"] == before
 
 
-def test_csv_import_refuses_a_document_used_twice_in_the_file(run, home: Home,  # type: ignore[no-untyped-def]
-                                                              tmp_path: Path) -> None:
+def test_csv_import_refuses_a_document_used_twice_in_the_file(
+    run,
+    home: Home,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
     row = f"supplier1,5,{DUE},0x{'55' * 32}"
     r = run(home, "--as", "core", "receivable", "import", str(_csv(tmp_path, [row, row])))
     assert r.code == 2 and "document also on row 2" in r.err

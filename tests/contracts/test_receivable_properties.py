@@ -145,7 +145,7 @@ class ReceivableHistories(RuleBasedStateMachine):
         shutil.copytree(self.template, self.root_dir)
         self.ledger = Ledger.open(Home.at(self.root_dir))
         self.signers: dict[str, Ledger] = {}
-        self.accounts = {info.name: info.address for info in self.ledger.keyring.list()}
+        self.accounts = {info.name: info.address for info in self.ledger.keyring.accounts()}
         self.names = {address: name for name, address in self.accounts.items()}
         self.token = self.ledger.contract("ReceivableToken").functions
         self.read = Reader(self.ledger)

@@ -86,7 +86,7 @@ def snapshot(ledger: Ledger) -> tuple[Any, ...]:
     t = token(ledger)
     next_id = t.nextId().call()
     records = tuple(tuple(t.receivableOf(i).call()) for i in range(1, next_id))
-    accounts = [info.address for info in ledger.keyring.list()]
+    accounts = [info.address for info in ledger.keyring.accounts()]
     money = tuple(ledger.balance_fen(a) for a in accounts)
     nfts = tuple(t.balanceOf(a).call() for a in accounts)
     return (next_id, records, money, nfts, ledger.total_supply_fen(), ledger.audit_head())

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -260,31 +259,35 @@ def run_case(world: World, c: dict) -> None:  # type: ignore[type-arg]
 
 def cases(count: int):  # type: ignore[no-untyped-def]
     # No shrinking: on a chain it takes many minutes, and the falsifying case is printed whole.
-    return settings(max_examples=count, deadline=None, database=None,
-                    phases=[Phase.explicit, Phase.reuse, Phase.generate],
-                    suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                           HealthCheck.too_slow])
+    return settings(
+        max_examples=count,
+        deadline=None,
+        database=None,
+        phases=[Phase.explicit, Phase.reuse, Phase.generate],
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
 
 
 # The anvil cases come in two halves, so that parallel test workers share them.
 @cases(ANVIL_CASES // 2)
 @given(c=case)
-def test_contract_and_model_agree_on_every_settlement_on_anvil(anvil_world: World,
-                                                               c: dict) -> None:  # type: ignore[type-arg]
+def test_contract_and_model_agree_on_every_settlement_on_anvil(anvil_world: World, c: dict) -> None:  # type: ignore[type-arg]
     run_case(anvil_world, c)
 
 
 @cases(ANVIL_CASES - ANVIL_CASES // 2)
 @given(c=case)
 def test_contract_and_model_agree_on_every_settlement_on_anvil_second_half(
-        anvil_world: World, c: dict) -> None:  # type: ignore[type-arg]
+    anvil_world: World, c: dict
+) -> None:  # type: ignore[type-arg]
     run_case(anvil_world, c)
 
 
 @cases(EMBEDDED_CASES)
 @given(c=case)
 def test_contract_and_model_agree_on_every_settlement_on_the_embedded_chain(
-        embedded_world: World, c: dict) -> None:  # type: ignore[type-arg]
+    embedded_world: World, c: dict
+) -> None:  # type: ignore[type-arg]
     run_case(embedded_world, c)
 
 
