@@ -13,7 +13,9 @@ $(PY_OK): pyproject.toml requirements.lock
 	touch $@
 
 $(NODE_OK): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	# `npm install` (not `npm ci`): the lock pins every version, but npm leaves the other
+	# platforms' optional anvil binaries out of it, which `npm ci` refuses.
+	npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
 setup: $(PY_OK) $(NODE_OK)

@@ -126,6 +126,12 @@ def running_anvil() -> Iterator[str]:
             "0",
             "--gas-limit",
             "1000000000",
+            # Keep only recent states: with full history every block costs more than the
+            # last, and the long differential run mines tens of thousands of them.
+            "--prune-history",
+            "64",
+            "--transaction-block-keeper",
+            "64",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
