@@ -15,6 +15,10 @@ from typing import Any
 import click
 
 from cli.context import App
+from ledger import _lazy
+
+# Before anything imports web3 or py-evm: defer the BLS12-381 modules no command uses.
+_lazy.install()
 
 # command name → "module:attribute"
 COMMANDS = {

@@ -168,6 +168,6 @@ def load(home: Home, network: str, chain_id: int) -> Deployment:
     if stale:
         raise Refused(
             f"the deployment on {network} runs older contracts ({', '.join(stale)}); "
-            "deploy again with `liandai init --force` on a fresh home"
+            "deploy them with `liandai init` into a new home (--home DIR)"
         )
     return record
