@@ -130,8 +130,6 @@ def running_anvil() -> Iterator[str]:
             # last, and the long differential run mines tens of thousands of them.
             "--prune-history",
             "64",
-            "--transaction-block-keeper",
-            "64",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
