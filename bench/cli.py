@@ -38,16 +38,24 @@ def _funded_loans(home: Home, count: int) -> list[int]:
         ids = []
         for _ in range(count):
             doc = os.urandom(32)
-            rid = core.receivables.issue(op.resolve("supplier1"), 1_000_000_00, now + 400 * 86_400,
-                                         doc).id
+            rid = core.receivables.issue(
+                op.resolve("supplier1"), 1_000_000_00, now + 400 * 86_400, doc
+            ).id
             s1.receivables.accept(rid)
             request = LoanRequest(
                 borrower=op.resolve("supplier1"),
-                tranches=[TrancheRequest(lender=op.resolve("bank"), senior=True,
-                                         amount_fen=70_000_00, coupon_bps=500),
-                          TrancheRequest(lender=op.resolve("microloan"), senior=False,
-                                         amount_fen=30_000_00)],
-                receivable_ids=[rid], rate_bps=1000, term_days=90)
+                tranches=[
+                    TrancheRequest(
+                        lender=op.resolve("bank"), senior=True, amount_fen=70_000_00, coupon_bps=500
+                    ),
+                    TrancheRequest(
+                        lender=op.resolve("microloan"), senior=False, amount_fen=30_000_00
+                    ),
+                ],
+                receivable_ids=[rid],
+                rate_bps=1000,
+                term_days=90,
+            )
             lid = op.as_signer("microloan").loans.propose(request).id
             s1.loans.accept(lid)
             op.as_signer("bank").loans.fund(lid)
@@ -66,9 +74,12 @@ def _time(args: list[str], env: dict[str, str]) -> float:
 
 
 def _summary(samples: list[float]) -> dict[str, float]:
-    return {"median_s": round(statistics.median(samples), 3),
-            "min_s": round(min(samples), 3), "max_s": round(max(samples), 3),
-            "runs": len(samples)}
+    return {
+        "median_s": round(statistics.median(samples), 3),
+        "min_s": round(min(samples), 3),
+        "max_s": round(max(samples), 3),
+        "runs": len(samples),
+    }
 
 
 def measure(runs: int = 7) -> dict[str, dict[str, float]]:
@@ -82,17 +93,26 @@ def measure(runs: int = 7) -> dict[str, dict[str, float]]:
         for backend in ("embedded", "node"):
             node = None
             if backend == "node":
-                node = subprocess.Popen(LIANDAI + ["node", "--port", "0"], cwd=ROOT, env=env,
-                                        stdout=subprocess.PIPE, text=True)
+                node = subprocess.Popen(
+                    [*LIANDAI, "node", "--port", "0"],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
                 assert node.stdout is not None
                 node.stdout.readline()
             try:
                 batch = loans[:runs] if backend == "embedded" else loans[runs:]
                 results[f"loan show ({backend})"] = _summary(
-                    [_time(["loan", "show", str(batch[0]), "--json"], env) for _ in range(runs)])
+                    [_time(["loan", "show", str(batch[0]), "--json"], env) for _ in range(runs)]
+                )
                 results[f"loan disburse ({backend})"] = _summary(
-                    [_time(["--as", "microloan", "loan", "disburse", str(lid)], env)
-                     for lid in batch])
+                    [
+                        _time(["--as", "microloan", "loan", "disburse", str(lid)], env)
+                        for lid in batch
+                    ]
+                )
             finally:
                 if node is not None:
                     node.send_signal(signal.SIGTERM)
@@ -107,8 +127,10 @@ def main() -> None:
     out.mkdir(exist_ok=True)
     (out / "cli.json").write_text(json.dumps(results, indent=2) + "\n")
     for name, r in results.items():
-        print(f"{name:<28} median {r['median_s']:.3f} s  (min {r['min_s']:.3f}, max {r['max_s']:.3f}, "
-              f"{r['runs']} runs)")
+        print(
+            f"{name:<28} median {r['median_s']:.3f} s  "
+            f"(min {r['min_s']:.3f}, max {r['max_s']:.3f}, {r['runs']} runs)"
+        )
 
 
 if __name__ == "__main__":
