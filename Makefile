@@ -37,6 +37,10 @@ lint: $(PY_OK)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+## make bench: gas, CLI latency, throughput, scale (anvil included) → bench-results/report.md
+bench: setup
+	$(BIN)/python -m bench
+
 ## make artifacts: recompile contracts/ into ledger/artifacts/ (npm solc via py-solc-x).
 artifacts: setup
 	$(BIN)/python -m ledger.compiler
