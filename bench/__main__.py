@@ -30,9 +30,13 @@ def _run(part: str) -> Any:
 
 
 def _markdown(results: dict[str, Any]) -> str:
-    lines = ["# liandai benchmark report", "",
-             f"Machine: {sys.platform}, Python {sys.version.split()[0]}; "
-             f"generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `make bench`.", ""]
+    lines = [
+        "# liandai benchmark report",
+        "",
+        f"Machine: {sys.platform}, Python {sys.version.split()[0]}; "
+        f"generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `make bench`.",
+        "",
+    ]
     for part, data in results.items():
         lines += [f"## {part}", "", "| figure | value |", "|---|---|"]
         for key, value in (data or {}).items():

@@ -151,6 +151,53 @@ def _receivables_and_loans(op: Ledger) -> dict[str, int]:
             gas["loan.settle.receivable_payment.2_tranches"] = pledged_pay.gas_used
     contribute = op.as_signer("bank").loans.contribute(1_000_00)
     gas["pool.contribute"] = contribute.gas_used
+    gas.update(_batch(op, supplier, due))
+    return gas
+
+
+def _batch(op: Ledger, supplier: str, due: int) -> dict[str, int]:
+    """Gas per receipt of `repayMany` at batch sizes 1, 10 and 50, each over distinct
+    2-tranche loans in the same state (one earlier receipt each, a month of interest due)."""
+    from ledger.loans import LoanRequest, TrancheRequest
+
+    core, s1 = op.as_signer("core"), op.as_signer("supplier1")
+    originator, bank = op.as_signer("microloan"), op.as_signer("bank")
+    ids = []
+    for i in range(61):
+        doc = core.receivables.issue(supplier, 1_000_000_00, due, keccak(text=f"batch {i}"))
+        s1.receivables.accept(doc.id)
+        request = LoanRequest(
+            borrower=supplier,
+            tranches=[
+                TrancheRequest(
+                    lender=op.resolve("microloan"),
+                    senior=True,
+                    amount_fen=100_000_00,
+                    coupon_bps=500,
+                ),
+                TrancheRequest(lender=op.resolve("bank"), senior=False, amount_fen=100_000_00),
+            ],
+            receivable_ids=[doc.id],
+            rate_bps=1000,
+            term_days=90,
+            fee_share_bps=2000,
+            provision_share_bps=1000,
+            tech_partner=op.resolve("tech"),
+        )
+        lid = originator.loans.propose(request).id
+        s1.loans.accept(lid)
+        originator.loans.fund(lid)
+        bank.loans.fund(lid)
+        originator.loans.disburse(lid)
+        ids.append(lid)
+    s1.loans.repay_many([(lid, 1_000_00) for lid in ids])
+    op.chain.advance_time(30 * 86_400)
+    gas: dict[str, int] = {}
+    start = 0
+    for size in (1, 10, 50):
+        sent = s1.loans.repay_many([(lid, 10_000_00) for lid in ids[start : start + size]])
+        gas[f"loan.repay_many.per_receipt.batch_{size}"] = sent.gas_used // size
+        start += size
     return gas
 
 

@@ -34,6 +34,7 @@ from tests.conftest import running_anvil, seed
 
 ROOT = Path(__file__).resolve().parent.parent
 GAS = 1_500_000
+CHUNK = 500
 
 
 def _no_zero_bytes(tag: str) -> bytes:
@@ -56,15 +57,23 @@ def _fresh_supplier(op: Ledger, tag: str) -> str:
         n += 1
 
 
-def _pipeline(op: Ledger, signer: str, contract: str, calls: list[tuple[str, tuple[Any, ...]]]
-              ) -> list[Any]:
+def _pipeline(
+    op: Ledger, signer: str, contract: str, calls: list[tuple[str, tuple[Any, ...]]]
+) -> list[Any]:
     """Send every call signed by `signer` without waiting, then collect all receipts."""
     sender = op.as_signer(signer).sender
     to = op.deployment.address(contract)
     fns = op.contract(contract).functions
-    hashes = [sender.send_raw(sender.build(to, getattr(fns, fn)(*args)._encode_transaction_data(),
-                                           gas=GAS)) for fn, args in calls]
-    return [sender.wait(h) for h in hashes]
+    sent: list[Any] = []
+    for start in range(0, len(calls), CHUNK):  # bounded: a node's pool is not infinite
+        hashes = [
+            sender.send_raw(
+                sender.build(to, getattr(fns, fn)(*args)._encode_transaction_data(), gas=GAS)
+            )
+            for fn, args in calls[start : start + CHUNK]
+        ]
+        sent += [sender.wait(h) for h in hashes]
+    return sent
 
 
 def build_ledger(op: Ledger, loans: int) -> dict[str, Any]:
@@ -82,45 +91,76 @@ def build_ledger(op: Ledger, loans: int) -> dict[str, Any]:
     gas: dict[str, int] = {}
 
     first_supplier = _fresh_supplier(op, "first")
-    sent = _pipeline(op, "core", "ReceivableToken",
-                     [("issue", (first_supplier, 1_000_000_00, due, _no_zero_bytes("first")))])
+    sent = _pipeline(
+        op,
+        "core",
+        "ReceivableToken",
+        [("issue", (first_supplier, 1_000_000_00, due, _no_zero_bytes("first")))],
+    )
     gas["receivable.issue #1"] = sent[0].gas_used
     base_rid = int(op.contract("ReceivableToken").functions.nextId().call())
     t0 = time.perf_counter()
-    _pipeline(op, "core", "ReceivableToken",
-              [("issue", (supplier1, 1_000_000_00, due, keccak(text=f"doc {i}")))
-               for i in range(loans)])
-    _pipeline(op, "supplier1", "ReceivableToken",
-              [("accept", (base_rid + i,)) for i in range(loans)])
+    _pipeline(
+        op,
+        "core",
+        "ReceivableToken",
+        [("issue", (supplier1, 1_000_000_00, due, keccak(text=f"doc {i}"))) for i in range(loans)],
+    )
+    _pipeline(
+        op, "supplier1", "ReceivableToken", [("accept", (base_rid + i,)) for i in range(loans)]
+    )
     last_supplier = _fresh_supplier(op, "last")
-    sent = _pipeline(op, "core", "ReceivableToken",
-                     [("issue", (last_supplier, 1_000_000_00, due, _no_zero_bytes("last")))])
+    sent = _pipeline(
+        op,
+        "core",
+        "ReceivableToken",
+        [("issue", (last_supplier, 1_000_000_00, due, _no_zero_bytes("last")))],
+    )
     gas[f"receivable.issue #{loans + 2}"] = sent[0].gas_used
 
     base_lid = int(op.contract("LoanBook").functions.nextLoanId().call())
-    requests = [LoanRequest(
-        borrower=supplier1,
-        tranches=[TrancheRequest(lender=op.resolve("bank"), senior=True, amount_fen=70_000_00,
-                                 coupon_bps=500),
-                  TrancheRequest(lender=op.resolve("microloan"), senior=False,
-                                 amount_fen=30_000_00)],
-        receivable_ids=[base_rid + i], rate_bps=1000, term_days=90, fee_share_bps=2000,
-        provision_share_bps=1000, tech_partner=op.resolve("tech")) for i in range(loans)]
+    requests = [
+        LoanRequest(
+            borrower=supplier1,
+            tranches=[
+                TrancheRequest(
+                    lender=op.resolve("bank"), senior=True, amount_fen=70_000_00, coupon_bps=500
+                ),
+                TrancheRequest(lender=op.resolve("microloan"), senior=False, amount_fen=30_000_00),
+            ],
+            receivable_ids=[base_rid + i],
+            rate_bps=1000,
+            term_days=90,
+            fee_share_bps=2000,
+            provision_share_bps=1000,
+            tech_partner=op.resolve("tech"),
+        )
+        for i in range(loans)
+    ]
     docs = [r.terms_document() for r in requests]
     _pipeline(op, "microloan", "LoanBook", [("propose", (d,)) for d in docs])
-    _pipeline(op, "supplier1", "LoanBook",
-              [("accept", (base_lid + i, keccak(d))) for i, d in enumerate(docs)])
+    _pipeline(
+        op,
+        "supplier1",
+        "LoanBook",
+        [("accept", (base_lid + i, keccak(d))) for i, d in enumerate(docs)],
+    )
     _pipeline(op, "bank", "LoanBook", [("fund", (base_lid + i,)) for i in range(loans)])
     _pipeline(op, "microloan", "LoanBook", [("fund", (base_lid + i,)) for i in range(loans)])
     _pipeline(op, "microloan", "LoanBook", [("disburse", (base_lid + i,)) for i in range(loans)])
     op.chain.advance_time(30 * 86_400)
-    _pipeline(op, "supplier1", "LoanBook", [("repay", (base_lid + i, 10_000_00))
-                                            for i in range(loans)])
+    _pipeline(
+        op, "supplier1", "LoanBook", [("repay", (base_lid + i, 10_000_00)) for i in range(loans)]
+    )
     build_s = time.perf_counter() - t0
     # Both probes in the same state: a month of interest due on each, same parties.
     op.chain.advance_time(30 * 86_400)
-    first, last = _pipeline(op, "supplier1", "LoanBook", [
-        ("repay", (base_lid, 10_000_00)), ("repay", (base_lid + loans - 1, 10_000_00))])
+    first, last = _pipeline(
+        op,
+        "supplier1",
+        "LoanBook",
+        [("repay", (base_lid, 10_000_00)), ("repay", (base_lid + loans - 1, 10_000_00))],
+    )
     gas["loan.settle on loan #1"] = first.gas_used
     gas[f"loan.settle on loan #{loans}"] = last.gas_used
     return {"gas": gas, "build_s": round(build_s, 1), "transactions": 8 * loans}
@@ -129,8 +169,9 @@ def build_ledger(op: Ledger, loans: int) -> dict[str, Any]:
 def _cli(home: Home, rpc: str, *args: str) -> float:
     env = dict(os.environ, LIANDAI_HOME=str(home.root), LIANDAI_RPC=rpc)
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.main", *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
     if done.returncode:
         raise RuntimeError(f"{args}: {done.stderr.strip()}")
     return time.perf_counter() - start
@@ -164,13 +205,17 @@ def measure(loans: int = 10_000, settlements: int = 1_000, runs: int = 3) -> dic
             results.update(build_ledger(op, loans))
         index_s = _cli(home, url, "receivable", "list", "--json")  # first run builds the index
         results["index build + first receivable list (s)"] = round(index_s, 2)
-        for name, args in [("receivable list", ["receivable", "list", "--json"]),
-                           ("loan list", ["loan", "list", "--json"]),
-                           ("loan show", ["loan", "show", "1", "--json"])]:
+        for name, args in [
+            ("receivable list", ["receivable", "list", "--json"]),
+            ("loan list", ["loan", "list", "--json"]),
+            ("loan show", ["loan", "show", "1", "--json"]),
+        ]:
             samples = [_cli(home, url, *args) for _ in range(runs)]
             results[f"{name} at {loans} loans (s)"] = {
-                "median": round(statistics.median(samples), 3), "min": round(min(samples), 3),
-                "max": round(max(samples), 3)}
+                "median": round(statistics.median(samples), 3),
+                "min": round(min(samples), 3),
+                "max": round(max(samples), 3),
+            }
     results.update(file_growth(settlements))
     return results
 

@@ -47,17 +47,25 @@ def open_loan(op: Ledger) -> int:
     op.as_signer("issuer").mint(op.resolve("supplier1"), 10**13)
     core, s1 = op.as_signer("core"), op.as_signer("supplier1")
     now = int(op.chain.w3.eth.get_block("latest")["timestamp"])
-    rid = core.receivables.issue(op.resolve("supplier1"), 10**11, now + 400 * 86_400,
-                                 b"\x42" * 32).id
+    rid = core.receivables.issue(
+        op.resolve("supplier1"), 10**11, now + 400 * 86_400, b"\x42" * 32
+    ).id
     s1.receivables.accept(rid)
     request = LoanRequest(
         borrower=op.resolve("supplier1"),
-        tranches=[TrancheRequest(lender=op.resolve("bank"), senior=True, amount_fen=70_000_000_00,
-                                 coupon_bps=500),
-                  TrancheRequest(lender=op.resolve("microloan"), senior=False,
-                                 amount_fen=30_000_000_00)],
-        receivable_ids=[rid], rate_bps=1000, term_days=360, fee_share_bps=2000,
-        provision_share_bps=1000, tech_partner=op.resolve("tech"))
+        tranches=[
+            TrancheRequest(
+                lender=op.resolve("bank"), senior=True, amount_fen=70_000_000_00, coupon_bps=500
+            ),
+            TrancheRequest(lender=op.resolve("microloan"), senior=False, amount_fen=30_000_000_00),
+        ],
+        receivable_ids=[rid],
+        rate_bps=1000,
+        term_days=360,
+        fee_share_bps=2000,
+        provision_share_bps=1000,
+        tech_partner=op.resolve("tech"),
+    )
     for name, fen in (("bank", 10**12), ("microloan", 10**12)):
         op.as_signer("issuer").mint(op.resolve(name), fen)
     lid = op.as_signer("microloan").loans.propose(request).id
@@ -96,17 +104,23 @@ def measure(n: int = 200, repeat: int = 3) -> dict[str, dict[str, float]]:
             for mode in ("sequential", "pipelined"):
                 samples: dict[str, list[float]] = {"transfer": [], "settlement": []}
                 for _ in range(repeat):  # side by side, interleaved: noise hits both alike
-                    samples["transfer"].append(rate(op, "core", "DigitalRMB", transfer, n,
-                                                    mode == "pipelined"))
-                    samples["settlement"].append(rate(op, "supplier1", "LoanBook", repay, n,
-                                                      mode == "pipelined"))
+                    samples["transfer"].append(
+                        rate(op, "core", "DigitalRMB", transfer, n, mode == "pipelined")
+                    )
+                    samples["settlement"].append(
+                        rate(op, "supplier1", "LoanBook", repay, n, mode == "pipelined")
+                    )
                 for what, values in samples.items():
                     results[f"{what} {mode} ({kind})"] = {
                         "median_per_s": round(statistics.median(values), 1),
-                        "min_per_s": round(min(values), 1), "max_per_s": round(max(values), 1),
-                        "runs": len(values), "n": n}
+                        "min_per_s": round(min(values), 1),
+                        "max_per_s": round(max(values), 1),
+                        "runs": len(values),
+                        "n": n,
+                    }
                 ratio = statistics.median(samples["settlement"]) / statistics.median(
-                    samples["transfer"])
+                    samples["transfer"]
+                )
                 results[f"settlement / transfer {mode} ({kind})"] = {"ratio": round(ratio, 3)}
     return results
 

@@ -210,6 +210,20 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         _settle(loanId, c, msg.sender, amountFen, c.borrower, Source.REPAYMENT);
     }
 
+    /// @inheritdoc ILoanBook
+    function repayMany(uint256[] calldata loanIds, uint256[] calldata amountsFen)
+        external
+        nonReentrant
+    {
+        if (loanIds.length != amountsFen.length) {
+            revert ReceiptsMismatch(loanIds.length, amountsFen.length);
+        }
+        for (uint256 i = 0; i < loanIds.length; ++i) {
+            Core memory c = _existing(loanIds[i]);
+            _settle(loanIds[i], c, msg.sender, amountsFen[i], c.borrower, Source.REPAYMENT);
+        }
+    }
+
     /// @inheritdoc ILoanReceipts
     function settleReceivablePayment(
         uint256 loanId,

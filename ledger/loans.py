@@ -276,6 +276,13 @@ class Loans:
         n = int(self._call("loanOf", loan_id)[10])
         return self._send("repay", loan_id, amount_fen, gas=gas_settle(n))
 
+    def repay_many(self, receipts: list[tuple[int, int]]) -> Sent:
+        """Several repayments (loan id, fen) in one transaction, each through the waterfall."""
+        if not receipts:
+            raise BadInput("no receipts to settle")
+        ids, amounts = [r[0] for r in receipts], [r[1] for r in receipts]
+        return self._send("repayMany", ids, amounts, gas=100_000 + gas_settle(8) * len(receipts))
+
     def cancel(self, loan_id: int) -> Sent:
         return self._send("cancel", loan_id, gas=GAS_LIFECYCLE)
 

@@ -82,6 +82,7 @@ _RULES: dict[str, str] = {
     "{given}",
     "NothingToFund": "loans: {lender} has no unfunded tranche in loan #{loanId}",
     "ZeroReceipt": "loans: a receipt of zero on loan #{loanId}",
+    "ReceiptsMismatch": "loans: {loans} loans but {amounts} amounts",
     "DefaultTooEarly": "loans: loan #{loanId} can be declared defaulted from {earliestAt}, "
     "not {nowAt} (maturity + default_days)",
     "NothingOutstanding": "loans: loan #{loanId} has no principal outstanding",

@@ -151,6 +151,7 @@ interface ILoanBook is ILoanReceipts {
     error TermsMismatch(uint256 loanId, bytes32 expected, bytes32 given);
     error NothingToFund(uint256 loanId, address lender);
     error ZeroReceipt(uint256 loanId);
+    error ReceiptsMismatch(uint256 loans, uint256 amounts);
     error DefaultTooEarly(uint256 loanId, uint64 nowAt, uint64 earliestAt);
     error NothingOutstanding(uint256 loanId);
     error NotReceivableToken(address caller);
@@ -182,6 +183,9 @@ interface ILoanBook is ILoanReceipts {
     function disburse(uint256 loanId) external;
     /// @notice Any active member repays `amountFen`; the residual goes to the borrower.
     function repay(uint256 loanId, uint256 amountFen) external;
+    /// @notice Settle several repayments, for several loans, in one transaction: each runs
+    /// the waterfall with its own event and audit entry, the caller paying them all.
+    function repayMany(uint256[] calldata loanIds, uint256[] calldata amountsFen) external;
     /// @notice The originator or the borrower cancels before disbursement.
     function cancel(uint256 loanId) external;
     /// @notice A lender of the loan or an operator declares it defaulted `default_days` past
