@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IAuditTrail} from "./interfaces/IAuditTrail.sol";
 import {IDigitalRMB} from "./interfaces/IDigitalRMB.sol";
 import {ILoanBook} from "./interfaces/ILoanBook.sol";
@@ -463,7 +464,8 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
             uint256 start = uint256(k.maturityAt) + uint256(k.graceDays) * DAY;
             due += Waterfall.interest(owed, k.penaltyBps, Waterfall.overlap(from, t, start));
         }
-        k.interestDue = uint80(due);
+        // Unreachable by the principal cap at proposal; checked all the same, never truncated.
+        k.interestDue = SafeCast.toUint80(due);
         k.accruedTo = uint40(t);
         for (uint256 i = 0; i < b.n; ++i) {
             if (b.senior[i]) b.couponDue[i] += Waterfall.interest(b.outstanding[i], b.coupon[i], dt);

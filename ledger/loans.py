@@ -27,6 +27,7 @@ LOAN_STATUS = [
 MODES: tuple[Literal["sequential"], Literal["pro-rata"]] = ("sequential", "pro-rata")
 SOURCES = ["REPAYMENT", "RECEIVABLE", "SWEEP", "COVER"]
 MAX_TRANCHES = 8
+MAX_PRINCIPAL_FEN = 2**64 - 1  # LoanOrigination.MAX_PRINCIPAL
 ZERO_ADDRESS = "0x" + "00" * 20
 TERMS_TYPES = [
     "(address,address,uint16,uint16,uint16,uint16,uint16,uint16,uint16,uint8)",
@@ -83,6 +84,14 @@ class LoanRequest(BaseModel):
     tech_partner: str | None = None
     payees: list[tuple[str, int]] = Field(default_factory=list)
     sweep_bps: int = Field(default=0, ge=0, le=10_000)
+
+    @model_validator(mode="after")
+    def _principal_within_cap(self) -> LoanRequest:
+        if self.principal_fen > MAX_PRINCIPAL_FEN:
+            raise ValueError(
+                f"principal {self.principal_fen} fen is above the cap of {MAX_PRINCIPAL_FEN} fen"
+            )
+        return self
 
     @property
     def principal_fen(self) -> int:

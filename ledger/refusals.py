@@ -63,6 +63,7 @@ _RULES: dict[str, str] = {
     "NoTranches": "loans: a loan needs at least one tranche",
     "TooManyTranches": "loans: {count} tranches, at most {max}",
     "InvalidTrancheAmount": "loans: tranche {index} amount {amountFen} is zero or too large",
+    "PrincipalAboveCap": "loans: principal {principalFen} is above the cap of {capFen}",
     "JuniorWithCoupon": "loans: junior tranche {index} has a coupon {couponBps}; juniors share "
     "the residual interest",
     "NoReceivables": "loans: a loan is proposed against at least one receivable",
@@ -104,6 +105,7 @@ _RULES: dict[str, str] = {
     "ParameterOutOfRange": "policy: {name} = {value} is out of range (0 to {max})",
     "ZeroContribution": "pool: a contribution must be positive",
     "ReentrancyGuardReentrantCall": "reentrant call refused",
+    "SafeCastOverflowedUintDowncast": "arithmetic: {value} does not fit in {bits} bits",
     "ERC721NonexistentToken": "receivables: no token #{tokenId}",
     "ERC721IncorrectOwner": "receivables: {sender} does not own #{tokenId} ({owner} does)",
     "ERC721InsufficientApproval": "receivables: {operator} may not move #{tokenId}",

@@ -137,6 +137,7 @@ interface ILoanBook is ILoanReceipts {
     error NoTranches();
     error TooManyTranches(uint256 count, uint256 max);
     error InvalidTrancheAmount(uint256 index, uint256 amountFen);
+    error PrincipalAboveCap(uint256 principalFen, uint256 capFen);
     error JuniorWithCoupon(uint256 index, uint16 couponBps);
     error NoReceivables();
     error InvalidTerm(uint16 termDays);

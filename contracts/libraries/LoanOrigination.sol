@@ -16,6 +16,9 @@ library LoanOrigination {
     uint256 internal constant MAX_TRANCHES = 8;
     uint256 internal constant BPS = 10_000;
     uint256 internal constant MAX_AMOUNT = type(uint72).max;
+    /// @dev 2^64 − 1 fen (1.8e17 yuan): with rate + penalty ≤ 655.35% a year, interest due
+    /// reaches the uint80 it is stored in only after some 10,000 years.
+    uint256 internal constant MAX_PRINCIPAL = type(uint64).max;
     uint256 internal constant MAX_TERM_DAYS = 3650;
 
     /// @notice Check every rule of the terms document and store the loan as PROPOSED, the
@@ -75,13 +78,18 @@ library LoanOrigination {
             if (t.techPartner == address(0)) revert ILoanBook.MissingTechPartner();
             membership.requireRole(t.techPartner, Roles.TECH_PARTNER);
         }
-        uint256 originatorAmount;
         for (uint256 i = 0; i < n; ++i) {
             ILoanBook.TrancheSpec memory s = tranches[i];
             if (s.amountFen == 0 || s.amountFen > MAX_AMOUNT) {
                 revert ILoanBook.InvalidTrancheAmount(i, s.amountFen);
             }
             if (!s.senior && s.couponBps != 0) revert ILoanBook.JuniorWithCoupon(i, s.couponBps);
+            principal += s.amountFen;
+        }
+        if (principal > MAX_PRINCIPAL) revert ILoanBook.PrincipalAboveCap(principal, MAX_PRINCIPAL);
+        uint256 originatorAmount;
+        for (uint256 i = 0; i < n; ++i) {
+            ILoanBook.TrancheSpec memory s = tranches[i];
             Compliance.checkLender(membership, s.lender);
             // The lender's whole share of this loan counts: its tranches so far, this one too.
             uint256 lenderTotal = s.amountFen;
@@ -89,7 +97,6 @@ library LoanOrigination {
                 if (tranches[j].lender == s.lender) lenderTotal += tranches[j].amountFen;
             }
             Compliance.checkExposure(membership, self, s.lender, t.borrower, lenderTotal, p);
-            principal += s.amountFen;
             if (s.lender == msg.sender) originatorAmount += s.amountFen;
         }
         // originatorAmount / principal ≥ min / 10000, compared exactly.

@@ -565,6 +565,11 @@ def test_out_of_range_and_unknown_policy_values_are_refused(w: World) -> None:
         ("no tranche", "NoTranches", {}),
         ("nine tranches", "TooManyTranches", {"count": 9, "max": 8}),
         ("zero tranche", "InvalidTrancheAmount", {"index": 1, "amountFen": 0}),
+        (
+            "principal over the cap",
+            "PrincipalAboveCap",
+            {"principalFen": 2**64, "capFen": 2**64 - 1},
+        ),
         ("junior with coupon", "JuniorWithCoupon", {"index": 1, "couponBps": 100}),
         ("no receivables", "NoReceivables", {}),
         ("payees short", "PayeesMismatch", {"payeesSumFen": 999_999, "principalFen": 1_000_000}),
@@ -595,6 +600,8 @@ def test_malformed_proposals_are_refused(
         kw["tranches"] = [tr("microloan", 100_000) for _ in range(9)]
     elif case == "zero tranche":
         kw["tranches"] = [tr("microloan", 700_000), tr("bank", 0, True, 500)]
+    elif case == "principal over the cap":
+        kw["tranches"] = [tr("bank", 2**63, True, 500), tr("microloan", 2**63)]
     elif case == "junior with coupon":
         kw["tranches"] = [tr("microloan", 700_000), tr("bank", 300_000, False, 100)]
     elif case == "no receivables":

@@ -86,8 +86,8 @@ def build_world(home: Home, rpc: str | None) -> World:
 
 @pytest.fixture
 def anvil_world(tmp_path: Path) -> Iterator[World]:
-    """A fresh anvil and deployment per test function: anvil slows as its chain grows, so
-    the cases are run in quarters, each on a young chain."""
+    """A fresh anvil and deployment per part: anvil slows as its chain grows, so the cases
+    are run in parts, each on a young chain."""
     with running_anvil() as url:
         world = build_world(Home.at(tmp_path / "home"), url)
         yield world
@@ -275,31 +275,20 @@ def cases(count: int):  # type: ignore[no-untyped-def]
     )
 
 
-QUARTER = ANVIL_CASES // 4
+# The anvil cases come in parts of at most 2,500, each on a fresh anvil (a young chain stays
+# fast), shared by the parallel test workers.
+PARTS = max(4, -(-ANVIL_CASES // 2500))
+PER_PART = -(-ANVIL_CASES // PARTS)
 
 
-# The anvil cases come in quarters, shared by parallel test workers.
-@cases(ANVIL_CASES - 3 * QUARTER)
+@pytest.mark.parametrize("part", range(PARTS))
+@cases(PER_PART)
 @given(c=case)
-def test_contract_and_model_agree_on_every_settlement_on_anvil(anvil_world: World, c: dict) -> None:  # type: ignore[type-arg]
-    run_case(anvil_world, c)
-
-
-@cases(QUARTER)
-@given(c=case)
-def test_contract_and_model_agree_on_anvil_second_quarter(anvil_world: World, c: dict) -> None:  # type: ignore[type-arg]
-    run_case(anvil_world, c)
-
-
-@cases(QUARTER)
-@given(c=case)
-def test_contract_and_model_agree_on_anvil_third_quarter(anvil_world: World, c: dict) -> None:  # type: ignore[type-arg]
-    run_case(anvil_world, c)
-
-
-@cases(QUARTER)
-@given(c=case)
-def test_contract_and_model_agree_on_anvil_fourth_quarter(anvil_world: World, c: dict) -> None:  # type: ignore[type-arg]
+def test_contract_and_model_agree_on_every_settlement_on_anvil(
+    anvil_world: World,
+    part: int,
+    c: dict,  # type: ignore[type-arg]
+) -> None:
     run_case(anvil_world, c)
 
 
@@ -312,4 +301,5 @@ def test_contract_and_model_agree_on_every_settlement_on_the_embedded_chain(
 
 
 def test_the_differential_case_count_meets_the_bar() -> None:
+    assert PARTS * PER_PART >= ANVIL_CASES
     assert ANVIL_CASES >= 2000 or os.environ.get("LIANDAI_DIFF_CASES")
