@@ -84,10 +84,12 @@ def _receivables_and_loans(op: Ledger) -> dict[str, int]:
     from ledger.loans import LoanRequest, TrancheRequest
 
     gas: dict[str, int] = {}
+    loans: dict[int, int] = {}
     for name, roles in [
         ("bank", Role.LENDER),
         ("microloan", Role.LENDER),
         ("tech", Role.TECH_PARTNER),
+        ("auditor", Role.AUDITOR),
     ]:
         op.admit(Admission(address=op.resolve(name), roles=roles, net_assets_fen=10**15))
     issuer, core, s1 = op.as_signer("issuer"), op.as_signer("core"), op.as_signer("supplier1")
@@ -132,6 +134,7 @@ def _receivables_and_loans(op: Ledger) -> dict[str, int]:
         )
         originator = op.as_signer("microloan")
         proposed = originator.loans.propose(request)
+        loans[count] = proposed.id
         accept = s1.loans.accept(proposed.id)
         funds = [
             op.as_signer(n).loans.fund(proposed.id) for n in ("microloan", "bank")[: min(count, 2)]
@@ -152,6 +155,35 @@ def _receivables_and_loans(op: Ledger) -> dict[str, int]:
     contribute = op.as_signer("bank").loans.contribute(1_000_00)
     gas["pool.contribute"] = contribute.gas_used
     gas.update(_batch(op, supplier, due))
+    gas.update(_default_and_audit(op, loans[5]))
+    return gas
+
+
+def _default_and_audit(op: Ledger, loan_id: int) -> dict[str, int]:
+    """A default covered by the pool (5 tranches, 4 senior), the auditor's checkpoints, and
+    one audit append on its own (every operation above includes one)."""
+    from ledger import artifacts
+    from ledger.audit_checkpoint import publish
+
+    gas: dict[str, int] = {}
+    op.chain.advance_time((90 + 90 + 1) * 86_400)  # term, then the policy's default_days
+    gas["loan.default_with_cover.5_tranches"] = (
+        op.as_signer("bank").loans.declare_default(loan_id).gas_used
+    )
+    auditor = op.as_signer("auditor")
+    gas["audit.checkpoint.first"] = publish(auditor).gas_used
+    op.as_signer("supplier1").transfer(op.resolve("supplier2"), 1)  # one more entry
+    gas["audit.checkpoint.later"] = publish(auditor).gas_used
+    # A trail whose writer is this account: `append` as an engine contract calls it.
+    art = artifacts.load("AuditTrail")
+    factory = op.chain.w3.eth.contract(abi=art.abi, bytecode=art.linked({}))
+    data = factory.constructor([op.sender.address], op.deployment.address("Membership"))
+    trail = op.sender.transact(None, data.data_in_transaction, gas=2_000_000)
+    at = trail.receipt["contractAddress"]
+    append = factory.functions.append(b"K" * 32, op.sender.address, 1, b"D" * 32)
+    call = append._encode_transaction_data()
+    op.sender.transact(at, call, gas=200_000)  # the first entry writes two fresh slots
+    gas["audit.append"] = op.sender.transact(at, call, gas=200_000).gas_used
     return gas
 
 

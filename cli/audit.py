@@ -1,107 +1,462 @@
-"""The audit trail: verify it from chain data, show it as a timeline."""
+"""The audit trail: verify it (from the chain, a bundle or evidence), export it, publish
+checkpoints, prove consistency, and show it as a timeline."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from cli.context import App, emit_json, json_option, pass_app, say, table
 
+if TYPE_CHECKING:
+    from ledger.audit import Entry, Event, Trusted, Verdict
+    from ledger.client import Ledger
+
 
 @click.group()
 def audit() -> None:
-    """The hash-chained audit trail (监管链)."""
+    """The hash-chained audit trail (监管链) and its evidence (司法链)."""
 
 
-@audit.command("verify", epilog="Example: liandai audit verify --json")
-@json_option
-@pass_app
-def audit_verify(app: App, as_json: bool) -> None:
-    """Recompute every entry from chain logs, check links, seq, head() and event bindings.
+@contextmanager
+def progress_bar(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A transient progress bar on a terminal's stderr; nothing when piped or quiet."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
 
-    Exits 1 when the trail does not verify, naming the first bad entry.
-    """
-    from ledger.audit import verify_trail
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def _hash32(text: str, option: str) -> bytes:
+    from ledger.errors import BadInput
+
+    try:
+        value = bytes.fromhex(text.removeprefix("0x"))
+    except ValueError:
+        value = b""
+    if len(value) != 32:
+        raise BadInput(f"{option} must be a 32-byte hash in hex, not {text!r}")
+    return value
+
+
+def _fail(verdict_ok: bool, seq: int | None, problem: str | None, what: str) -> None:
     from ledger.errors import Refused
 
-    ledger = app.ledger()
-    total, _ = ledger.audit_head()
-    if sys.stderr.isatty() and not as_json:
-        from rich.progress import Progress
+    if not verdict_ok:
+        where = "" if seq is None else f"entry #{seq}: "
+        raise Refused(f"{what} does NOT verify: {where}{problem}")
 
-        with Progress(transient=True) as bar:
-            task = bar.add_task("verifying", total=total)
-            verdict = verify_trail(ledger, lambda n: bar.update(task, completed=n))
+
+@audit.command(
+    "verify",
+    epilog="Examples: liandai audit verify --json · liandai audit verify --from-seq 1200 · "
+    "liandai audit verify --bundle trail.jsonl · "
+    "liandai audit verify --evidence loan-1.jsonl --trusted-root 0x…",
+)
+@click.option(
+    "--bundle", type=click.Path(path_type=Path), help="Verify an exported bundle offline."
+)
+@click.option(
+    "--evidence", type=click.Path(path_type=Path), help="Verify an evidence bundle offline."
+)
+@click.option(
+    "--trusted-root", metavar="HEX", help="With --evidence: the checkpoint root you trust."
+)
+@click.option(
+    "--from-seq",
+    type=click.IntRange(0),
+    help="Verify only the entries after #N, trusting the head verified at #N "
+    "(this home's, or --trusted-head).",
+)
+@click.option("--trusted-head", metavar="HEX", help="With --from-seq: entry #N's hash.")
+@click.option(
+    "--jobs", type=click.IntRange(1), help="With --bundle: processes (default: all CPUs if large)."
+)
+@json_option
+@pass_app
+def audit_verify(
+    app: App,
+    bundle: Path | None,
+    evidence: Path | None,
+    trusted_root: str | None,
+    from_seq: int | None,
+    trusted_head: str | None,
+    jobs: int | None,
+    as_json: bool,
+) -> None:
+    """Verify the trail: every entryHash, link and seq, each dataHash against the business
+    event of its transaction, every published checkpoint root, and head().
+
+    From the chain by default (this home's last verified head must still be there); from
+    an exported bundle or an evidence bundle offline. Exits 1 naming the first bad entry.
+    """
+    from ledger.errors import BadInput
+
+    if bundle is not None and evidence is not None:
+        raise BadInput("give --bundle or --evidence, not both")
+    offline = bundle is not None or evidence is not None
+    if offline and (from_seq is not None or trusted_head is not None):
+        raise BadInput("--from-seq and --trusted-head apply to the chain, not to a file")
+    if trusted_root is not None and evidence is None:
+        raise BadInput("--trusted-root applies to --evidence")
+    if jobs is not None and bundle is None:
+        raise BadInput("--jobs applies to --bundle")
+    if trusted_head is not None and from_seq is None:
+        raise BadInput("--trusted-head needs --from-seq (the entry it is the hash of)")
+    if evidence is not None:
+        _verify_evidence(evidence, trusted_root, as_json)
+    elif bundle is not None:
+        _verify_bundle(bundle, jobs, as_json)
     else:
-        verdict = verify_trail(ledger)
+        _verify_chain(app, from_seq, trusted_head, as_json)
+
+
+def _verify_chain(app: App, from_seq: int | None, trusted_head: str | None, as_json: bool) -> None:
+    from ledger.audit import verify_trail
+    from ledger.audit_state import load_verified, save_verified
+
+    ledger = app.ledger()
+    saved = load_verified(ledger)
+    start = _start(from_seq, trusted_head, saved)
+    with progress_bar("verifying", as_json) as bar:
+        verdict = verify_trail(ledger, bar, start=start, pinned=saved)
+    if verdict.ok:
+        save_verified(ledger, verdict)
+    if as_json:
+        emit_json(verdict.summary())
+    elif verdict.ok:
+        _say_verified(verdict, start.seq if start else 0)
+    _fail(verdict.ok, verdict.first_bad_seq, verdict.problem, "trail")
+
+
+def _start(from_seq: int | None, trusted_head: str | None, saved: Trusted | None) -> Trusted | None:
+    from ledger.audit import Trusted
+    from ledger.errors import BadInput
+
+    if not from_seq:
+        return None
+    if trusted_head is not None:
+        head = _hash32(trusted_head, "--trusted-head")
+        if saved is not None and (saved.seq, saved.entry_hash) == (from_seq, head):
+            return saved
+        return Trusted(from_seq, head)
+    if saved is None:
+        raise BadInput(f"no head verified before in this home: give --trusted-head for #{from_seq}")
+    if saved.seq != from_seq:
+        raise BadInput(
+            f"this home verified up to #{saved.seq}, not #{from_seq}: use --from-seq "
+            f"{saved.seq}, or give --trusted-head for #{from_seq}"
+        )
+    return saved
+
+
+def _say_verified(verdict: Verdict, after: int) -> None:
+    first = after + 1 if verdict.entries else after
+    span = f"#{first}–#{verdict.seq}" if verdict.entries else "none new"
+    say(f"trail verified: {verdict.entries} entries ({span}), head #{verdict.seq} {verdict.head}")
+    if verdict.root is not None:
+        say(
+            f"Merkle root of the first {verdict.seq}: {verdict.root} "
+            f"({verdict.checkpoints} published checkpoint(s) recomputed and matched)"
+        )
+    else:
+        say("published checkpoints not checked: no saved tree state for the trusted head")
+
+
+def _verify_bundle(path: Path, jobs: int | None, as_json: bool) -> None:
+    from ledger.audit_bundle import verify_bundle
+
+    with progress_bar("verifying", as_json) as bar:
+        verdict = verify_bundle(path, bar, jobs=jobs)
+    if as_json:
+        emit_json({**verdict.summary(), "root": verdict.root, "checkpoints": verdict.checkpoints})
+    elif verdict.ok:
+        say(f"bundle verified offline: {verdict.entries} entries, head {verdict.head}")
+        say(
+            f"Merkle root {verdict.root} ({verdict.checkpoints} checkpoint(s) matched); "
+            "compare the head with AuditTrail.head() on the chain"
+        )
+    _fail(verdict.ok, verdict.first_bad_seq, verdict.problem, "bundle")
+
+
+def _verify_evidence(path: Path, trusted_root: str | None, as_json: bool) -> None:
+    from ledger.audit_evidence import verify_evidence
+
+    root = None if trusted_root is None else _hash32(trusted_root, "--trusted-root")
+    verdict = verify_evidence(path, root)
+    if as_json:
+        emit_json(verdict.summary())
+    elif verdict.ok:
+        subject = ", ".join(f"{k} #{v}" for k, v in verdict.subject.items())
+        say(
+            f"evidence verified offline: {subject}, {verdict.entries} entries, each proved in "
+            f"checkpoint #{verdict.size} (root {verdict.root})"
+        )
+        if verdict.anchored:
+            say("the checkpoint root is the trusted root")
+        else:
+            say(
+                f"no --trusted-root given: compare {verdict.root} with "
+                f"AuditTrail.checkpointRoot({verdict.size}) on the chain"
+            )
+    _fail(verdict.ok, verdict.first_bad_seq, verdict.problem, "evidence")
+
+
+@audit.command("export", epilog="Example: liandai audit export trail.jsonl")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+@pass_app
+def audit_export(app: App, file: Path, as_json: bool) -> None:
+    """Write the whole trail, with the business events it binds, as a self-contained
+    JSON-lines bundle that `audit verify --bundle` checks offline."""
+    from ledger.audit_bundle import export
+
+    with progress_bar("exporting", as_json) as bar:
+        done = export(app.ledger(), file, bar)
     if as_json:
         emit_json(
             {
-                "ok": verdict.ok,
-                "entries": verdict.entries,
-                "head": verdict.head,
-                "first_bad_seq": verdict.first_bad_seq,
-                "problem": verdict.problem,
+                "path": str(done.path),
+                "entries": done.entries,
+                "head": done.head,
+                "block": done.block,
+                "bytes": done.size,
             }
         )
-    elif verdict.ok:
-        say(f"trail verified: {verdict.entries} entries, head {verdict.head}")
-    if not verdict.ok:
-        raise Refused(f"trail does NOT verify: entry #{verdict.first_bad_seq}: {verdict.problem}")
+        return
+    say(f"exported {done.entries} entries (head {done.head}, block {done.block}) to {file}")
 
 
-@audit.command("show", epilog="Example: liandai audit show --kind ECNY_TRANSFERRED")
+@audit.command(
+    "evidence",
+    epilog="Example: liandai audit evidence --loan 1 loan-1.jsonl",
+)
+@click.option("--loan", type=click.IntRange(1), help="A loan: its entries and its collateral's.")
+@click.option("--receivable", type=click.IntRange(1), help="A receivable: its whole lineage.")
+@click.option(
+    "--checkpoint",
+    "checkpoint_size",
+    type=click.IntRange(1),
+    help="Prove against this published checkpoint (default: the latest).",
+)
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+@pass_app
+def audit_evidence(
+    app: App,
+    loan: int | None,
+    receivable: int | None,
+    checkpoint_size: int | None,
+    file: Path,
+    as_json: bool,
+) -> None:
+    """Write an evidence bundle for one loan or receivable: its entries and events, each
+    with an inclusion proof against a published checkpoint, verifiable offline."""
+    from ledger.audit_evidence import lineage_of, write_evidence
+    from ledger.errors import BadInput
+
+    if (loan is None) == (receivable is None):
+        raise BadInput("give one of --loan ID or --receivable ID")
+    ledger = app.ledger()
+    subject = {"loan": loan} if loan is not None else {"receivable": receivable}
+    lineage = lineage_of(ledger, loan=loan, receivable=receivable)
+    done = write_evidence(
+        ledger,
+        lineage,
+        {k: v for k, v in subject.items() if v is not None},
+        file,
+        checkpoint_size=checkpoint_size,
+    )
+    root = "0x" + done.checkpoint.root.hex()
+    if as_json:
+        emit_json(
+            {
+                "path": str(done.path),
+                "subject": subject,
+                "entries": done.entries,
+                "checkpoint_size": done.checkpoint.size,
+                "checkpoint_root": root,
+                "bytes": done.size,
+            }
+        )
+        return
+    say(
+        f"wrote {done.entries} entries with inclusion proofs against checkpoint "
+        f"#{done.checkpoint.size} to {file} ({done.size:,} bytes)"
+    )
+    say(f"verify offline: liandai audit verify --evidence {file} --trusted-root {root}")
+
+
+@audit.command("checkpoint", epilog="Example: liandai --as auditor audit checkpoint")
+@json_option
+@pass_app
+def audit_checkpoint(app: App, as_json: bool) -> None:
+    """Verify the whole trail, then fix its Merkle root on-chain (an AUDITOR signs)."""
+    from ledger.audit_checkpoint import publish
+    from ledger.audit_state import load_verified
+
+    ledger = app.ledger()
+    done = publish(ledger, load_verified(ledger))
+    if as_json:
+        emit_json({"size": done.size, "root": done.root, "tx": done.tx, "gas_used": done.gas_used})
+        return
+    say(f"checkpoint #{done.size} published: root {done.root} (tx {done.tx})")
+
+
+@audit.command("consistency", epilog="Example: liandai audit consistency 100 250")
+@click.argument("old", type=click.IntRange(1))
+@click.argument("new", type=click.IntRange(1), required=False)
+@json_option
+@pass_app
+def audit_consistency(app: App, old: int, new: int | None, as_json: bool) -> None:
+    """Prove that checkpoint NEW (default: the latest) extends checkpoint OLD (RFC 9162)."""
+    from ledger.audit_checkpoint import consistency
+    from ledger.errors import Refused
+
+    proof = consistency(app.ledger(), old, new)
+    if as_json:
+        emit_json(
+            {
+                "old_size": proof.old_size,
+                "old_root": proof.old_root,
+                "new_size": proof.new_size,
+                "new_root": proof.new_root,
+                "proof": proof.proof,
+                "ok": proof.ok,
+            }
+        )
+    elif proof.ok:
+        say(
+            f"checkpoint #{proof.new_size} ({proof.new_root}) extends checkpoint "
+            f"#{proof.old_size} ({proof.old_root}): {len(proof.proof)}-hash proof checks"
+        )
+    if not proof.ok:
+        raise Refused(
+            f"checkpoint #{proof.new_size} does NOT extend checkpoint #{proof.old_size}: "
+            "the consistency proof fails"
+        )
+
+
+@audit.command("show", epilog="Example: liandai audit show --subject 1 --kind LOAN_SETTLED")
+@click.option("--subject", help="Only entries about this loan/receivable id or member.")
 @click.option("--kind", help="Only entries of this kind, e.g. MEMBER_ADMITTED.")
 @click.option("--last", type=click.IntRange(1), help="Only the last N entries.")
 @json_option
 @pass_app
-def audit_show(app: App, kind: str | None, last: int | None, as_json: bool) -> None:
-    """The trail as a timeline."""
-    from ledger.audit import read_entries
-    from ledger.money import format_time
+def audit_show(
+    app: App, subject: str | None, kind: str | None, last: int | None, as_json: bool
+) -> None:
+    """The trail as a timeline: who did what to which subject, with the event's fields."""
+    from ledger.audit import chain_entries
+    from ledger.auditkinds import AUDIT_KINDS
+    from ledger.errors import BadInput
 
     ledger = app.ledger()
-    entries = [e for e in read_entries(ledger) if kind is None or e.kind_name == kind.upper()]
+    if kind is not None and kind.upper() not in AUDIT_KINDS:
+        raise BadInput(f"unknown kind {kind!r} (kinds: {', '.join(AUDIT_KINDS)})")
+    wanted = None if subject is None else _subject_value(ledger, subject)
+    to_block = int(ledger.chain.w3.eth.block_number)
+    rows = [
+        (e, ev)
+        for e, ev in chain_entries(ledger, ledger.deployment.start_block, to_block)
+        if (kind is None or e.kind_name == kind.upper()) and (wanted is None or e.subject == wanted)
+    ]
     if last is not None:
-        entries = entries[-last:]
+        rows = rows[-last:]
     if as_json:
-        emit_json(
-            [
-                {
-                    "seq": e.seq,
-                    "kind": e.kind_name,
-                    "actor": e.actor,
-                    "subject": str(e.subject),
-                    "data_hash": "0x" + e.data_hash.hex(),
-                    "at": e.at,
-                    "prev_hash": "0x" + e.prev_hash.hex(),
-                    "entry_hash": "0x" + e.entry_hash.hex(),
-                    "block": e.block,
-                    "tx": e.tx,
-                }
-                for e in entries
-            ]
-        )
+        emit_json([_entry_json(e, ev) for e, ev in rows])
         return
-
-    def subject(value: int) -> str:
-        if value >= 1 << 40 and value < 1 << 160:
-            return ledger.name_of("0x" + value.to_bytes(20, "big").hex())
-        return str(value)
-
     table(
         "audit trail",
-        ["seq", "time", "kind", "actor", "subject", "entry hash"],
-        [
-            [
-                str(e.seq),
-                format_time(e.at),
-                e.kind_name,
-                ledger.name_of(e.actor),
-                subject(e.subject),
-                "0x" + e.entry_hash.hex()[:16] + "…",
-            ]
-            for e in entries
-        ],
+        ["seq", "time", "kind", "actor", "subject", "what", "entry hash"],
+        [_entry_row(ledger, e, ev) for e, ev in rows],
     )
+
+
+def _subject_value(ledger: Ledger, text: str) -> int:
+    if text.isdigit():
+        return int(text)
+    return int(ledger.resolve(text), 16)
+
+
+def _entry_json(e: Entry, ev: Event | None) -> dict[str, Any]:
+    from ledger.audit_binding import by_name, readable_fields
+
+    b = by_name().get(e.kind_name)
+    return {
+        "seq": e.seq,
+        "kind": e.kind_name,
+        "actor": e.actor,
+        "subject": str(e.subject),
+        "data_hash": "0x" + e.data_hash.hex(),
+        "at": e.at,
+        "prev_hash": "0x" + e.prev_hash.hex(),
+        "entry_hash": "0x" + e.entry_hash.hex(),
+        "block": e.block,
+        "tx": e.tx,
+        "event": None
+        if b is None or ev is None
+        else {"name": b.label, "fields": readable_fields(b, ev.topics, ev.data)},
+    }
+
+
+def _entry_row(ledger: Ledger, e: Entry, ev: Event | None) -> list[str]:
+    from ledger.money import format_time
+
+    return [
+        str(e.seq),
+        format_time(e.at),
+        e.kind_name,
+        ledger.name_of(e.actor),
+        _subject_text(ledger, e.subject),
+        _what(ledger, e, ev),
+        "0x" + e.entry_hash.hex()[:16] + "…",
+    ]
+
+
+def _subject_text(ledger: Ledger, value: int) -> str:
+    if 1 << 40 <= value < 1 << 160:
+        return ledger.name_of("0x" + value.to_bytes(20, "big").hex())
+    return str(value)
+
+
+def _what(ledger: Ledger, e: Entry, ev: Event | None) -> str:
+    """The event's fields in a few words: names for addresses, yuan for fen."""
+    from ledger.audit_binding import by_name, readable_fields
+
+    b = by_name().get(e.kind_name)
+    if b is None or ev is None:
+        return "(no event)"
+    parts = [
+        f"{name}={_value(ledger, name, value)}"
+        for name, value in readable_fields(b, ev.topics, ev.data).items()
+        if name not in ("id", "loanId")
+    ]
+    text = " ".join(parts)
+    return text if len(text) <= 90 else text[:89] + "…"
+
+
+def _value(ledger: Ledger, name: str, value: Any) -> str:
+    from ledger.money import format_fen, format_time
+
+    if isinstance(value, list):
+        return "[" + ",".join(_value(ledger, name, v) for v in value) + "]"
+    if isinstance(value, str) and value.startswith("0x"):
+        return ledger.name_of(value) if len(value) == 42 else value[:10] + "…"
+    if isinstance(value, bool) or not isinstance(value, int):
+        return str(value)
+    if name.endswith(("Fen", "FenList")) or name in ("value",):
+        return format_fen(value)
+    if name.endswith("At"):
+        return format_time(value)
+    return str(value)

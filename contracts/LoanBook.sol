@@ -219,6 +219,8 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         if (loanIds.length != amountsFen.length) {
             revert ReceiptsMismatch(loanIds.length, amountsFen.length);
         }
+        // An empty batch would succeed as a no-op for anyone, member or not.
+        if (loanIds.length == 0) revert EmptyBatch();
         for (uint256 i = 0; i < loanIds.length; ++i) {
             Core memory c = _existing(loanIds[i]);
             _settle(loanIds[i], c, msg.sender, amountsFen[i], c.borrower, Source.REPAYMENT);

@@ -165,15 +165,39 @@ def _story(op: Ledger, say: Say) -> None:
         say(f"   {name:<10} {format_fen(op.balance_fen(op.resolve(name))):>16}")
     say(f"   provision pool {format_fen(op.loans.pool_balance_fen()):>12}")
 
+    _audit(op, say, proposed.id)
+
+
+def _audit(op: Ledger, say: Say, loan_id: int) -> None:
+    """The auditor's part: verify from the chain, fix a checkpoint, prove one loan offline."""
     from ledger.audit import verify_trail
+    from ledger.audit_checkpoint import publish
+    from ledger.audit_evidence import lineage_of, verify_evidence, write_evidence
+    from ledger.audit_state import save_verified
 
     verdict = verify_trail(op)
-    seq, head = op.audit_head()
+    save_verified(op, verdict)  # later runs check the chain still holds this head
     say(
-        f"9. audit trail: {verdict.entries} entries, head #{seq} {head} — "
+        f"9. audit verify: {verdict.entries} entries, head #{verdict.seq} {verdict.head} — "
         + (
             "verified from chain data"
             if verdict.ok
             else f"FAILED at #{verdict.first_bad_seq}: {verdict.problem}"
         )
+    )
+    auditor = op.as_signer("auditor")
+    cp = publish(auditor)
+    say(f"   the auditor fixes checkpoint #{cp.size} on-chain: Merkle root {cp.root}")
+    path = op.home.root / f"evidence-loan-{loan_id}.jsonl"
+    lineage = lineage_of(op, loan=loan_id)
+    written = write_evidence(op, lineage, {"loan": loan_id}, path)
+    say(
+        f"10. evidence for loan #{loan_id} (司法链): {written.entries} entries with inclusion "
+        f"proofs, {written.size:,} bytes, in {path.name}"
+    )
+    trusted = op.contract("AuditTrail").functions.checkpointRoot(cp.size).call()
+    checked = verify_evidence(path, bytes(trusted))
+    say(
+        "   verified offline against the root read from the chain: "
+        + ("every entry, event and proof checks" if checked.ok else f"FAILED: {checked.problem}")
     )

@@ -83,7 +83,8 @@ def _constructor_args(
     name: str, at: dict[str, str], operator: str, operator_kyc: bytes
 ) -> list[Any]:
     if name == "AuditTrail":
-        return [[at[w] for w in AUDIT_WRITERS]]
+        # The register tells the trail who may publish checkpoints (AUDITOR members).
+        return [[at[w] for w in AUDIT_WRITERS], at["Membership"]]
     if name == "Membership":
         return [at["AuditTrail"], operator, operator_kyc]
     if name == "DigitalRMB":

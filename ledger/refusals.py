@@ -26,6 +26,10 @@ _RULES: dict[str, str] = {
     "StatusUnchanged": "membership: {account} is already {status}",
     "CannotSuspendSelf": "membership: {account} cannot suspend itself",
     "NotAuditWriter": "audit: {caller} is not an engine contract of this deployment",
+    "CheckpointOutOfRange": (
+        "audit: a checkpoint of {size} entries must be above the latest ({latest}) and at most"
+        " the head ({head})"
+    ),
     "NotEngine": "e-CNY: {caller} is not an engine contract of this deployment",
     "LengthMismatch": "e-CNY: {payees} payees but {amounts} amounts",
     "ZeroAmount": "e-CNY: the amount must be positive",
@@ -84,6 +88,7 @@ _RULES: dict[str, str] = {
     "NothingToFund": "loans: {lender} has no unfunded tranche in loan #{loanId}",
     "ZeroReceipt": "loans: a receipt of zero on loan #{loanId}",
     "ReceiptsMismatch": "loans: {loans} loans but {amounts} amounts",
+    "EmptyBatch": "loans: a batch settles at least one receipt",
     "DefaultTooEarly": "loans: loan #{loanId} can be declared defaulted from {earliestAt}, "
     "not {nowAt} (maturity + default_days)",
     "NothingOutstanding": "loans: loan #{loanId} has no principal outstanding",

@@ -153,6 +153,7 @@ interface ILoanBook is ILoanReceipts {
     error NothingToFund(uint256 loanId, address lender);
     error ZeroReceipt(uint256 loanId);
     error ReceiptsMismatch(uint256 loans, uint256 amounts);
+    error EmptyBatch();
     error DefaultTooEarly(uint256 loanId, uint64 nowAt, uint64 earliestAt);
     error NothingOutstanding(uint256 loanId);
     error NotReceivableToken(address caller);
@@ -185,7 +186,8 @@ interface ILoanBook is ILoanReceipts {
     /// @notice Any active member repays `amountFen`; the residual goes to the borrower.
     function repay(uint256 loanId, uint256 amountFen) external;
     /// @notice Settle several repayments, for several loans, in one transaction: each runs
-    /// the waterfall with its own event and audit entry, the caller paying them all.
+    /// the waterfall with its own event and audit entry, the caller paying them all; at least
+    /// one receipt, the same number of loans and amounts.
     function repayMany(uint256[] calldata loanIds, uint256[] calldata amountsFen) external;
     /// @notice The originator or the borrower cancels before disbursement.
     function cancel(uint256 loanId) external;

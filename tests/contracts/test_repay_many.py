@@ -88,5 +88,8 @@ def test_a_batch_is_all_or_nothing(ledger: Ledger) -> None:
     with pytest.raises(ContractRefusal) as exc:
         payer._send("LoanBook", "repayMany", ids, [1], gas=500_000)
     assert exc.value.name == "ReceiptsMismatch"
+    with pytest.raises(ContractRefusal) as exc:
+        payer._send("LoanBook", "repayMany", [], [], gas=500_000)
+    assert exc.value.name == "EmptyBatch"
     assert ledger.audit_head() == before
     assert ledger.loans.settlements(ids[0]) == []
