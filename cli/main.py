@@ -34,6 +34,8 @@ COMMANDS = {
     "pool": "cli.pool:pool",
     "policy": "cli.pool:policy",
     "audit": "cli.audit:audit",
+    "report": "cli.report:report",
+    "watch": "cli.report:watch",
 }
 
 EPILOG = """\b
@@ -113,8 +115,14 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (never raise, never print a traceback)."""
     from ledger.errors import LedgerError
 
+    args = sys.argv[1:] if argv is None else list(argv)
+    if os.environ.get("_LIANDAI_COMPLETE"):  # shell completion: click's own main handles it
+        cli.main(args=args, prog_name="liandai")
     try:
-        cli.main(args=argv, prog_name="liandai", standalone_mode=False)
+        # make_context + invoke rather than cli.main: click's main turns Ctrl-C into Abort
+        # after printing a blank line, and this function prints one line of its own.
+        with cli.make_context("liandai", args) as ctx:
+            cli.invoke(ctx)
         return 0
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
@@ -132,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"liandai: {_one_line(str(exc))}", err=True)
         return exc.exit_code
     except KeyboardInterrupt:
+        if sys.stderr.isatty():  # end the line the terminal's ^C echo is on
+            click.echo(err=True)
         click.echo("liandai: interrupted; nothing half-done was kept", err=True)
         return 130
     except Exception as exc:  # the last guard: one line, never a traceback

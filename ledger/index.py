@@ -5,6 +5,14 @@
 is rebuilt from the deployment's first block when missing, when the deployment changed, or
 when the chain no longer has the block it last indexed (a rebuilt or forked chain).
 Amounts are stored as decimal text (fen can exceed SQLite's 64-bit integers).
+
+Besides the current state, it keeps the history the supervision report needs to answer
+"as of a date": every loan status change (`loan_events`), every receivable payment
+(`receivable_payments`), when each receivable was accepted and when it stopped being live
+(`accepted_at`, `ended_at`), members and their net assets over time (`members`,
+`member_events`), policy changes (`policy_events`), each with the acting account taken from
+the audit entry of the same transaction; and, on request (`scan_attempts`), `issue`
+transactions that were mined but reverted (`reverted_issues`).
 """
 
 from __future__ import annotations
@@ -20,9 +28,33 @@ from ledger.loans import SOURCES, LoanView, SettlementView, TrancheView, decode_
 if TYPE_CHECKING:
     from ledger.client import Ledger
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 WINDOW_BLOCKS = 2_000
 ZERO = "0x" + "00" * 20
+ISSUE_SIGNATURE = "issue(address,uint256,uint64,bytes32)"
+# Contracts whose events are indexed; audit entries of these kinds name who acted.
+INDEXED = ("ReceivableToken", "LoanBook", "ProvisionPool", "Membership", "Policy")
+ACTOR_KINDS = (
+    "MEMBER_ADMITTED",
+    "MEMBER_SUSPENDED",
+    "MEMBER_REINSTATED",
+    "MEMBER_ROLES_CHANGED",
+    "MEMBER_NET_ASSETS_SET",
+    "POLICY_CHANGED",
+)
+TABLES = (
+    "receivables",
+    "receivable_payments",
+    "loans",
+    "loan_events",
+    "settlements",
+    "pool",
+    "members",
+    "member_events",
+    "policy_events",
+    "reverted_issues",
+    "meta",
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -31,17 +63,27 @@ CREATE TABLE IF NOT EXISTS receivables (
     holder TEXT, face_value_fen TEXT NOT NULL, paid_fen TEXT NOT NULL, maturity_at INTEGER NOT NULL,
     status TEXT NOT NULL, doc_hash TEXT NOT NULL, first_child INTEGER, child_count INTEGER NOT NULL,
     pledged_to INTEGER, depth INTEGER NOT NULL, issued_at INTEGER NOT NULL,
-    paid_off_at INTEGER
+    paid_off_at INTEGER, accepted_at INTEGER, ended_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS receivables_holder ON receivables(holder);
 CREATE INDEX IF NOT EXISTS receivables_status ON receivables(status);
+CREATE TABLE IF NOT EXISTS receivable_payments (
+    id INTEGER NOT NULL, block INTEGER NOT NULL, log_index INTEGER NOT NULL, at INTEGER NOT NULL,
+    amount_fen TEXT NOT NULL, loan_id INTEGER, PRIMARY KEY (block, log_index)
+);
 CREATE TABLE IF NOT EXISTS loans (
     id INTEGER PRIMARY KEY, status TEXT NOT NULL, borrower TEXT NOT NULL, originator TEXT NOT NULL,
     terms BLOB NOT NULL, terms_hash TEXT NOT NULL, principal_fen TEXT NOT NULL,
     outstanding_json TEXT NOT NULL, funded_json TEXT NOT NULL, proposed_at INTEGER NOT NULL,
-    disbursed_at INTEGER NOT NULL, maturity_at INTEGER NOT NULL, closed_at INTEGER
+    disbursed_at INTEGER NOT NULL, maturity_at INTEGER NOT NULL, closed_at INTEGER,
+    rate_bps INTEGER NOT NULL, term_days INTEGER NOT NULL, sweep_bps INTEGER NOT NULL,
+    tech_partner TEXT, tranches_json TEXT NOT NULL, receivable_ids_json TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS loans_borrower ON loans(borrower);
+CREATE TABLE IF NOT EXISTS loan_events (
+    loan_id INTEGER NOT NULL, block INTEGER NOT NULL, log_index INTEGER NOT NULL,
+    at INTEGER NOT NULL, status TEXT NOT NULL, lender TEXT, PRIMARY KEY (block, log_index)
+);
 CREATE TABLE IF NOT EXISTS settlements (
     loan_id INTEGER NOT NULL, block INTEGER NOT NULL, log_index INTEGER NOT NULL, tx TEXT NOT NULL,
     at INTEGER NOT NULL, source TEXT NOT NULL, payer TEXT NOT NULL, amount_fen TEXT NOT NULL,
@@ -54,7 +96,35 @@ CREATE TABLE IF NOT EXISTS pool (
     block INTEGER NOT NULL, log_index INTEGER NOT NULL, kind TEXT NOT NULL, member TEXT,
     amount_fen TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (block, log_index)
 );
+CREATE TABLE IF NOT EXISTS members (
+    address TEXT PRIMARY KEY, roles INTEGER NOT NULL, status TEXT NOT NULL,
+    net_assets_fen TEXT NOT NULL, admitted_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS member_events (
+    block INTEGER NOT NULL, log_index INTEGER NOT NULL, at INTEGER NOT NULL, tx TEXT NOT NULL,
+    address TEXT NOT NULL, kind TEXT NOT NULL, value TEXT, actor TEXT,
+    PRIMARY KEY (block, log_index)
+);
+CREATE TABLE IF NOT EXISTS policy_events (
+    block INTEGER NOT NULL, log_index INTEGER NOT NULL, at INTEGER NOT NULL, tx TEXT NOT NULL,
+    name TEXT NOT NULL, old_value TEXT NOT NULL, new_value TEXT NOT NULL, actor TEXT,
+    PRIMARY KEY (block, log_index)
+);
+CREATE TABLE IF NOT EXISTS reverted_issues (
+    tx TEXT PRIMARY KEY, block INTEGER NOT NULL, at INTEGER NOT NULL, sender TEXT NOT NULL,
+    supplier TEXT NOT NULL, value_fen TEXT NOT NULL, maturity_at INTEGER NOT NULL,
+    doc_hash TEXT NOT NULL
+);
 """
+
+
+def _event_topic(contract: str, event: str) -> bytes:
+    from eth_utils.abi import event_abi_to_log_topic
+
+    for entry in artifacts.load(contract).abi:
+        if entry.get("type") == "event" and entry["name"] == event:
+            return bytes(event_abi_to_log_topic(entry))  # type: ignore[arg-type]
+    raise KeyError(f"{contract} has no event {event}")
 
 
 class Index:
@@ -66,6 +136,12 @@ class Index:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path)
         self.db.row_factory = sqlite3.Row
+        if self.db.execute("PRAGMA user_version").fetchone()[0] != int(SCHEMA_VERSION):
+            # An index of another schema is rebuilt from the chain, tables and all.
+            tables = self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            for (name,) in tables.fetchall():
+                self.db.execute(f'DROP TABLE IF EXISTS "{name}"')
+            self.db.execute(f"PRAGMA user_version = {int(SCHEMA_VERSION)}")
         self.db.executescript(_SCHEMA)
         self._times: dict[int, int] = {}
 
@@ -86,7 +162,7 @@ class Index:
         return f"{SCHEMA_VERSION}:{d.chain_id}:{d.address('AuditTrail')}:{d.start_block}"
 
     def _reset(self) -> None:
-        for table in ("receivables", "loans", "settlements", "pool", "meta"):
+        for table in TABLES:
             self.db.execute(f"DELETE FROM {table}")
 
     def sync(self, progress: Callable[[int, int], None] | None = None) -> int:
@@ -118,14 +194,30 @@ class Index:
         return head
 
     def _windows(self, start: int, end: int) -> Iterator[list[Any]]:
-        addresses = [
-            self.ledger.deployment.address(n)
-            for n in ("ReceivableToken", "LoanBook", "ProvisionPool")
-        ]
+        """Each window's logs of the indexed contracts, and the audit entries that name the
+        actor of a membership or policy change, in chain order."""
+        from ledger.auditkinds import kind_names
+
+        addresses = [self.ledger.deployment.address(n) for n in INDEXED]
+        actor_kinds = ["0x" + k.hex() for k, name in kind_names().items() if name in ACTOR_KINDS]
+        trail = self.ledger.deployment.address("AuditTrail")
         while start <= end:
             stop = min(start + WINDOW_BLOCKS - 1, end)
             query: Any = {"address": addresses, "fromBlock": start, "toBlock": stop}
-            yield list(self.ledger.chain.w3.eth.get_logs(query))
+            logs = list(self.ledger.chain.w3.eth.get_logs(query))
+            audit: Any = {
+                "address": trail,
+                "fromBlock": start,
+                "toBlock": stop,
+                "topics": [
+                    "0x" + _event_topic("AuditTrail", "AuditRecorded").hex(),
+                    None,
+                    actor_kinds,
+                ],
+            }
+            logs += list(self.ledger.chain.w3.eth.get_logs(audit))
+            logs.sort(key=lambda log: (int(log["blockNumber"]), int(log["logIndex"])))
+            yield logs
             start = stop + 1
 
     def _time(self, block: int) -> int:
@@ -135,21 +227,25 @@ class Index:
 
     def _decoder(self) -> dict[tuple[str, bytes], Any]:
         if not hasattr(self, "_decoders"):
-            from ledger.audit import _topic0
+            from eth_utils.abi import event_abi_to_log_topic
 
             table = {}
-            for contract in ("ReceivableToken", "LoanBook", "ProvisionPool"):
+            for contract in INDEXED:
                 c = self.ledger.contract(contract)
                 address = self.ledger.deployment.address(contract).lower()
                 for entry in artifacts.load(contract).abi:
                     if entry.get("type") == "event":
-                        table[(address, _topic0(entry))] = getattr(c.events, entry["name"])()
+                        topic = bytes(event_abi_to_log_topic(entry))  # type: ignore[arg-type]
+                        table[(address, topic)] = getattr(c.events, entry["name"])()
             self._decoders = table
         return self._decoders
 
     def _apply(self, log: Any) -> None:
-        key = (str(log["address"]).lower(), bytes(log["topics"][0]))
-        event = self._decoder().get(key)
+        address = str(log["address"]).lower()
+        if address == self.ledger.deployment.address("AuditTrail").lower():
+            self._on_audit_entry(log)
+            return
+        event = self._decoder().get((address, bytes(log["topics"][0])))
         if event is None:
             return
         decoded = event.process_log(log)
@@ -157,77 +253,105 @@ class Index:
         if handler is not None:
             handler(decoded["args"], log)
 
+    def _on_audit_entry(self, log: Any) -> None:
+        """The entry of a membership or policy change follows its event in the same
+        transaction: its `actor` topic is who made the change."""
+        from eth_utils import to_checksum_address
+
+        actor = to_checksum_address(bytes(log["topics"][3])[-20:])
+        tx = "0x" + bytes(log["transactionHash"]).hex()
+        for table in ("member_events", "policy_events"):
+            self.db.execute(
+                f"UPDATE {table} SET actor = ? WHERE tx = ? AND actor IS NULL", (actor, tx)
+            )
+
     # -- receivables -------------------------------------------------------------------------
 
-    def _on_ReceivableIssued(self, a: Any, log: Any) -> None:
+    _RECEIVABLE_COLUMNS = (
+        "id, root, parent, debtor, holder, face_value_fen, paid_fen, maturity_at, status,"
+        " doc_hash, first_child, child_count, pledged_to, depth, issued_at, paid_off_at,"
+        " accepted_at, ended_at"
+    )
+
+    def _insert_receivable(self, *values: Any) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO receivables VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                a["id"],
-                a["id"],
-                None,
-                a["debtor"],
-                a["supplier"],
-                str(a["valueFen"]),
-                "0",
-                a["maturityAt"],
-                "PENDING",
-                "0x" + bytes(a["docHash"]).hex(),
-                None,
-                0,
-                None,
-                0,
-                self._time(log["blockNumber"]),
-                None,
-            ),
+            f"INSERT OR REPLACE INTO receivables ({self._RECEIVABLE_COLUMNS})"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            values,
+        )
+
+    def _on_ReceivableIssued(self, a: Any, log: Any) -> None:
+        self._insert_receivable(
+            a["id"],
+            a["id"],
+            None,
+            a["debtor"],
+            a["supplier"],
+            str(a["valueFen"]),
+            "0",
+            a["maturityAt"],
+            "PENDING",
+            "0x" + bytes(a["docHash"]).hex(),
+            None,
+            0,
+            None,
+            0,
+            self._time(log["blockNumber"]),
+            None,
+            None,
+            None,
         )
 
     def _status(self, rid: int, status: str) -> None:
         self.db.execute("UPDATE receivables SET status = ? WHERE id = ?", (status, rid))
 
     def _on_ReceivableAccepted(self, a: Any, log: Any) -> None:
-        self._status(a["id"], "ACTIVE")
+        self.db.execute(
+            "UPDATE receivables SET status = 'ACTIVE', accepted_at = ? WHERE id = ?",
+            (self._time(log["blockNumber"]), a["id"]),
+        )
 
     def _on_ReceivableRejected(self, a: Any, log: Any) -> None:
         self.db.execute(
-            "UPDATE receivables SET status = 'REJECTED', holder = NULL WHERE id = ?", (a["id"],)
+            "UPDATE receivables SET status = 'REJECTED', holder = NULL, ended_at = ? WHERE id = ?",
+            (self._time(log["blockNumber"]), a["id"]),
         )
 
     def _on_ReceivableCancelled(self, a: Any, log: Any) -> None:
         self.db.execute(
-            "UPDATE receivables SET status = 'CANCELLED', holder = NULL WHERE id = ?", (a["id"],)
+            "UPDATE receivables SET status = 'CANCELLED', holder = NULL, ended_at = ? WHERE id = ?",
+            (self._time(log["blockNumber"]), a["id"]),
         )
 
     def _on_ReceivableSplit(self, a: Any, log: Any) -> None:
         parent = self.db.execute("SELECT * FROM receivables WHERE id = ?", (a["id"],)).fetchone()
         first, values = int(a["firstChild"]), list(a["valuesFen"])
+        at = self._time(log["blockNumber"])
         self.db.execute(
             "UPDATE receivables SET status = 'SPLIT', first_child = ?, child_count = ?,"
-            " holder = NULL WHERE id = ?",
-            (first, len(values), a["id"]),
+            " holder = NULL, ended_at = ? WHERE id = ?",
+            (first, len(values), at, a["id"]),
         )
-        at = self._time(log["blockNumber"])
         for i, value in enumerate(values):
-            self.db.execute(
-                "INSERT OR REPLACE INTO receivables VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    first + i,
-                    parent["root"],
-                    a["id"],
-                    parent["debtor"],
-                    a["holder"],
-                    str(value),
-                    "0",
-                    parent["maturity_at"],
-                    "ACTIVE",
-                    parent["doc_hash"],
-                    None,
-                    0,
-                    None,
-                    parent["depth"] + 1,
-                    at,
-                    None,
-                ),
+            self._insert_receivable(
+                first + i,
+                parent["root"],
+                a["id"],
+                parent["debtor"],
+                a["holder"],
+                str(value),
+                "0",
+                parent["maturity_at"],
+                "ACTIVE",
+                parent["doc_hash"],
+                None,
+                0,
+                None,
+                parent["depth"] + 1,
+                at,
+                None,
+                at,
+                None,
             )
 
     def _on_ReceivableTransferred(self, a: Any, log: Any) -> None:
@@ -238,10 +362,22 @@ class Index:
             "SELECT face_value_fen FROM receivables WHERE id = ?", (a["id"],)
         ).fetchone()
         full = int(row[0]) == int(a["paidFen"])
+        at = self._time(log["blockNumber"])
         self.db.execute(
             "UPDATE receivables SET paid_fen = ?, status = CASE WHEN ? THEN 'PAID' ELSE status END,"
             " paid_off_at = CASE WHEN ? THEN ? ELSE paid_off_at END WHERE id = ?",
-            (str(a["paidFen"]), full, full, self._time(log["blockNumber"]), a["id"]),
+            (str(a["paidFen"]), full, full, at, a["id"]),
+        )
+        self.db.execute(
+            "INSERT OR REPLACE INTO receivable_payments VALUES (?,?,?,?,?,?)",
+            (
+                a["id"],
+                log["blockNumber"],
+                log["logIndex"],
+                at,
+                str(a["amountFen"]),
+                int(a["loanId"]) or None,
+            ),
         )
 
     def _on_ReceivablesPledged(self, a: Any, log: Any) -> None:
@@ -264,8 +400,9 @@ class Index:
     def _on_LoanProposed(self, a: Any, log: Any) -> None:
         request = decode_terms(bytes(a["terms"]))
         outstanding = [t.amount_fen for t in request.tranches]
+        tranches = [[t.lender, t.senior, t.amount_fen, t.coupon_bps] for t in request.tranches]
         self.db.execute(
-            "INSERT OR REPLACE INTO loans VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO loans VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 a["loanId"],
                 "PROPOSED",
@@ -280,6 +417,26 @@ class Index:
                 0,
                 0,
                 None,
+                request.rate_bps,
+                request.term_days,
+                request.sweep_bps,
+                request.tech_partner,
+                json.dumps(tranches),
+                json.dumps(request.receivable_ids),
+            ),
+        )
+        self._loan_event(a["loanId"], log, "PROPOSED")
+
+    def _loan_event(self, loan_id: int, log: Any, status: str, lender: str | None = None) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO loan_events VALUES (?,?,?,?,?,?)",
+            (
+                loan_id,
+                log["blockNumber"],
+                log["logIndex"],
+                self._time(log["blockNumber"]),
+                status,
+                lender,
             ),
         )
 
@@ -289,30 +446,36 @@ class Index:
             "UPDATE loans SET status = ?, closed_at = COALESCE(?, closed_at) WHERE id = ?",
             (status, closed, loan_id),
         )
+        if log is not None:
+            self._loan_event(loan_id, log, status)
 
     def _on_LoanAccepted(self, a: Any, log: Any) -> None:
         self._loan_status(a["loanId"], "ACCEPTED")
+        self._loan_event(a["loanId"], log, "ACCEPTED")
 
     def _on_LoanFunded(self, a: Any, log: Any) -> None:
         # A funding covers every tranche of that lender in the loan.
         row = self.db.execute(
-            "SELECT terms, funded_json FROM loans WHERE id = ?", (a["loanId"],)
+            "SELECT tranches_json, funded_json FROM loans WHERE id = ?", (a["loanId"],)
         ).fetchone()
-        lenders = [t.lender for t in decode_terms(bytes(row["terms"])).tranches]
+        lenders = [t[0] for t in json.loads(row["tranches_json"])]
         funded = [
             f or lender == a["lender"]
             for f, lender in zip(json.loads(row["funded_json"]), lenders, strict=True)
         ]
+        status = "FUNDED" if a["fullyFunded"] else "FUNDING"
         self.db.execute(
             "UPDATE loans SET funded_json = ?, status = ? WHERE id = ?",
-            (json.dumps(funded), "FUNDED" if a["fullyFunded"] else "FUNDING", a["loanId"]),
+            (json.dumps(funded), status, a["loanId"]),
         )
+        self._loan_event(a["loanId"], log, status, a["lender"])
 
     def _on_LoanDisbursed(self, a: Any, log: Any) -> None:
         self.db.execute(
             "UPDATE loans SET status = 'DISBURSED', disbursed_at = ?, maturity_at = ? WHERE id = ?",
             (a["disbursedAt"], a["maturityAt"], a["loanId"]),
         )
+        self._loan_event(a["loanId"], log, "DISBURSED")
 
     def _on_LoanCancelled(self, a: Any, log: Any) -> None:
         self._loan_status(a["loanId"], "CANCELLED", log)
@@ -431,6 +594,127 @@ class Index:
                 self._time(log["blockNumber"]),
             ),
         )
+
+    # -- members and policy ------------------------------------------------------------------
+
+    def _member_event(self, log: Any, address: str, kind: str, value: str | None) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO member_events VALUES (?,?,?,?,?,?,?,?)",
+            (
+                log["blockNumber"],
+                log["logIndex"],
+                self._time(log["blockNumber"]),
+                "0x" + bytes(log["transactionHash"]).hex(),
+                address,
+                kind,
+                value,
+                None,
+            ),
+        )
+
+    def _on_MemberAdmitted(self, a: Any, log: Any) -> None:
+        at = self._time(log["blockNumber"])
+        self.db.execute(
+            "INSERT OR REPLACE INTO members VALUES (?,?,?,?,?)",
+            (a["account"], int(a["roles"]), "ACTIVE", str(a["netAssetsFen"]), at),
+        )
+        self._member_event(log, a["account"], "ADMITTED", str(a["netAssetsFen"]))
+
+    def _on_MemberSuspended(self, a: Any, log: Any) -> None:
+        self.db.execute(
+            "UPDATE members SET status = 'SUSPENDED' WHERE address = ?", (a["account"],)
+        )
+        self._member_event(log, a["account"], "SUSPENDED", "0x" + bytes(a["reasonHash"]).hex())
+
+    def _on_MemberReinstated(self, a: Any, log: Any) -> None:
+        self.db.execute("UPDATE members SET status = 'ACTIVE' WHERE address = ?", (a["account"],))
+        self._member_event(log, a["account"], "REINSTATED", None)
+
+    def _on_MemberRolesChanged(self, a: Any, log: Any) -> None:
+        self.db.execute(
+            "UPDATE members SET roles = ? WHERE address = ?", (int(a["newRoles"]), a["account"])
+        )
+        self._member_event(log, a["account"], "ROLES", str(int(a["newRoles"])))
+
+    def _on_MemberNetAssetsSet(self, a: Any, log: Any) -> None:
+        self.db.execute(
+            "UPDATE members SET net_assets_fen = ? WHERE address = ?",
+            (str(a["newFen"]), a["account"]),
+        )
+        self._member_event(log, a["account"], "NET_ASSETS", str(a["newFen"]))
+
+    def _on_PolicyChanged(self, a: Any, log: Any) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO policy_events VALUES (?,?,?,?,?,?,?,?)",
+            (
+                log["blockNumber"],
+                log["logIndex"],
+                self._time(log["blockNumber"]),
+                "0x" + bytes(log["transactionHash"]).hex(),
+                bytes(a["name"]).rstrip(b"\0").decode("ascii", "replace"),
+                str(a["oldValue"]),
+                str(a["newValue"]),
+                None,
+            ),
+        )
+
+    # -- mined but reverted receivable issues --------------------------------------------------
+
+    def scan_attempts(self, head: int) -> None:
+        """Record `issue` transactions to ReceivableToken mined but reverted up to `head`.
+
+        Reverted transactions leave no logs, so this reads every block's transactions, once
+        (the scan keeps its own cursor, `attempts_block`), with raw JSON-RPC: about 0.3 ms a
+        block on the embedded chain. The CLI simulates first, so such transactions are rare:
+        a client that skipped simulation, or two issues of one document racing into a block.
+        """
+        from eth_abi import decode
+        from eth_utils import keccak, to_checksum_address
+
+        last = self._meta("attempts_block")
+        start = self.ledger.deployment.start_block if last is None else int(last) + 1
+        if start > head:
+            return
+        token = self.ledger.deployment.address("ReceivableToken").lower()
+        selector = "0x" + keccak(text=ISSUE_SIGNATURE)[:4].hex()
+        for number in range(start, head + 1):
+            block = self._rpc("eth_getBlockByNumber", [hex(number), True])
+            if block is None:  # a node that pruned old bodies: nothing left to read
+                continue
+            for tx in block["transactions"]:
+                data = str(tx.get("input") or "0x")
+                if str(tx.get("to") or "").lower() != token or not data.startswith(selector):
+                    continue
+                receipt = self._rpc("eth_getTransactionReceipt", [tx["hash"]])
+                if int(receipt["status"], 16) == 1:
+                    continue
+                supplier, value, maturity, doc = decode(
+                    ["address", "uint256", "uint64", "bytes32"], bytes.fromhex(data[10:])
+                )
+                self.db.execute(
+                    "INSERT OR REPLACE INTO reverted_issues VALUES (?,?,?,?,?,?,?,?)",
+                    (
+                        str(tx["hash"]),
+                        number,
+                        int(block["timestamp"], 16),
+                        to_checksum_address(tx["from"]),
+                        to_checksum_address(supplier),
+                        str(value),
+                        int(maturity),
+                        "0x" + bytes(doc).hex(),
+                    ),
+                )
+        self._set_meta(attempts_block=str(head))
+        self.db.commit()
+
+    def _rpc(self, method: str, params: list[Any]) -> Any:
+        """A raw JSON-RPC call (hex strings, no web3 formatting: several times faster)."""
+        response: Any = self.ledger.chain.w3.provider.make_request(method, params)  # type: ignore[arg-type]
+        if response.get("error"):
+            from ledger.errors import ChainUnavailable
+
+            raise ChainUnavailable(f"the node answered {method} with {response['error']}")
+        return response["result"]
 
     # -- reads -------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from ledger.errors import BadInput
+from ledger.errors import BadInput, ContractRefusal
 from ledger.tx import Sent
 
 if TYPE_CHECKING:
@@ -92,7 +92,19 @@ class Receivables:
     def issue(self, supplier: str, value_fen: int, maturity_at: int, doc_hash: bytes) -> Issued:
         if not 0 < value_fen <= MAX_VALUE_FEN:
             raise BadInput(f"receivable value must be between ¥0.01 and {MAX_VALUE_FEN} fen")
-        sent = self._send("issue", supplier, value_fen, maturity_at, doc_hash, gas=GAS_ISSUE)
+        try:
+            sent = self._send("issue", supplier, value_fen, maturity_at, doc_hash, gas=GAS_ISSUE)
+        except ContractRefusal as exc:
+            if exc.name == "DocumentAlreadyUsed":
+                # A refused double financing is an alert; refused by the simulation, it left
+                # no trace on the chain, so the home that tried keeps the record.
+                from ledger.alerts import record_refused_issue
+
+                existing = int(str(exc.args_by_name.get("existing", 0)))
+                record_refused_issue(
+                    self.ledger, supplier, value_fen, maturity_at, doc_hash, existing
+                )
+            raise
         (event,) = self._events(sent, "ReceivableIssued")
         return Issued(id=int(event["args"]["id"]), tx=sent.tx)
 
@@ -133,6 +145,10 @@ class Receivables:
             return getattr(self._c.functions, fn)(*args).call()
         except Exception as exc:
             raise self.ledger.refusal(exc) from None
+
+    def of_document(self, doc_hash: bytes) -> int:
+        """The receivable a document backs (0 when none)."""
+        return int(self._call("receivableOfDocument", doc_hash))
 
     def document_of(self, root: int) -> str:
         logs = self.ledger.events(
