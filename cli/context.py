@@ -136,6 +136,16 @@ class _Parsed(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+def parse_id(value: str, what: str) -> int:
+    """A positive integer id, `#` allowed in front; `what` names it in the refusal."""
+    from ledger.errors import BadInput
+
+    text = value.strip().removeprefix("#")
+    if not text.isascii() or not text.isdigit() or int(text) == 0:
+        raise BadInput(f"{value!r} is not a {what} id (a positive integer)")
+    return int(text)
+
+
 def _amount(text: str) -> int:
     from ledger.money import parse_amount
 

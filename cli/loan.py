@@ -15,6 +15,7 @@ from cli.context import (
     bad_input_as_usage,
     emit_json,
     json_option,
+    parse_id,
     pass_app,
     say,
     table,
@@ -38,12 +39,7 @@ STATUSES = [
 
 
 def _id(value: str) -> int:
-    from ledger.errors import BadInput
-
-    text = value.strip().removeprefix("#")
-    if not text.isascii() or not text.isdigit() or int(text) == 0:
-        raise BadInput(f"{value!r} is not a loan id (a positive integer)")
-    return int(text)
+    return parse_id(value, "loan")
 
 
 def terms_options(fn: F) -> F:
@@ -169,7 +165,7 @@ def build_request(ledger: Ledger, o: dict[str, Any]) -> LoanRequest:
         return LoanRequest(
             borrower=ledger.resolve(o["borrower"]),
             tranches=tranches,
-            receivable_ids=[_id(r) for r in o["receivables"]],
+            receivable_ids=[parse_id(r, "receivable") for r in o["receivables"]],
             rate_bps=o["rate"],
             term_days=o["days"],
             penalty_bps=o["penalty"],

@@ -16,6 +16,7 @@ from cli.context import (
     bad_input_as_usage,
     emit_json,
     json_option,
+    parse_id,
     pass_app,
     say,
     table,
@@ -51,12 +52,7 @@ def document_hash(doc: str | None, doc_hash: str | None) -> bytes:
 
 
 def _id(value: str) -> int:
-    from ledger.errors import BadInput
-
-    text = value.strip().removeprefix("#")
-    if not text.isascii() or not text.isdigit() or int(text) == 0:
-        raise BadInput(f"{value!r} is not a receivable id (a positive integer)")
-    return int(text)
+    return parse_id(value, "receivable")
 
 
 def _chain_now(ledger: Ledger) -> int:

@@ -21,6 +21,7 @@ from ledger.roles import Role
 
 if TYPE_CHECKING:
     from ledger.client import Ledger
+    from ledger.receivables import Receivables
 
 COLUMNS = ("supplier", "amount", "due", "doc")
 MAX_ROWS = 10_000
@@ -142,16 +143,21 @@ def issue_rows(ledger: Ledger, rows: list[Row], *, progress: bool = True) -> lis
         bar = Progress(transient=True)
         bar.start()
         task = bar.add_task("issuing", total=len(rows))
+    in_flight: tuple[dict[str, Any], Row] | None = None
     try:
         for result, row in zip(results, rows, strict=True):
+            in_flight = (result, row)
             try:
                 issued = receivables.issue(row.address, row.amount_fen, row.due_at, row.doc_hash)
                 result.update(id=issued.id, tx=issued.tx, error=None)
             except LedgerError as exc:
                 result["error"] = str(exc).removeprefix("refused by the chain: ")
+            in_flight = None
             if bar is not None:
                 bar.update(task, advance=1)
     except KeyboardInterrupt:
+        if in_flight is not None:
+            _settle_in_flight(receivables, *in_flight)
         for result in results:
             if result["id"] is None and result["error"] == "not sent":
                 result["error"] = "not sent (interrupted)"
@@ -159,3 +165,19 @@ def issue_rows(ledger: Ledger, rows: list[Row], *, progress: bool = True) -> lis
         if bar is not None:
             bar.stop()
     return results
+
+
+def _settle_in_flight(receivables: Receivables, result: dict[str, Any], row: Row) -> None:
+    """Ctrl-C came while a row's transaction was out: its document says whether it landed.
+
+    Each document backs at most one receivable, so a receivable holding this row's document
+    is this row's (a document used before would have been refused, not issued).
+    """
+    try:
+        rid = receivables.of_document(row.doc_hash)
+    except (LedgerError, KeyboardInterrupt):
+        rid = 0
+    if rid:
+        result.update(id=rid, error=None)
+    else:
+        result["error"] = "interrupted before it was confirmed: not on the chain when checked"

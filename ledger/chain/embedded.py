@@ -1087,13 +1087,16 @@ class EmbeddedChain:
             block = vm.finalize_block(block).block
             self._chaindb.persist_block(block)
             self._kv.commit()
+            self._head = block.header
         except BaseException as exc:
-            # Nothing of this block reached SQLite; drop the buffered writes.
+            # Drop the buffered writes. Usually nothing reached SQLite, but an interrupt
+            # (Ctrl-C) can land after the COMMIT and before the head moved: the head is
+            # whatever SQLite holds, so reads agree with what a reopened chain will show.
             self._kv.rollback()
+            self._head = self._chaindb.get_canonical_head()
             if isinstance(exc, ValidationError):
                 raise RPCError(SERVER_ERROR, str(exc)) from exc
             raise
-        self._head = block.header
         return block
 
     @staticmethod

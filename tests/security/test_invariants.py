@@ -1,0 +1,620 @@
+"""Named invariants of the whole system, checked after every random step (hypothesis).
+
+A state machine drives members, e-CNY, receivables, loans and the provision pool at random:
+mints and burns, payments between members (swept when the payee is a sweeping borrower),
+suspensions and reinstatements, receivables issued, accepted, rejected, cancelled, split,
+passed on and paid (in part or in full, pledged or not), loans proposed (sometimes against
+receivables already pledged), accepted, funded, disbursed, repaid, cancelled and declared
+defaulted, pool contributions, and time passing. Many steps are refused by the contracts;
+that is part of the test. After every step one `eth_call` (the Lens fixture) reads the
+whole ledger and these invariants must hold:
+
+1. e-CNY total supply equals what was minted minus what was burnt, and the known holders
+   hold all of it;
+2. every contract holds the e-CNY its books say: the loan book exactly the funding of loans
+   awaiting disbursement, the pool its contributions plus provisions minus cover, the
+   others nothing;
+3. no receivable is pledged to two loans, and every pledge record points at a pledging loan;
+4. per issued receivable, the unpaid value of its live descendants plus everything paid on
+   its lineage equals its face value, and the payments are exactly what its debtor paid;
+5. each loan's outstanding principal equals its principal minus principal repaid minus
+   cover, tranche by tranche;
+6. each lender's recorded exposure to a borrower equals its open funding of that borrower;
+7. every settlement splits its receipt exactly (fee + provision + interest + principal +
+   residual);
+8. the audit trail verifies: each new entry hashes correctly, links to its predecessor with
+   no gap in `seq`, and the last equals `head()` (incrementally, every step); and the full
+   verifier (`ledger.audit.verify_trail`, event bindings included) passes at the end of
+   every run.
+
+It runs on anvil: every run starts from the same seeded state by `evm_revert` to a
+snapshot, so nothing is redeployed. `LIANDAI_INVARIANT_RUNS` and `LIANDAI_INVARIANT_STEPS`
+set the size (defaults 200 runs × 50 steps, in four tests of 50 runs; `LIANDAI_LONG=1`
+runs 1,000 × 80). About 10 ms a step on the 2-core build machine: 200 × 50 takes
+100-140 s of one worker.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from copy import deepcopy
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from eth_utils import keccak
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from ledger.audit import verify_trail
+from ledger.client import Ledger
+from ledger.deploy import SUITE
+from ledger.errors import LedgerError
+from ledger.home import Home
+from ledger.loans import LoanRequest, TrancheRequest
+from ledger.setup import initialise
+from tests.conftest import seed
+from tests.security import support
+from tests.security.support import (
+    DAY,
+    LONG,
+    Books,
+    Deployed,
+    Lens,
+    Snapshot,
+    TrailWatcher,
+    anvil_node,
+    deploy_fixture,
+)
+
+RUNS = int(os.environ.get("LIANDAI_INVARIANT_RUNS", "1000" if LONG else "200"))
+STEPS = int(os.environ.get("LIANDAI_INVARIANT_STEPS", "80" if LONG else "50"))
+
+MEMBERS = (
+    "operator",
+    "issuer",
+    "core",
+    "supplier1",
+    "supplier2",
+    "bank",
+    "microloan",
+    "tech",
+    "auditor",
+    "regulator",
+)
+SUPPLIERS = ("supplier1", "supplier2")
+LENDERS = ("bank", "microloan")
+SUSPENDABLE = ("supplier1", "supplier2", "microloan", "tech")
+EXTRA_BALANCES = {
+    "issuer": 100_000_00,
+    "supplier1": 50_000_00,
+    "supplier2": 50_000_00,
+    "tech": 10_000_00,
+}
+
+CAP = 10**12  # draws stay small (a run's choices must fit hypothesis's 8 KB buffer)
+small = st.integers(1, 2_000_000)
+# Mostly ordinary amounts; now and then one at a storage or arithmetic limit.
+amounts = st.one_of(
+    small, small, small, st.integers(1, 10**9), st.sampled_from([2**72 - 1, 2**72, 2**255])
+)
+
+
+def upto(limit: int) -> st.SearchStrategy[int]:
+    """1 .. limit (capped), for amounts drawn against a balance or a debt."""
+    return st.integers(1, max(1, min(limit, CAP)))
+
+
+@dataclass
+class World:
+    """The seeded deployment every run starts from."""
+
+    deployed: Deployed
+    snapshot_id: str
+    holders: list[str]
+    lens_address: str
+    books: Books
+    trail: tuple[int, bytes, int]
+    names: dict[str, str]
+    runs: int = 0
+    transactions: int = 0
+    refused: int = 0
+    settlements: int = 0
+    defaults: int = 0
+    entries: int = 0
+    checks: int = 0
+    full_runs: int = 0
+
+
+WORLD: World | None = None
+
+
+def build_world(home: Home, url: str) -> World:
+    initialise(home, rpc=url, dev=True)
+    ledger = Ledger.open(home, rpc=url)
+    ledger.simulate = False
+    seed(ledger)
+    issuer = ledger.as_signer("issuer")
+    for name, fen in EXTRA_BALANCES.items():
+        issuer.mint(ledger.resolve(name), fen)
+    ledger.as_signer("regulator").loans.set_policy("default_days", 1)
+    deployed = Deployed(home, url, ledger)
+    contributed = seed_business(deployed)
+    lens = deploy_fixture(ledger, "Lens")
+    contracts = [deployed.contract_address(n) for n in SUITE]
+    holders = [ledger.resolve(n) for n in MEMBERS] + contracts + [lens.address]
+    books = Books(minted=ledger.total_supply_fen(), contributed=contributed)
+    watcher = TrailWatcher(deployed.contract_address("AuditTrail"))
+    snap = Lens(ledger, lens, holders).read()
+    assert watcher.check(ledger, snap) == []
+    names = {ledger.resolve(n): n for n in MEMBERS}
+    return World(
+        deployed, deployed.snapshot(), holders, lens.address, books, watcher.state(), names
+    )
+
+
+def seed_business(world: Deployed) -> int:
+    """Receivables and loans in every state, so every rule has something to act on from
+    the first step: a PENDING receivable, ACTIVE and split ones, loans PROPOSED, ACCEPTED,
+    freshly DISBURSED and DISBURSED past maturity + default_days (sweeping its borrower's
+    receipts). Returns what was contributed to the pool."""
+    ledger = world.ledger
+    core, bank = ledger.as_signer("core"), ledger.as_signer("bank")
+    micro, s1, s2 = (ledger.as_signer(n) for n in ("microloan", "supplier1", "supplier2"))
+    at = {n: ledger.resolve(n) for n in MEMBERS}
+    now = world.now()
+    ids = []
+    for i, (holder, fen) in enumerate(
+        [
+            ("supplier1", 3_000_000),
+            ("supplier1", 2_000_000),
+            ("supplier1", 1_500_000),
+            ("supplier2", 4_000_000),
+            ("supplier2", 2_500_000),
+            ("supplier2", 900_000),
+            ("supplier2", 1_200_000),
+        ]
+    ):
+        due = now + (80 + 10 * i) * DAY
+        issued = core.receivables.issue(at[holder], fen, due, keccak(text=f"seed doc {i}"))
+        ids.append(issued.id)
+        if i != 5:  # this one stays PENDING
+            ledger.as_signer(holder).receivables.accept(issued.id)
+    s1.receivables.split(ids[2], [1_000_000, 500_000])
+
+    def request(borrower: str, rid: int, tranches: list[TrancheRequest], **kw: Any) -> Any:
+        return LoanRequest(
+            borrower=at[borrower],
+            tranches=tranches,
+            receivable_ids=[rid],
+            rate_bps=1200,
+            term_days=30,
+            **kw,
+        )
+
+    junior = TrancheRequest(lender=at["bank"], senior=False, amount_fen=1_000_000)
+    bank.loans.propose(request("supplier1", ids[0], [junior]))  # stays PROPOSED
+    overdue = micro.loans.propose(
+        request(
+            "supplier2",
+            ids[3],
+            [
+                TrancheRequest(
+                    lender=at["bank"], senior=True, amount_fen=1_400_000, coupon_bps=500
+                ),
+                TrancheRequest(lender=at["microloan"], senior=False, amount_fen=600_000),
+            ],
+            fee_share_bps=2000,
+            provision_share_bps=1000,
+            tech_partner=at["tech"],
+            sweep_bps=2000,
+        )
+    )
+    s2.loans.accept(overdue.id)
+    bank.loans.fund(overdue.id)
+    micro.loans.fund(overdue.id)
+    micro.loans.disburse(overdue.id)
+    world.warp(32 * DAY)  # past its 30-day term and the 1-day default delay
+    fresh = bank.loans.propose(request("supplier1", ids[1], [junior]))
+    s1.loans.accept(fresh.id)
+    bank.loans.fund(fresh.id)
+    bank.loans.disburse(fresh.id)  # DISBURSED, due in 30 days
+    accepted = bank.loans.propose(request("supplier2", ids[6], [junior]))
+    s2.loans.accept(accepted.id)  # stays ACCEPTED
+    bank.loans.contribute(100_000)
+    return 100_000
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    """One run: from the seeded snapshot, random steps, invariants after each."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        assert WORLD is not None
+        self.w = WORLD
+        d = self.w.deployed
+        d.revert(self.w.snapshot_id)
+        self.w.snapshot_id = d.snapshot()
+        self.ledger = d.reopen()
+        self.contracts = {n: d.contract_address(n) for n in SUITE}
+        compiled = support.fixture_contracts()["Lens"]
+        lens = self.ledger.chain.w3.eth.contract(address=self.w.lens_address, abi=compiled.abi)
+        self.lens = Lens(self.ledger, lens, self.w.holders)
+        self.books = deepcopy(self.w.books)
+        self.trail = TrailWatcher(self.contracts["AuditTrail"])
+        self.trail.restore(self.w.trail)
+        self.signers = {n: self.ledger.as_signer(n) for n in MEMBERS}
+        self.addr = {n: self.ledger.resolve(n) for n in MEMBERS}
+        self.docs = 0
+        self.used_docs: list[bytes] = []
+        self.suspended: set[str] = set()
+        self._snap: Snapshot | None = None
+        self.steps = -1  # invariants run once before the first step
+        self.w.runs += 1
+
+    # ---------------------------------------------------------------------- plumbing
+
+    @property
+    def snap(self) -> Snapshot:
+        """The ledger as of now (read again after anything that may have changed it)."""
+        if self._snap is None:
+            self._snap = self.lens.read()
+        return self._snap
+
+    def act(self, who: str, action: Any) -> Any:
+        """Run one transaction as `who`; a refusal is an outcome, not a failure."""
+        self.w.transactions += 1
+        self._snap = None
+        try:
+            result = action(self.signers[who])
+        except LedgerError:
+            self.w.refused += 1
+            return None
+        receipt = getattr(result, "receipt", None)
+        if receipt is None and hasattr(result, "tx"):
+            receipt = self.ledger.chain.w3.eth.get_transaction_receipt(result.tx)
+        if receipt is not None:
+            self.books.read_receipt(self.ledger, receipt)
+            self.trail.feed(receipt)
+        return result
+
+    def name(self, address: str) -> str | None:
+        return self.w.names.get(address)
+
+    def balance(self, name: str) -> int:
+        return self.snap.balances[self.addr[name]]
+
+    def receivables(self, *statuses: str, unpledged: bool = False) -> list[Any]:
+        return [
+            r
+            for r in self.snap.receivables.values()
+            if r.status in statuses and not (unpledged and r.pledged_to)
+        ]
+
+    def loans(self, *statuses: str) -> list[Any]:
+        return [loan for loan in self.snap.loans.values() if loan.status in statuses]
+
+    # ------------------------------------------------------------------------- e-CNY
+
+    @rule(to=st.sampled_from(MEMBERS), fen=amounts)
+    def issuer_mints(self, to: str, fen: int) -> None:
+        if self.act("issuer", lambda lg: lg.mint(self.addr[to], fen)):
+            self.books.minted += fen
+
+    @precondition(lambda self: self.balance("issuer") > 0)
+    @rule(data=st.data())
+    def issuer_burns(self, data: st.DataObject) -> None:
+        fen = data.draw(
+            st.one_of(upto(self.balance("issuer")), st.just(self.balance("issuer") + 1))
+        )
+        if self.act("issuer", lambda lg: lg.burn(fen)):
+            self.books.burnt += fen
+
+    @rule(payer=st.sampled_from(MEMBERS), payee=st.sampled_from(MEMBERS), data=st.data())
+    def member_pays_member(self, payer: str, payee: str, data: st.DataObject) -> None:
+        fen = data.draw(st.one_of(upto(self.balance(payer)), amounts))
+        self.act(payer, lambda lg: lg.transfer(self.addr[payee], fen))
+
+    @rule(who=st.sampled_from(MEMBERS), data=st.data())
+    def member_contributes_to_the_pool(self, who: str, data: st.DataObject) -> None:
+        fen = data.draw(upto(self.balance(who) // 4 + 1))
+        if self.act(who, lambda lg: lg.loans.contribute(fen)):
+            self.books.contributed += fen
+
+    @rule(who=st.sampled_from(SUSPENDABLE))
+    def regulator_suspends_or_reinstates(self, who: str) -> None:
+        if who in self.suspended:
+            if self.act("regulator", lambda lg: lg.reinstate(self.addr[who])):
+                self.suspended.discard(who)
+        elif self.act("regulator", lambda lg: lg.suspend(self.addr[who])):
+            self.suspended.add(who)
+
+    @rule(days=st.integers(1, 40))
+    def time_passes(self, days: int) -> None:
+        self.w.deployed.warp(days * DAY)
+        self._snap = None
+
+    # ------------------------------------------------------------------- receivables
+
+    @rule(to=st.sampled_from(SUPPLIERS), fen=st.integers(1, 5_000_000), days=st.integers(1, 90))
+    def core_issues_a_receivable(self, to: str, fen: int, days: int) -> None:
+        self.docs += 1
+        doc = keccak(text=f"run {self.w.runs} doc {self.docs}")
+        due = self.snap.time + days * DAY + 3600
+        if self.act("core", lambda lg: lg.receivables.issue(self.addr[to], fen, due, doc)):
+            self.used_docs.append(doc)
+
+    @precondition(lambda self: self.used_docs)
+    @rule(data=st.data())
+    def core_reuses_a_document(self, data: st.DataObject) -> None:
+        """Double financing: a document that backs a receivable never backs another."""
+        doc = data.draw(st.sampled_from(self.used_docs))
+        due = self.snap.time + 30 * DAY
+        issued = self.act(
+            "core", lambda lg: lg.receivables.issue(self.addr["supplier1"], 1, due, doc)
+        )
+        assert issued is None, f"document {doc.hex()} backed a second receivable"
+
+    @precondition(lambda self: self.receivables("PENDING"))
+    @rule(data=st.data(), verb=st.sampled_from(["accept", "accept", "reject", "cancel"]))
+    def pending_receivable_is_accepted_rejected_or_cancelled(
+        self, data: st.DataObject, verb: str
+    ) -> None:
+        r = data.draw(st.sampled_from(self.receivables("PENDING")))
+        who = self.name(r.debtor if verb == "cancel" else r.holder)
+        if who is not None:
+            self.act(who, lambda lg: getattr(lg.receivables, verb)(r.id))
+
+    @precondition(lambda self: self.receivables("ACTIVE", "OVERDUE", unpledged=True))
+    @rule(data=st.data())
+    def holder_splits_a_receivable(self, data: st.DataObject) -> None:
+        r = data.draw(st.sampled_from(self.receivables("ACTIVE", "OVERDUE", unpledged=True)))
+        unpaid = r.value - r.paid
+        if unpaid < 2:
+            return
+        cuts = sorted(data.draw(st.sets(st.integers(1, unpaid - 1), min_size=1, max_size=3)))
+        parts = [b - a for a, b in zip([0, *cuts], [*cuts, unpaid], strict=True)]
+        who = self.name(r.holder)
+        if who is not None:
+            self.act(who, lambda lg: lg.receivables.split(r.id, parts))
+
+    @precondition(lambda self: self.receivables("ACTIVE", "OVERDUE", unpledged=True))
+    @rule(data=st.data(), to=st.sampled_from((*SUPPLIERS, *LENDERS)))
+    def holder_passes_a_receivable_on(self, data: st.DataObject, to: str) -> None:
+        r = data.draw(st.sampled_from(self.receivables("ACTIVE", "OVERDUE", unpledged=True)))
+        who = self.name(r.holder)
+        if who is not None:
+            self.act(who, lambda lg: lg.receivables.transfer(r.id, self.addr[to]))
+
+    @precondition(lambda self: self.receivables("ACTIVE", "PLEDGED", "OVERDUE"))
+    @rule(data=st.data(), full=st.booleans())
+    def debtor_pays_a_receivable(self, data: st.DataObject, full: bool) -> None:
+        r = data.draw(st.sampled_from(self.receivables("ACTIVE", "PLEDGED", "OVERDUE")))
+        unpaid = r.value - r.paid
+        fen = unpaid if full else data.draw(upto(unpaid + 1))
+        if self.act("core", lambda lg: lg.receivables.pay(r.id, fen)):
+            self.books.paid_on_root[r.root] += fen
+
+    # ------------------------------------------------------------------------- loans
+
+    @precondition(lambda self: self.receivables("ACTIVE", "OVERDUE", "PLEDGED"))
+    @rule(data=st.data())
+    def lender_proposes_a_loan(self, data: st.DataObject) -> None:
+        pool = self.receivables("ACTIVE", "OVERDUE", "PLEDGED")
+        first = data.draw(st.sampled_from(pool))
+        borrower = self.name(first.holder)
+        if borrower is None:
+            return
+        same = [r.id for r in pool if r.holder == first.holder and r.id != first.id]
+        extra = data.draw(st.lists(st.sampled_from(same), max_size=1)) if same else []
+        ids = [first.id, *extra]
+        originator = data.draw(st.sampled_from(LENDERS))
+        tranches = []
+        for i in range(data.draw(st.integers(1, 3))):
+            lender = originator if i == 0 else data.draw(st.sampled_from(LENDERS))
+            senior = data.draw(st.booleans())
+            tranches.append(
+                TrancheRequest(
+                    lender=self.addr[lender],
+                    senior=senior,
+                    amount_fen=data.draw(st.integers(1, 3_000_000)),
+                    coupon_bps=data.draw(st.integers(0, 1500)) if senior else 0,
+                )
+            )
+        rate = data.draw(st.integers(0, 2400))
+        fee = data.draw(st.sampled_from([0, 0, 1000, 2000, 3000]))
+        request = LoanRequest(
+            borrower=self.addr[borrower],
+            tranches=tranches,
+            receivable_ids=ids,
+            rate_bps=rate,
+            term_days=data.draw(st.integers(1, 60)),
+            penalty_bps=data.draw(st.integers(0, 2400 - rate)),
+            grace_days=data.draw(st.integers(0, 3)),
+            fee_share_bps=fee,
+            provision_share_bps=data.draw(st.sampled_from([0, 500, 1000, 3000])),
+            mode=data.draw(st.sampled_from(["sequential", "pro-rata"])),
+            tech_partner=self.addr["tech"] if fee else None,
+            sweep_bps=data.draw(st.sampled_from([0, 0, 0, 1000, 5000])),
+        )
+        self.act(originator, lambda lg: lg.loans.propose(request))
+
+    @precondition(lambda self: self.loans("PROPOSED"))
+    @rule(data=st.data())
+    def borrower_accepts_a_loan(self, data: st.DataObject) -> None:
+        loan = data.draw(st.sampled_from(self.loans("PROPOSED")))
+        who = self.name(loan.borrower)
+        if who is not None:
+            self.act(who, lambda lg: lg.loans.accept(loan.id))
+
+    @precondition(lambda self: self.loans("ACCEPTED", "FUNDING"))
+    @rule(data=st.data())
+    def lender_funds_a_loan(self, data: st.DataObject) -> None:
+        loan = data.draw(st.sampled_from(self.loans("ACCEPTED", "FUNDING")))
+        who = self.name(data.draw(st.sampled_from([t.lender for t in loan.tranches])))
+        if who is not None:
+            self.act(who, lambda lg: lg.loans.fund(loan.id))
+
+    @precondition(lambda self: self.loans("FUNDED"))
+    @rule(data=st.data())
+    def originator_disburses_a_loan(self, data: st.DataObject) -> None:
+        loan = data.draw(st.sampled_from(self.loans("FUNDED")))
+        who = self.name(loan.originator)
+        if who is not None:
+            self.act(who, lambda lg: lg.loans.disburse(loan.id))
+
+    @precondition(lambda self: self.loans("DISBURSED", "DEFAULTED"))
+    @rule(data=st.data(), payer=st.sampled_from(("borrower", "core", "bank")))
+    def someone_repays_a_loan(self, data: st.DataObject, payer: str) -> None:
+        loan = data.draw(st.sampled_from(self.loans("DISBURSED", "DEFAULTED")))
+        who = self.name(loan.borrower) if payer == "borrower" else payer
+        owed = loan.outstanding + loan.interest_due
+        fen = data.draw(st.one_of(upto(owed), upto(owed + 10**6)))
+        if who is not None:
+            self.act(who, lambda lg: lg.loans.repay(loan.id, fen))
+
+    @precondition(lambda self: self.loans("DISBURSED", "DEFAULTED"))
+    @rule(data=st.data())
+    def borrower_repays_several_loans_at_once(self, data: st.DataObject) -> None:
+        open_ = self.loans("DISBURSED", "DEFAULTED")
+        picked = data.draw(st.lists(st.sampled_from(open_), min_size=1, max_size=3))
+        fen = [data.draw(upto(loan.outstanding + loan.interest_due)) for loan in picked]
+        who = self.name(picked[0].borrower) or "core"
+        ids = [loan.id for loan in picked]
+        self.act(who, lambda lg: lg.loans.repay_many(list(zip(ids, fen, strict=True))))
+
+    @precondition(lambda self: self.loans("PROPOSED", "ACCEPTED", "FUNDING", "FUNDED"))
+    @rule(data=st.data(), by_originator=st.booleans())
+    def a_loan_is_cancelled_before_disbursement(
+        self, data: st.DataObject, by_originator: bool
+    ) -> None:
+        loan = data.draw(st.sampled_from(self.loans("PROPOSED", "ACCEPTED", "FUNDING", "FUNDED")))
+        who = self.name(loan.originator if by_originator else loan.borrower)
+        if who is not None:
+            self.act(who, lambda lg: lg.loans.cancel(loan.id))
+
+    @precondition(lambda self: self.loans("DISBURSED"))
+    @rule(data=st.data(), by=st.sampled_from(("lender", "operator")))
+    def a_loan_is_declared_defaulted(self, data: st.DataObject, by: str) -> None:
+        loan = data.draw(st.sampled_from(self.loans("DISBURSED")))
+        who = self.name(loan.tranches[0].lender) if by == "lender" else "operator"
+        if who is not None:
+            self.act(who, lambda lg: lg.loans.declare_default(loan.id))
+
+    # -------------------------------------------------------------------- invariants
+
+    @invariant()
+    def ecny_total_supply_equals_minted_minus_burnt(self) -> None:
+        self.w.checks += 1  # the first invariant: once per step, and once before the first
+        self.steps += 1
+        assert support.ecny_supply_is_minted_less_burnt(self.snap, self.books) == []
+
+    @invariant()
+    def every_contract_holds_what_its_books_say(self) -> None:
+        problems = support.contract_balances_match_books(self.snap, self.books, self.contracts)
+        assert problems == []
+
+    @invariant()
+    def no_receivable_is_pledged_to_two_loans(self) -> None:
+        assert support.no_receivable_pledged_to_two_loans(self.snap) == []
+
+    @invariant()
+    def live_receivables_plus_payments_equal_each_roots_face_value(self) -> None:
+        assert support.receivable_roots_conserve_face_value(self.snap, self.books) == []
+
+    @invariant()
+    def each_loans_outstanding_is_principal_less_repaid_less_cover(self) -> None:
+        problems = support.loan_outstanding_is_principal_less_repaid_and_cover(
+            self.snap, self.books
+        )
+        assert problems == []
+
+    @invariant()
+    def each_lenders_exposure_is_its_open_funding(self) -> None:
+        assert support.exposure_is_open_funding(self.snap) == []
+
+    @invariant()
+    def every_settlement_splits_exactly(self) -> None:
+        assert self.books.problems == []
+
+    @invariant()
+    def the_audit_trail_verifies(self) -> None:
+        assert self.trail.check(self.ledger, self.snap) == []
+
+    def teardown(self) -> None:
+        self.w.full_runs += self.steps == STEPS
+        self.w.settlements += self.books.settlements
+        self.w.defaults += self.books.defaults
+        verdict = verify_trail(self.ledger)
+        self.w.entries = max(self.w.entries, verdict.entries)
+        assert verdict.ok, verdict
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    global WORLD
+    with anvil_node() as url:
+        WORLD = build_world(Home.at(tmp_path_factory.mktemp("invariants") / "home"), url)
+        try:
+            yield WORLD
+        finally:
+            WORLD.deployed.ledger.close()
+            WORLD = None
+
+
+QUARTERS = 4
+
+
+@pytest.mark.parametrize("quarter", range(1, QUARTERS + 1), ids=lambda q: f"quarter {q}")
+def test_named_invariants_hold_after_every_random_step(
+    world: World, quarter: int, record_property: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """RUNS runs in all, in quarters (each its own hypothesis search) so that xdist can
+    spread them over its workers instead of leaving one long test for the end."""
+    runs = -(-RUNS // QUARTERS)
+    world.runs = world.full_runs = world.checks = world.transactions = world.refused = 0
+    world.settlements = world.defaults = 0
+    started = time.perf_counter()
+    run_state_machine_as_test(
+        LedgerMachine,
+        # Every run takes exactly STEPS steps: without this, hypothesis ends some runs early
+        # on purpose (to explore shorter histories); the long run and the many refusals
+        # already cover short histories. (`_min_steps` is hypothesis's own knob for it.)
+        _min_steps=STEPS,
+        settings=settings(
+            max_examples=runs,
+            stateful_step_count=STEPS,
+            deadline=None,
+            phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
+    elapsed = time.perf_counter() - started
+    steps = world.checks - world.runs
+    summary = (
+        f"invariants, quarter {quarter}: {world.runs} runs ({world.full_runs} of {STEPS} "
+        f"steps), {steps} steps ({world.transactions} transactions, {world.refused} refused "
+        f"by the contracts; {world.settlements} settlements, {world.defaults} defaults), "
+        f"8 named invariants after every step, trail of up to "
+        f"{world.entries} entries verified after every run, {elapsed:.0f} s"
+    )
+    record_property("invariant_runs", world.full_runs)
+    record_property("invariant_steps", steps)
+    with capsys.disabled():
+        print(f"\n{summary}")
+    if os.environ.get("LIANDAI_INVARIANT_REPORT"):
+        with open(os.environ["LIANDAI_INVARIANT_REPORT"], "a", encoding="utf-8") as out:
+            out.write(summary + "\n")
+    assert world.full_runs >= runs
+    # The machine must get somewhere: money through the waterfall, loans into default.
+    assert world.settlements >= world.runs
+    assert world.defaults > 0 or world.runs < 20
