@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import itertools
 import json
+import socket
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -19,6 +20,27 @@ from web3.providers import JSONBaseProvider
 from web3.types import RPCEndpoint, RPCResponse
 
 HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+
+
+class _OneSendHTTPConnection(http.client.HTTPConnection):
+    """Headers and a bytes body in one `send`, on a socket with Nagle's algorithm off.
+
+    http.client sends the headers and the body apart; the second small segment then waits
+    for the first one's acknowledgement. Measured: two `sendall`s were a third of the
+    client's time per pipelined transaction on a loaded machine."""
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def _send_output(self, message_body: Any = None, encode_chunked: bool = False) -> None:
+        if not isinstance(message_body, bytes) or encode_chunked:
+            super()._send_output(message_body, encode_chunked)  # type: ignore[misc]
+            return
+        self._buffer.extend((b"", b""))  # type: ignore[attr-defined]
+        msg = b"\r\n".join(self._buffer) + message_body  # type: ignore[attr-defined]
+        del self._buffer[:]  # type: ignore[attr-defined]
+        self.send(msg)
 
 
 class KeepAliveHTTPProvider(JSONBaseProvider):
@@ -42,11 +64,7 @@ class KeepAliveHTTPProvider(JSONBaseProvider):
 
     def _connection(self) -> http.client.HTTPConnection:
         if self._conn is None:
-            cls = (
-                http.client.HTTPSConnection
-                if self._scheme == "https"
-                else http.client.HTTPConnection
-            )
+            cls = http.client.HTTPSConnection if self._scheme == "https" else _OneSendHTTPConnection
             self._conn = cls(self._host, self._port, timeout=self._timeout)
         return self._conn
 
