@@ -1,7 +1,7 @@
 """Shared machinery of the security suite.
 
-- `anvil_node`: a real node with full history (the shared fixture prunes old blocks, which
-  a trail verification from the first block cannot live with) and snapshot/revert.
+- `anvil_node`: the suite's real anvil (states pruned to the last 256; blocks and logs kept,
+  so a trail verifies from the first block) with snapshot/revert.
 - `fixture_contracts`: the hostile and helper contracts of `fixtures/`, compiled with the
   project's own compiler machinery (`ledger.compiler`, npm solc through py-solc-x).
 - `Deployed`: a seeded deployment on such a node, with cheap `eth_call` probes.
