@@ -76,6 +76,28 @@ class Filler:
     def add(self, table: str, *row: Any) -> None:
         self.rows.setdefault(table, []).append(row)
 
+    def receivable(
+        self,
+        rid: int,
+        root: int,
+        parent: int | None,
+        debtor: str,
+        holder: str,
+        face: int,
+        maturity: int,
+        depth: int,
+        at: int,
+        accepted_at: int | None = None,
+    ) -> None:
+        """One ACTIVE receivable row, issued (or split off) at `at`."""
+        self.add(
+            "receivables",
+            *(rid, root, parent, debtor, holder, str(face), "0", maturity, "ACTIVE"),
+            *(f"0x{root:064x}", None, 0, None, depth, at, None),
+            at if accepted_at is None else accepted_at,
+            None,
+        )
+
     def members(self) -> None:
         start = self.now - 800 * DAY
         groups = [
@@ -114,26 +136,8 @@ class Filler:
             face = rng.randrange(10_000, 5_000_000) * 100
             debtor = rng.choice(self.debtors)
             holder = rng.choice(self.borrowers)
-            self.add(
-                "receivables",
-                root,
-                root,
-                None,
-                debtor,
-                holder,
-                str(face),
-                "0",
-                maturity,
-                "ACTIVE",
-                f"0x{root:064x}",
-                None,
-                0,
-                None,
-                0,
-                issued,
-                None,
-                issued + 60,
-                None,
+            self.receivable(
+                root, root, None, debtor, holder, face, maturity, 0, issued, issued + 60
             )
             tokens = [(root, face, 0)]
             if rng.random() < 0.4 and rid + 2 <= count:
@@ -143,26 +147,8 @@ class Filler:
                 for part in (pface // 2, pface - pface // 2):
                     rid += 1
                     kids.append((rid, part, depth + 1))
-                    self.add(
-                        "receivables",
-                        rid,
-                        root,
-                        parent,
-                        debtor,
-                        holder,
-                        str(part),
-                        "0",
-                        maturity,
-                        "ACTIVE",
-                        f"0x{root:064x}",
-                        None,
-                        0,
-                        None,
-                        depth + 1,
-                        split_at,
-                        None,
-                        split_at,
-                        None,
+                    self.receivable(
+                        rid, root, parent, debtor, holder, part, maturity, depth + 1, split_at
                     )
                 self.db_split.append((parent, kids[0][0], split_at))
                 tokens = kids
@@ -171,26 +157,16 @@ class Filler:
                     for part in (pface // 2, pface - pface // 2):
                         rid += 1
                         tokens.append((rid, part, depth + 1))
-                        self.add(
-                            "receivables",
+                        self.receivable(
                             rid,
                             root,
                             parent,
                             debtor,
                             holder,
-                            str(part),
-                            "0",
+                            part,
                             maturity,
-                            "ACTIVE",
-                            f"0x{root:064x}",
-                            None,
-                            0,
-                            None,
                             depth + 1,
                             split_at + DAY,
-                            None,
-                            split_at + DAY,
-                            None,
                         )
                     self.db_split.append((parent, rid - 1, split_at + DAY))
             for token, tface, _ in tokens:
