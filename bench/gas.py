@@ -156,6 +156,21 @@ def _receivables_and_loans(op: Ledger) -> dict[str, int]:
     gas["pool.contribute"] = contribute.gas_used
     gas.update(_batch(op, supplier, due))
     gas.update(_default_and_audit(op, loans[5]))
+    gas.update(_consent(op))
+    return gas
+
+
+def _consent(op: Ledger) -> dict[str, int]:
+    """A borrower's consent to a lender, the lender's queries of its credit file, a renewal
+    and a revocation (DESIGN §6.7)."""
+    s1, bank = op.as_signer("supplier1"), op.as_signer("bank")
+    lender, borrower = op.resolve("bank"), op.resolve("supplier1")
+    gas = {"consent.grant": s1.consents.grant(lender, 365, "credit assessment").gas_used}
+    # Every query costs the same: the count shares the grant's already-written slot.
+    gas["credit.query"] = bank.consents.query(borrower).gas_used
+    assert bank.consents.query(borrower).gas_used == gas["credit.query"]
+    gas["consent.grant.renewal"] = s1.consents.grant(lender, 90, "credit assessment").gas_used
+    gas["consent.revoke"] = s1.consents.revoke(lender).gas_used
     return gas
 
 
