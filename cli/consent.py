@@ -11,7 +11,7 @@ import click
 from cli.context import App, bad_input_as_usage, emit_json, json_option, pass_app, say, table
 
 if TYPE_CHECKING:
-    from ledger.client import Ledger
+    from ledger.engine.client import Ledger
 
 
 @click.group()
@@ -43,7 +43,7 @@ def consent() -> None:
 def grant(app: App, lender: str, days: int, purpose: str, as_json: bool) -> None:
     """Consent to LENDER reading your credit file (you sign as the borrower). Granting
     again renews the consent with the new term and purpose."""
-    from ledger.credit.consent import check_days, encode_purpose
+    from ledger.engine.consent import check_days, encode_purpose
     from ledger.money import format_time
 
     with bad_input_as_usage():

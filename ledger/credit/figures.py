@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ledger.audit.evidence import Proved
+
 DAY = 86_400
 SOURCES = ("REPAYMENT", "RECEIVABLE", "SWEEP", "COVER")
 # Receipts the borrower's side paid (a cover payment is a guarantor's, not a repayment).
@@ -76,16 +78,8 @@ class Inconsistent(Exception):
         self.problem = problem
 
 
-@dataclass(frozen=True)
-class Item:
-    """One proved entry with its bound event's fields (as `readable_fields` gives them)."""
-
-    seq: int
-    kind: str
-    actor: str
-    subject: int
-    at: int
-    fields: dict[str, Any]
+# One proved entry with its bound event's fields (as `readable_fields` gives them).
+Item = Proved
 
 
 def days_past_due(at: int, due_at: int) -> int:
@@ -230,7 +224,7 @@ class _Builder:
             raise Inconsistent(item.seq, f"a {item.kind} entry has no place in a credit file")
 
     def _proposed(self, item: Item) -> None:
-        from ledger.loans import decode_terms
+        from ledger.engine.loans import decode_terms
 
         f = item.fields
         if f["borrower"] != self.borrower:
@@ -409,7 +403,7 @@ def credit_file(items: Sequence[Item], borrower: str) -> dict[str, Any]:
     as_of = query.at
     loans = [loan.view(as_of) for loan in sorted(builder.loans.values(), key=lambda x: x.id)]
     receivables = [r.view(as_of) for r in sorted(builder.receivables.values(), key=lambda x: x.id)]
-    from ledger.credit.consent import decode_purpose
+    from ledger.engine.consent import decode_purpose
 
     return {
         "borrower": borrower,

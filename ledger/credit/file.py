@@ -1,6 +1,6 @@
 """Credit files (征信报告): written after the on-chain query, verified offline.
 
-A credit file is an evidence bundle (`ledger.audit_evidence`) whose header also carries
+A credit file is an evidence bundle (`ledger.audit.evidence`) whose header also carries
 the borrower's file: line 1 is the header, each further line one audit entry with its
 bound business event and an RFC 9162 inclusion proof. The entries are the borrower's
 loans (every LOAN_* entry of a loan proposed to it), its receivables as debtor (issue,
@@ -27,10 +27,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ledger.audit import Bad, Entry, Event, TrailCheck, chain_entries, chain_head, checkpoints
-from ledger.audit_binding import by_name, kind_label, readable_fields
-from ledger.audit_bundle import TREE
-from ledger.audit_evidence import _bytes, _entry_line, _EvidenceHeader
+from ledger.audit.binding import by_name, kind_label, readable_fields
+from ledger.audit.bundle import TREE
+from ledger.audit.evidence import (
+    EvidenceVerdict,
+    _bytes,
+    _entry_line,
+    _EvidenceHeader,
+    verify_evidence,
+)
+from ledger.audit.merkle import Frontier, Tree, leaf_hash
+from ledger.audit.trail import Bad, Entry, Event, TrailCheck, chain_entries, chain_head, checkpoints
 from ledger.credit.figures import (
     CONSENT_KINDS,
     FILE_KINDS,
@@ -41,11 +48,10 @@ from ledger.credit.figures import (
     credit_file,
 )
 from ledger.errors import BadInput, Refused
-from ledger.merkle import Frontier, Tree, leaf_hash
 
 if TYPE_CHECKING:
-    from ledger.client import Ledger
-    from ledger.credit.consent import Queried
+    from ledger.engine.client import Ledger
+    from ledger.engine.consent import Queried
 
 FORMAT = "liandai-credit-file/1"
 
@@ -281,3 +287,11 @@ def read_header(data: dict[str, Any]) -> _EvidenceHeader:
         seqs=header.seqs,
         finish=finish,
     )
+
+
+def verify_file(path: Path, trusted_root: bytes | None = None) -> EvidenceVerdict:
+    """Verify a credit file (or any evidence bundle) offline, figures included."""
+    return verify_evidence(path, trusted_root, READERS)
+
+
+READERS = {FORMAT: read_header}

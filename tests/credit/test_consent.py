@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from eth_utils import keccak
 
-from ledger.client import Ledger
-from ledger.credit.consent import decode_purpose, encode_purpose
+from ledger.engine.client import Ledger
+from ledger.engine.consent import decode_purpose, encode_purpose
 from ledger.errors import BadInput, ContractRefusal
 
 DAY = 86_400

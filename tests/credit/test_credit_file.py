@@ -23,12 +23,11 @@ from typing import Any
 import pytest
 from eth_utils import keccak
 
-from ledger.audit_evidence import verify_evidence
-from ledger.client import Ledger
 from ledger.credit.figures import DAY
-from ledger.credit.file import write_credit_file
+from ledger.credit.file import verify_file, write_credit_file
+from ledger.engine.client import Ledger
+from ledger.engine.loans import LoanRequest, TrancheRequest
 from ledger.home import Home
-from ledger.loans import LoanRequest, TrancheRequest
 from ledger.roles import Role
 
 
@@ -208,7 +207,7 @@ def test_the_file_holds_only_the_borrowers_entries_and_ends_with_its_query(
 def test_the_file_verifies_offline_and_a_tampered_figure_or_field_fails(
     history: History, tmp_path: Path
 ) -> None:
-    verdict = verify_evidence(history.path)
+    verdict = verify_file(history.path)
     assert verdict.ok, verdict.problem
     lines = history.path.read_text().splitlines()
     header = json.loads(lines[0])
@@ -216,7 +215,7 @@ def test_the_file_verifies_offline_and_a_tampered_figure_or_field_fails(
     def verdict_of(header_obj: dict[str, Any], body: list[str]) -> Any:
         target = tmp_path / "tampered.jsonl"
         target.write_text("\n".join([json.dumps(header_obj), *body]) + "\n")
-        return verify_evidence(target)
+        return verify_file(target)
 
     # every number, flag and text of the file's figures
     paths: list[tuple[Any, ...]] = []

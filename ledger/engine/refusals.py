@@ -1,0 +1,202 @@
+"""Custom errors in words: each names the rule and the numbers.
+
+The chain's answer is decoded from the revert data (never from a message string) and
+rendered here with local account names, yuan amounts and role names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ledger.money import format_bps, format_fen
+from ledger.roles import STATUS_NAMES, role_names
+
+NameOf = Callable[[str], str]
+
+_RULES: dict[str, str] = {
+    "NotAMember": "membership: {account} is not a member of the consortium",
+    "MemberNotActive": (
+        "membership: {account} is {status}; a suspended member can neither send, receive nor act"
+    ),
+    "MissingRole": "membership: {account} needs role {required} but holds {held}",
+    "AlreadyMember": "membership: {account} is already a member",
+    "InvalidRoles": "membership: role set {roles} is empty or unknown",
+    "ZeroAddressMember": "membership: the zero address cannot be a member",
+    "StatusUnchanged": "membership: {account} is already {status}",
+    "CannotSuspendSelf": "membership: {account} cannot suspend itself",
+    "NotAuditWriter": "audit: {caller} is not an engine contract of this deployment",
+    "CheckpointOutOfRange": (
+        "audit: a checkpoint of {size} entries must be above the latest ({latest}) and at most"
+        " the head ({head})"
+    ),
+    "NotEngine": "e-CNY: {caller} is not an engine contract of this deployment",
+    "LengthMismatch": "e-CNY: {payees} payees but {amounts} amounts",
+    "ZeroAmount": "e-CNY: the amount must be positive",
+    "ERC20InsufficientBalance": "e-CNY: {sender} holds {balance}, needs {needed}",
+    "ERC20InsufficientAllowance": "e-CNY: allowance of {spender} is {allowance}, needs {needed}",
+    "ERC20InvalidReceiver": "e-CNY: {receiver} cannot receive",
+    "ERC20InvalidSender": "e-CNY: {sender} cannot send",
+    "ERC20InvalidApprover": "e-CNY: {approver} cannot approve",
+    "ERC20InvalidSpender": "e-CNY: {spender} cannot be a spender",
+    # receivables
+    "UnknownReceivable": "receivables: there is no receivable #{id}",
+    "DocumentAlreadyUsed": (
+        "receivables: document {docHash} already backs receivable #{existing} "
+        "(a document backs one receivable ever: no double financing)"
+    ),
+    "MissingDocument": "receivables: a receivable needs a document hash",
+    "MaturityInPast": "receivables: maturity {maturityAt} is not after the chain's time {nowAt}",
+    "InvalidValue": "receivables: value {valueFen} is zero or above the maximum {maxFen}",
+    "WrongStatus": "receivables: #{id} is {status}, which does not allow this",
+    "NotHolder": "receivables: {caller} does not hold #{id} ({holder} does)",
+    "NotDebtor": "receivables: {caller} is not the debtor of #{id} ({debtor} is)",
+    "PartCount": "receivables: a split takes 2 to {max} parts, not {parts}",
+    "PartsMismatch": "receivables: the parts of #{id} sum to {sumFen}, not its unpaid {unpaidFen} "
+    "(or a part is zero)",
+    "Overpayment": "receivables: paying {amountFen} on #{id} is zero or more than the unpaid "
+    "{unpaidFen}",
+    "NotBorrowersReceivable": "loans: receivable #{id} is held by {holder}, not by the borrower "
+    "{borrower}",
+    "NotLoanBook": "receivables: only the loan book pledges and releases, not {caller}",
+    "ApprovalsDisabled": "receivables: approvals are disabled; only the holder moves a receivable",
+    "SelfTransfer": "receivables: #{id} is already held by the recipient",
+    # loans
+    "UnknownLoan": "loans: there is no loan #{loanId}",
+    "WrongLoanStatus": "loans: loan #{loanId} is {status}, which does not allow this",
+    "NoTranches": "loans: a loan needs at least one tranche",
+    "TooManyTranches": "loans: {count} tranches, at most {max}",
+    "InvalidTrancheAmount": "loans: tranche {index} amount {amountFen} is zero or too large",
+    "PrincipalAboveCap": "loans: principal {principalFen} is above the cap of {capFen}",
+    "JuniorWithCoupon": "loans: junior tranche {index} has a coupon {couponBps}; juniors share "
+    "the residual interest",
+    "NoReceivables": "loans: a loan is proposed against at least one receivable",
+    "InvalidTerm": "loans: a term of {termDays} days (1 to 3650)",
+    "PayeesMismatch": "loans: payees take {payeesSumFen}, the principal is {principalFen}",
+    "SharesAboveWhole": "loans: fee share {feeShareBps} + provision share {provisionShareBps} "
+    "exceed 100%",
+    "SweepAboveWhole": "loans: sweep share {sweepBps} exceeds 100%",
+    "SweepTooLarge": "e-CNY: sweep share {sweepBps} exceeds 100%",
+    "MissingTechPartner": "loans: a fee share needs the tech partner it is paid to",
+    "NotOriginator": "loans: {caller} is not the originator of loan #{loanId} ({originator} is)",
+    "NotBorrower": "loans: {caller} is not the borrower of loan #{loanId} ({borrower} is)",
+    "NotOriginatorOrBorrower": "loans: only loan #{loanId}'s originator or borrower may cancel, "
+    "not {caller}",
+    "NotLenderOfLoan": "loans: {caller} is neither a lender of loan #{loanId} nor an operator",
+    "TermsMismatch": "loans: the terms of loan #{loanId} hash to {expected}, not the reviewed "
+    "{given}",
+    "NothingToFund": "loans: {lender} has no unfunded tranche in loan #{loanId}",
+    "ZeroReceipt": "loans: a receipt of zero on loan #{loanId}",
+    "ReceiptsMismatch": "loans: {loans} loans but {amounts} amounts",
+    "EmptyBatch": "loans: a batch settles at least one receipt",
+    "DefaultTooEarly": "loans: loan #{loanId} can be declared defaulted from {earliestAt}, "
+    "not {nowAt} (maturity + default_days)",
+    "NothingOutstanding": "loans: loan #{loanId} has no principal outstanding",
+    "NotReceivableToken": "loans: only the receivable token hands in receivable payments",
+    "NotTokenContract": "loans: only the e-CNY token hands in swept payments",
+    # compliance (DESIGN §4.7)
+    "OriginatorShareTooLow": "compliance min_originator_share_bps: the originating lender funds "
+    "{shareBps} of principal, below the floor of {minBps}",
+    "AprAboveCap": "compliance max_apr_bps: rate {rateBps} + penalty {penaltyBps} exceed the cap "
+    "of {maxAprBps}",
+    "FeeShareAboveCap": "compliance max_fee_share_bps: the tech fee share {feeShareBps} exceeds "
+    "the cap of {maxFeeShareBps}",
+    "TechPartnerCannotFund": "compliance: {lender} is a tech partner and may not fund a tranche "
+    "(no 兜底)",
+    "ExposureAboveLimit": "compliance max_single_borrower_bps: {lender}'s exposure to {borrower} "
+    "would be {exposureFen}, above its limit of {limitFen}",
+    # policy and pool
+    "UnknownParameter": "policy: no parameter named {name}",
+    "ParameterOutOfRange": "policy: {name} = {value} is out of range (0 to {max})",
+    "ZeroContribution": "pool: a contribution must be positive",
+    # credit files (DESIGN §6.7)
+    "ConsentNotGranted": "credit consent: {borrower} never granted {lender} consent to read its "
+    "credit file",
+    "ConsentWasRevoked": "credit consent: {borrower} revoked its consent to {lender} at "
+    "{revokedAt}",
+    "ConsentExpired": "credit consent: {borrower}'s consent to {lender} expired at {expiresAt} "
+    "(now {nowAt})",
+    "ConsentDaysOutOfRange": "credit consent: a consent lasts 1 to {maxDays} days, not {daysGiven}",
+    "ConsentWithoutPurpose": "credit consent: a consent names its purpose",
+    "ConsentToSelf": "credit consent: {account} cannot grant consent to itself",
+    "ReentrancyGuardReentrantCall": "reentrant call refused",
+    "SafeCastOverflowedUintDowncast": "arithmetic: {value} does not fit in {bits} bits",
+    "ERC721NonexistentToken": "receivables: no token #{tokenId}",
+    "ERC721IncorrectOwner": "receivables: {sender} does not own #{tokenId} ({owner} does)",
+    "ERC721InsufficientApproval": "receivables: {operator} may not move #{tokenId}",
+    "ERC721InvalidReceiver": "receivables: {receiver} cannot receive a receivable",
+    "ERC721InvalidSender": "receivables: {sender} cannot send",
+    "ERC721InvalidApprover": "receivables: {approver} cannot approve",
+    "ERC721InvalidOperator": "receivables: {operator} cannot be an operator",
+    "ERC721InvalidOwner": "receivables: {owner} cannot own a receivable",
+    "TooManyWriters": "audit: {count} writers, at most {max}",
+    "TooManyEngines": "e-CNY: {count} engines, at most {max}",
+    "Error": "{message}",
+    "Panic": "contract panic (code {code})",
+}
+
+_ROLE_ARGS = {"roles", "required", "held", "anyOf", "oldRoles", "newRoles"}
+_FEN_ARGS = {"balance", "needed", "allowance"}
+_TIME_ARGS = {"maturityAt", "nowAt", "earliestAt", "revokedAt", "expiresAt"}
+_RECEIVABLE_STATUS = [
+    "NONE",
+    "PENDING",
+    "ACTIVE",
+    "PLEDGED",
+    "PAID",
+    "SPLIT",
+    "REJECTED",
+    "CANCELLED",
+    "OVERDUE",
+]
+_LOAN_STATUS = [
+    "NONE",
+    "PROPOSED",
+    "ACCEPTED",
+    "FUNDING",
+    "FUNDED",
+    "DISBURSED",
+    "REPAID",
+    "DEFAULTED",
+    "CANCELLED",
+]
+# Which status list an error's `status` argument is drawn from.
+_STATUS_TABLES: dict[str, list[str]] = {
+    "WrongStatus": _RECEIVABLE_STATUS,
+    "WrongLoanStatus": _LOAN_STATUS,
+}
+
+
+def _render(key: str, value: Any, name_of: NameOf, error: str = "") -> str:
+    if isinstance(value, str) and value.startswith("0x") and len(value) == 42:
+        return name_of(value)
+    if key in _ROLE_ARGS and isinstance(value, int):
+        return "|".join(role_names(value)) or "no role"
+    if key == "status" and isinstance(value, int):
+        names = _STATUS_TABLES.get(error)
+        if names is not None:
+            return names[value] if value < len(names) else str(value)
+        return STATUS_NAMES.get(value, str(value))
+    if key in _TIME_ARGS and isinstance(value, int):
+        from ledger.money import format_time
+
+        return format_time(value)
+    if key == "name" and isinstance(value, bytes):
+        return repr(value.rstrip(b"\0").decode("ascii", "replace"))
+    if isinstance(value, int) and (key in _FEN_ARGS or key.endswith("Fen")):
+        return format_fen(value)
+    if isinstance(value, int) and (key.endswith("Bps") or key == "minBps"):
+        return format_bps(value)
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return str(value)
+
+
+def explain(name: str, args: dict[str, Any], name_of: NameOf) -> str:
+    """`MissingRole`, {...} → 'MissingRole — membership: bank needs role ECNY_ISSUER …'."""
+    rendered = {k: _render(k, v, name_of, name) for k, v in args.items()}
+    template = _RULES.get(name)
+    if template is None:
+        detail = ", ".join(f"{k}={v}" for k, v in rendered.items())
+        return f"{name}({detail})"
+    return f"{name} — {template.format(**rendered)}"
