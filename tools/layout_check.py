@@ -30,8 +30,7 @@ FLOORS = (
     ("ledger.chain", "ledger.reference"),
     ("ledger.engine",),
     ("ledger.audit",),
-    ("ledger.credit",),
-    ("ledger.supervision",),
+    ("ledger.supervision", "ledger.credit"),
     ("ledger.demo",),
     ("cli",),
 )
