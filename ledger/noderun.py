@@ -10,7 +10,7 @@ import contextlib
 import os
 from collections.abc import Callable
 
-from ledger.backend import EMBEDDED_CHAIN_ID
+from ledger.backend import EMBEDDED_CHAIN_ID, adopt_permissioning
 from ledger.errors import ChainUnavailable, NotInitialised
 from ledger.home import Home, write_json_atomic
 
@@ -25,6 +25,7 @@ def run_node(home: Home, port: int, on_ready: Callable[[str], None]) -> None:
         chain = EmbeddedChain.open(home.chain_file, chain_id=EMBEDDED_CHAIN_ID, lock_timeout=1.0)
     except ChainBusyError as exc:
         raise ChainUnavailable(str(exc)) from None
+    adopt_permissioning(home, chain)
 
     def ready(url: str) -> None:
         write_json_atomic(home.node_file, {"url": url, "pid": os.getpid()})

@@ -84,6 +84,17 @@ METHOD_NOT_FOUND: Final = -32601
 INTERNAL_ERROR: Final = -32603
 SERVER_ERROR: Final = -32000
 REVERT_ERROR: Final = 3
+# Besu's code for a sender its permissioning refuses (TX_SENDER_NOT_AUTHORIZED).
+NOT_PERMITTED: Final = -32007
+
+# Chain-level permissioning (DESIGN §6.8): the Membership contract's view, its role bit.
+MEMBER_OF_SELECTOR: Final = keccak(b"memberOf(address)")[:4]
+NOT_A_MEMBER_SELECTOR: Final = keccak(b"NotAMember(address)")[:4]
+MEMBER_NOT_ACTIVE_SELECTOR: Final = keccak(b"MemberNotActive(address,uint8)")[:4]
+MISSING_ROLE_SELECTOR: Final = keccak(b"MissingRole(address,uint16,uint16)")[:4]
+OPERATOR_ROLE: Final = 1
+STATUS_ACTIVE: Final = 1
+_STATUS_NAMES: Final = {0: "NONE", 1: "ACTIVE", 2: "SUSPENDED"}
 
 _log = logging.getLogger(__name__)
 
@@ -396,6 +407,8 @@ class EmbeddedChain:
         self._chaindb = chain.chaindb
         self._chain_id = int(meta["chain_id"])
         self._time_offset = int(meta["time_offset"])
+        self._deployer = _meta_address(meta.get("deployer"))
+        self._membership = _meta_address(meta.get("membership"))
         self._file_lock = lock
         self._lock = threading.RLock()
         self._closed = False
@@ -416,6 +429,7 @@ class EmbeddedChain:
         genesis_alloc: GenesisAlloc | None = None,
         lock_timeout: float = 10.0,
         durable: bool = True,
+        deployer: str | None = None,
     ) -> EmbeddedChain:
         """Open the chain stored at ``path`` (created on first use); ``None``: in memory.
 
@@ -426,6 +440,11 @@ class EmbeddedChain:
         ``durable=False`` (SQLite ``synchronous=NORMAL``) skips the fsync per block:
         every mined block still survives a process crash or ``kill -9`` (it reached the
         OS), but an OS crash or power loss may roll back the last few blocks.
+
+        ``deployer`` (applies when the chain is created) makes it permissioned (DESIGN
+        §6.8): only that account may send transactions until :meth:`seal_membership`
+        names the Membership contract; from then on only active members may send, and
+        only an OPERATOR may create contracts. A chain created without one is open.
         """
         if chain_id is not None and (
             isinstance(chain_id, bool) or not isinstance(chain_id, int) or chain_id <= 0
@@ -444,7 +463,9 @@ class EmbeddedChain:
             if meta.get("initialised") == "1":
                 chain = _resume(kv, meta, chain_id, file_path)
             else:
-                chain, meta = _create(kv, chain_id or DEFAULT_CHAIN_ID, genesis_alloc or {})
+                chain, meta = _create(
+                    kv, chain_id or DEFAULT_CHAIN_ID, genesis_alloc or {}, deployer
+                )
             return cls(path=file_path, conn=conn, kv=kv, chain=chain, meta=meta, lock=lock)
         except BaseException:
             if conn is not None:
@@ -517,6 +538,129 @@ class EmbeddedChain:
     def db_reads(self) -> int:
         """Rows read from SQLite so far: a measure of work done by look-ups."""
         return self._kv.reads
+
+    # ---------------------------------------------------------------- permissioning
+
+    @property
+    def permissioning(self) -> dict[str, str | None]:
+        """``mode`` (open, deploying, members) and the addresses it rests on."""
+        with self._lock:
+            if self._deployer is None:
+                mode = "open"
+            elif self._membership is None:
+                mode = "deploying"
+            else:
+                mode = "members"
+            return {
+                "mode": mode,
+                "deployer": _d(self._deployer) if self._deployer else None,
+                "membership": _d(self._membership) if self._membership else None,
+            }
+
+    def seal_membership(self, membership: str, *, deployer: str | None = None) -> None:
+        """From now on, read who may send from the Membership contract at ``membership``.
+
+        Called once the suite is deployed. ``deployer`` makes an open chain (one created
+        before permissioning existed) permissioned too. The Membership contract must
+        answer ``memberOf`` with the deployer as an active OPERATOR, else nobody could
+        ever send again. Persisted at once; sealing twice with another address fails.
+        """
+        address = _parse_alloc_address(membership)
+        with self._lock:
+            self._check_open()
+            owner = self._deployer
+            if owner is None:
+                if deployer is None:
+                    raise ValueError("this chain has no deployer: give one to permission it")
+                owner = _parse_alloc_address(deployer)
+            if self._membership is not None:
+                if self._membership == address:
+                    return
+                raise ValueError(
+                    f"permissioning already reads Membership at {_d(self._membership)}"
+                )
+            roles, status = self._member_of(self._head, owner, address)
+            if status != STATUS_ACTIVE or not roles & OPERATOR_ROLE:
+                raise ValueError(
+                    f"{membership} does not hold the deployer {_d(owner)} as an active OPERATOR"
+                )
+            self._kv.commit({"deployer": _d(owner), "membership": _d(address)})
+            self._deployer = owner
+            self._membership = address
+
+    def _member_of(
+        self, header: BlockHeaderAPI, account: bytes, membership: bytes
+    ) -> tuple[int, int]:
+        """(roles, status) of ``account`` in the Membership contract, at ``header``'s state."""
+        vm = self._chain.get_vm(header)
+        state = vm.state
+        if not state.get_code(Address(membership)):
+            raise ValueError(f"no contract at {_d(membership)}")
+        data = MEMBER_OF_SELECTOR + bytes(12) + account
+        unsigned = vm.create_unsigned_transaction(
+            nonce=state.get_nonce(Address(ZERO_ADDRESS)),
+            gas_price=0,
+            gas=1_000_000,
+            to=Address(membership),
+            value=0,
+            data=data,
+        )
+        spoof = cast(SignedTransactionAPI, SpoofTransaction(unsigned, from_=Address(ZERO_ADDRESS)))
+        snapshot = state.snapshot()
+        try:
+            computation = state.apply_transaction(spoof)
+        finally:
+            state.revert(snapshot)
+        output = computation.output
+        if computation.is_error or len(output) < 64:
+            raise ValueError(f"{_d(membership)} does not answer memberOf(address)")
+        return int.from_bytes(output[:32], "big"), int.from_bytes(output[32:64], "big")
+
+    def _check_permitted(self, tx: SignedTransactionAPI, sender: Address) -> None:
+        """Refuse (nothing mined) a sender DESIGN §6.8 does not let in; see :meth:`open`."""
+        deployer, membership = self._deployer, self._membership
+        if deployer is None:
+            return
+        who = _d(sender)
+        if membership is None:
+            if sender != deployer:
+                raise RPCError(
+                    NOT_PERMITTED,
+                    f"permissioning: {who} may not send transactions; while the suite is "
+                    f"deployed only the deployer {_d(deployer)} may",
+                    _d(NOT_A_MEMBER_SELECTOR + bytes(12) + sender),
+                )
+            return
+        roles, status = self._member_of(self._head, sender, membership)
+        if status == 0:
+            raise RPCError(
+                NOT_PERMITTED,
+                f"permissioning: {who} is not a member of the consortium; only an active "
+                "member may send transactions",
+                _d(NOT_A_MEMBER_SELECTOR + bytes(12) + sender),
+            )
+        if status != STATUS_ACTIVE:
+            raise RPCError(
+                NOT_PERMITTED,
+                f"permissioning: {who} is {_STATUS_NAMES.get(status, str(status))}; only an "
+                "active member may send transactions",
+                _d(MEMBER_NOT_ACTIVE_SELECTOR + bytes(12) + sender + status.to_bytes(32, "big")),
+            )
+        if not tx.to and not roles & OPERATOR_ROLE:
+            from ledger.roles import role_names
+
+            raise RPCError(
+                NOT_PERMITTED,
+                f"permissioning: {who} may not create contracts (it holds "
+                f"{', '.join(role_names(roles)) or 'no role'}); only an OPERATOR may",
+                _d(
+                    MISSING_ROLE_SELECTOR
+                    + bytes(12)
+                    + sender
+                    + OPERATOR_ROLE.to_bytes(32, "big")
+                    + roles.to_bytes(32, "big")
+                ),
+            )
 
     # ---------------------------------------------------------------- dev controls
 
@@ -845,6 +989,7 @@ class EmbeddedChain:
             )
         if tx.gas > self._head.gas_limit:
             raise RPCError(SERVER_ERROR, "exceeds block gas limit")
+        self._check_permitted(tx, sender)
         self._mine((tx,), sender=sender)
         return bytes(tx.hash)
 
@@ -1152,8 +1297,10 @@ def _connect(path: Path | None, *, durable: bool) -> sqlite3.Connection:
 
 
 def _create(
-    kv: _SQLiteKV, chain_id: int, genesis_alloc: GenesisAlloc
+    kv: _SQLiteKV, chain_id: int, genesis_alloc: GenesisAlloc, deployer: str | None = None
 ) -> tuple[Chain, dict[str, str]]:
+    if deployer is not None:
+        deployer = _d(_parse_alloc_address(deployer))
     genesis_state: dict[Address, Any] = {}
     for address, balance in genesis_alloc.items():
         raw = _parse_alloc_address(address)
@@ -1179,6 +1326,8 @@ def _create(
         "time_offset": "0",
         "genesis_hash": chain.chaindb.get_canonical_block_hash(BlockNumber(0)).hex(),
     }
+    if deployer is not None:
+        meta["deployer"] = deployer
     try:
         # Genesis and the "initialised" mark land in one transaction: created once.
         kv.commit(meta)
@@ -1209,6 +1358,10 @@ def _release_lock(path: Path | None, lock: filelock.FileLock) -> None:
         with suppress(OSError):
             _owner_file(path).unlink()
     lock.release(force=True)
+
+
+def _meta_address(value: str | None) -> Address | None:
+    return None if not value else _parse_alloc_address(value)
 
 
 def _parse_alloc_address(address: str) -> Address:
