@@ -8,7 +8,6 @@ through a stand-in of Besu's `perm_*` methods.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -185,7 +184,7 @@ def test_while_deploying_only_the_deployer_sends(tmp_path: Path) -> None:
         with pytest.raises(ValueError, match="no contract at"):
             chain.seal_membership("0x" + keccak(b"x")[:20].hex())
         store = create_address(deployer.address, 0)
-        with pytest.raises(ValueError, match="does not answer memberOf|as an active OPERATOR"):
+        with pytest.raises(ValueError, match=r"does not answer memberOf|as an active OPERATOR"):
             chain.seal_membership(store)
         assert chain.permissioning["mode"] == "deploying"
 
