@@ -28,7 +28,13 @@ def init(app: App, dev: bool) -> None:
     say(f"record: {app.home.deployment_file(d.network)}")
 
 
-@click.command(epilog="Example: liandai node --port 8545")
+@click.command(
+    epilog="""\b
+Examples:
+  liandai node --port 8545                 HTTP on 8545, websocket on 8546
+  liandai node --port 0 --ws-port -1       a free port, no websocket
+"""
+)
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
@@ -36,17 +42,31 @@ def init(app: App, dev: bool) -> None:
     show_default=True,
     help="Port on 127.0.0.1 (0 picks a free one).",
 )
+@click.option(
+    "--ws-port",
+    type=click.IntRange(-1, 65535),
+    default=None,
+    help="Websocket JSON-RPC port (eth_subscribe) [default: PORT+1, or a free one with "
+    "--port 0; -1: none].",
+)
 @pass_app
-def node(app: App, port: int) -> None:
+def node(app: App, port: int, ws_port: int | None) -> None:
     """Serve the embedded chain as Ethereum JSON-RPC on 127.0.0.1 until Ctrl-C.
 
     While it runs, liandai commands on this home go through it, and any Ethereum tool
-    can connect to it.
+    can connect to it (HTTP, and a websocket for eth_subscribe). Only active members may
+    send transactions, only an OPERATOR may create contracts (DESIGN §6.8).
     """
     from ledger.noderun import run_node
 
+    if ws_port is None:
+        ws_port = 0 if port in (0, 65535) else port + 1
     run_node(
-        app.home, port, on_ready=lambda url: say(f"serving {app.home.root} at {url} (Ctrl-C stops)")
+        app.home,
+        port,
+        on_ready=lambda url: say(f"serving {app.home.root} at {url} (Ctrl-C stops)"),
+        ws_port=None if ws_port < 0 else ws_port,
+        on_ws_ready=lambda url: say(f"websocket (eth_subscribe) at {url}"),
     )
     say("node stopped; chain saved")
 

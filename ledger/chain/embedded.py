@@ -671,6 +671,27 @@ class EmbeddedChain:
                 ),
             )
 
+    # ---------------------------------------------------------------- subscriptions
+
+    def add_block_listener(self, listener: Callable[[BlockHeaderAPI], None]) -> None:
+        """Call ``listener(header)`` after each block is mined and committed (under the
+        chain's lock: it should only hand the header on, e.g. to a queue)."""
+        with self._lock:
+            self._on_block.append(listener)
+
+    def remove_block_listener(self, listener: Callable[[BlockHeaderAPI], None]) -> None:
+        with self._lock, suppress(ValueError):
+            self._on_block.remove(listener)
+
+    def head_json(self, header: BlockHeaderAPI) -> dict[str, Any]:
+        """A block header as ``eth_subscribe("newHeads")`` sends it (no transactions)."""
+        with self._lock:
+            self._check_open()
+            out = self._block_json(header, False)
+        for key in ("transactions", "uncles", "size"):
+            out.pop(key, None)
+        return out
+
     # ---------------------------------------------------------------- dev controls
 
     def advance_time(self, seconds: int) -> int:
@@ -1518,6 +1539,11 @@ class EmbeddedChain:
             if isinstance(exc, ValidationError):
                 raise RPCError(SERVER_ERROR, str(exc)) from exc
             raise
+        for listener in list(self._on_block):
+            try:
+                listener(block.header)
+            except Exception:  # a subscriber's fault must not fail a mined block
+                _log.exception("block listener failed")
         return block
 
     @staticmethod

@@ -31,30 +31,48 @@ def _error(request_id: Any, code: int, message: str, data: Any = None) -> dict[s
     return {"jsonrpc": "2.0", "id": request_id, "error": error}
 
 
-def _handle_one(chain: EmbeddedChain, request: Any) -> dict[str, Any]:
+Handler = Callable[[str, list[Any]], Any]
+
+
+def _handle_one(call: Handler, request: Any) -> dict[str, Any] | None:
+    """The reply to one request; ``None`` for a notification (no ``id`` member), which
+    JSON-RPC 2.0 says gets no reply, even when it fails."""
     if not isinstance(request, dict):
         return _error(None, INVALID_REQUEST, "invalid request")
+    notification = "id" not in request
     request_id = request.get("id")
     method = request.get("method")
     if not isinstance(method, str):
-        return _error(request_id, INVALID_REQUEST, "invalid request: no method")
+        return (
+            None
+            if notification
+            else _error(request_id, INVALID_REQUEST, "invalid request: no method")
+        )
     params = request.get("params")
     if params is None:
         params = []
     if not isinstance(params, list):
+        if notification:
+            return None
         return _error(request_id, INVALID_PARAMS, "invalid params: expected an array")
     try:
-        result = chain.rpc(method, params)
+        result = call(method, params)
     except RPCError as exc:
-        return {"jsonrpc": "2.0", "id": request_id, "error": exc.to_json()}
+        reply = {"jsonrpc": "2.0", "id": request_id, "error": exc.to_json()}
     except Exception as exc:  # the server must answer, whatever happens
         _log.exception("error serving %s", method)
-        return _error(request_id, INTERNAL_ERROR, f"internal error: {exc!r}")
-    return {"jsonrpc": "2.0", "id": request_id, "result": result}
+        reply = _error(request_id, INTERNAL_ERROR, f"internal error: {exc!r}")
+    else:
+        reply = {"jsonrpc": "2.0", "id": request_id, "result": result}
+    return None if notification else reply
 
 
-def handle_payload(chain: EmbeddedChain, body: bytes) -> Any:
-    """Answer one HTTP body: a JSON-RPC request or a batch. Returns the JSON value."""
+def handle_payload(chain: EmbeddedChain | Handler, body: bytes | str) -> Any:
+    """Answer one HTTP body (or websocket message): a JSON-RPC request or a batch.
+
+    Returns the JSON value, or ``None`` when nothing is to be sent back (a notification,
+    or a batch of notifications only)."""
+    call = chain.rpc if isinstance(chain, EmbeddedChain) else chain
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -62,8 +80,9 @@ def handle_payload(chain: EmbeddedChain, body: bytes) -> Any:
     if isinstance(payload, list):
         if not payload:
             return _error(None, INVALID_REQUEST, "empty batch")
-        return [_handle_one(chain, request) for request in payload]
-    return _handle_one(chain, payload)
+        replies = [r for r in (_handle_one(call, request) for request in payload) if r is not None]
+        return replies or None
+    return _handle_one(call, payload)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -84,7 +103,13 @@ class _Handler(BaseHTTPRequestHandler):
                 self._reply(413, _error(None, INVALID_REQUEST, "request too large"))
                 return
             body = self.rfile.read(length)
-            self._reply(200, handle_payload(self.server.chain, body))
+            reply = handle_payload(self.server.chain, body)
+            if reply is None:  # notifications only: no JSON-RPC reply, an empty HTTP one
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self._reply(200, reply)
 
     def do_GET(self) -> None:
         self._reply(405, _error(None, INVALID_REQUEST, "use POST for JSON-RPC"))
@@ -147,19 +172,34 @@ def serve(
     ready: Callable[[str], None] | None = None,
     *,
     stop: threading.Event | None = None,
+    ws_port: int | None = None,
+    ws_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Serve ``chain`` until ``stop`` is set (or KeyboardInterrupt), then close it.
 
     ``serve`` owns the chain from here on: it is closed however this returns (even if
     the port cannot be bound). Port 0 picks a free port; ``ready(url)`` is called once
-    listening. On the way out the in-flight request finishes, then the chain is closed
-    (its lock released): every mined block is already committed, so nothing is lost.
+    listening. With ``ws_port`` a websocket endpoint (``eth_subscribe``) listens too, and
+    ``ws_ready(url)`` is called before ``ready``. On the way out the in-flight request
+    finishes, then the chain is closed (its lock released): every mined block is already
+    committed, so nothing is lost.
     """
+    ws = None
     try:
         server = RPCServer(chain, host, port)
+        if ws_port is not None:
+            from ledger.chain.wsserver import WSServer
+
+            try:
+                ws = WSServer(chain, host, ws_port)
+            except BaseException:
+                server.server_close()
+                raise
     except BaseException:
         chain.close()
         raise
+    if ws is not None:
+        threading.Thread(target=ws.serve_forever, name="ws-serve", daemon=True).start()
     if stop is not None:
 
         def watch() -> None:
@@ -168,10 +208,14 @@ def serve(
 
         threading.Thread(target=watch, name="rpc-stop", daemon=True).start()
     try:
+        if ws is not None and ws_ready is not None:
+            ws_ready(ws.url)
         if ready is not None:
             ready(server.url)
         server.serve_forever(poll_interval=0.2)
     finally:
+        if ws is not None:
+            ws.shutdown()
         server.server_close()
         chain.close()  # waits (chain lock) for a call in progress, then closes
         server.wait_idle(timeout=5.0)
@@ -183,6 +227,9 @@ def run_until_signal(
     port: int = 8545,
     ready: Callable[[str], None] | None = None,
     signals: Iterable[signal.Signals] = (signal.SIGINT, signal.SIGTERM),
+    *,
+    ws_port: int | None = None,
+    ws_ready: Callable[[str], None] | None = None,
 ) -> None:
     """:func:`serve` until SIGINT or SIGTERM, then return normally (main thread only)."""
     stop = threading.Event()
@@ -192,7 +239,7 @@ def run_until_signal(
 
     previous = {sig: signal.signal(sig, on_signal) for sig in signals}
     try:
-        serve(chain, host, port, ready, stop=stop)
+        serve(chain, host, port, ready, stop=stop, ws_port=ws_port, ws_ready=ws_ready)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
