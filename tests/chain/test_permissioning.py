@@ -8,9 +8,6 @@ through a stand-in of Besu's `perm_*` methods.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -28,6 +25,7 @@ from ledger.home import Home
 from ledger.setup import initialise
 from tests.chain.fake_besu import ERRORS, fake_besu
 from tests.chain.helpers import STORE_INIT, sign
+from tests.chain.nodeproc import liandai_node
 
 ROOT = Path(__file__).resolve().parents[2]
 STRANGER = Account.from_key("0x" + "5a" * 32)
@@ -64,7 +62,8 @@ def test_the_node_refuses_a_stranger_and_a_suspended_member_and_mines_nothing(
     supplier2 = _suspend(home, "supplier2")
     key = _key(home, "supplier2")
     assert key.address == supplier2
-    with _served(home) as url:
+    with liandai_node(home) as info:
+        url = info["url"]
         core = _key(home, "core")
         before = _head(url)
         stranger = _rpc(url, "eth_sendRawTransaction", [sign(STRANGER, 0, to=core.address)])
@@ -89,7 +88,8 @@ def test_the_node_refuses_a_stranger_and_a_suspended_member_and_mines_nothing(
 
 
 def test_only_an_operator_creates_contracts(home: Home) -> None:
-    with _served(home) as url:
+    with liandai_node(home) as info:
+        url = info["url"]
         supplier = _key(home, "supplier1")
         before = _head(url)
         refused = _rpc(
@@ -112,44 +112,6 @@ def test_only_an_operator_creates_contracts(home: Home) -> None:
         assert "result" in created, created
         receipt = _rpc(url, "eth_getTransactionReceipt", [created["result"]])["result"]
         assert receipt["status"] == "0x1" and receipt["contractAddress"]
-
-
-class _served:
-    """`liandai node` for one test, run as the CLI runs it (a process of its own)."""
-
-    def __init__(self, home: Home) -> None:
-        self.home = home
-        self.proc: subprocess.Popen[str] | None = None
-
-    def __enter__(self) -> str:
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "cli.main",
-                "--home",
-                str(self.home.root),
-                "node",
-                "--port",
-                "0",
-            ],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        deadline = time.monotonic() + 30
-        while not self.home.node_file.exists():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                err = self.proc.stderr.read() if self.proc.stderr else ""
-                pytest.fail(f"the node did not start: {err}")
-            time.sleep(0.05)
-        return str(json.loads(self.home.node_file.read_text())["url"])
-
-    def __exit__(self, *exc: object) -> None:
-        assert self.proc is not None
-        self.proc.terminate()
-        self.proc.wait(10)
 
 
 def test_init_deploys_from_the_deployer_only_then_seals(tmp_path: Path) -> None:
