@@ -243,8 +243,9 @@ def test_websocket_subscriptions_push_heads_and_logs(
     with connect(endpoints["ws"]) as ws:
 
         def ask(request_id: int, method: str, params: list[Any]) -> Any:
-            ws.send(json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method,
-                                "params": params}))  # fmt: skip
+            ws.send(
+                json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
+            )
             reply = json.loads(ws.recv(timeout=10))
             assert reply["id"] == request_id, reply
             return reply.get("result", reply.get("error"))

@@ -202,16 +202,35 @@ def test_besu_watch_brings_the_node_list_to_the_members(
     stale = "0x" + "77" * 20
     path.write_text(f'accounts-allowlist=["{stale}"]\n')
     with fake_besu(path) as besu:
-        first = run(home, "besu", "permissions", str(path), "--watch", "--rounds", "1",
-                    "--besu-rpc", besu.url, "--json")  # fmt: skip
+        first = run(
+            home,
+            "besu",
+            "permissions",
+            str(path),
+            "--watch",
+            "--rounds",
+            "1",
+            "--besu-rpc",
+            besu.url,
+            "--json",
+        )
         assert first.code == 0, first.err
         with Ledger.open(home) as ledger:
             active = [m.address.lower() for m in ledger.members() if m.status == "ACTIVE"]
         assert [a.lower() for a in besu.allowlist] == active
         assert json.loads(first.out)["removed"] == [stale]
         supplier2 = _suspend(home, "supplier2").lower()
-        second = run(home, "besu", "permissions", str(path), "--watch", "--rounds", "1",
-                     "--besu-rpc", besu.url)  # fmt: skip
+        second = run(
+            home,
+            "besu",
+            "permissions",
+            str(path),
+            "--watch",
+            "--rounds",
+            "1",
+            "--besu-rpc",
+            besu.url,
+        )
         assert second.code == 0, second.err
         assert f"removed {supplier2}" in second.out
         assert supplier2 not in [a.lower() for a in besu.allowlist]
@@ -234,7 +253,16 @@ def test_besu_refusals_are_one_line(home: Home, run: Any, tmp_path: Path) -> Non
     assert not path.exists()
     with fake_besu(path) as besu:
         besu.allowlist = ["not-an-address"]  # a node answering nonsense to get → remove fails
-        r = run(home, "besu", "permissions", str(path), "--watch", "--rounds", "1",
-                "--besu-rpc", besu.url)  # fmt: skip
+        r = run(
+            home,
+            "besu",
+            "permissions",
+            str(path),
+            "--watch",
+            "--rounds",
+            "1",
+            "--besu-rpc",
+            besu.url,
+        )
         assert r.code == 1
         assert ERRORS["invalid"] in r.err and r.err.count("\n") == 1
