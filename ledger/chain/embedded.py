@@ -68,6 +68,7 @@ __all__ = [
 
 DEFAULT_CHAIN_ID: Final = 19524
 MAX_FILTERS: Final = 1024
+PERMISSION_CACHE_SIZE: Final = 4096
 FILTER_TIMEOUT: Final = 300.0
 BLOCK_GAS_LIMIT: Final = 60_000_000
 SCHEMA_VERSION: Final = 1
@@ -92,6 +93,7 @@ NOT_PERMITTED: Final = -32007
 
 # Chain-level permissioning (DESIGN §6.8): the Membership contract's view, its role bit.
 MEMBER_OF_SELECTOR: Final = keccak(b"memberOf(address)")[:4]
+HAS_ROLES_SELECTOR: Final = keccak(b"hasRoles(address,uint16)")[:4]
 NOT_A_MEMBER_SELECTOR: Final = keccak(b"NotAMember(address)")[:4]
 MEMBER_NOT_ACTIVE_SELECTOR: Final = keccak(b"MemberNotActive(address,uint8)")[:4]
 MISSING_ROLE_SELECTOR: Final = keccak(b"MissingRole(address,uint16,uint16)")[:4]
@@ -425,6 +427,7 @@ class EmbeddedChain:
         self._receipt_builder = ZeroFeePragueVM.get_receipt_builder()
         self._handlers: dict[str, _RPCHandler] = self._make_handlers()
         self._filters: dict[str, _Filter] = {}
+        self._permission_cache: dict[tuple[bytes, bytes, int], bool] = {}
         self._on_block: list[Callable[[BlockHeaderAPI], None]] = []
 
     # ---------------------------------------------------------------- open / close
@@ -601,16 +604,53 @@ class EmbeddedChain:
         self, header: BlockHeaderAPI, account: bytes, membership: bytes
     ) -> tuple[int, int]:
         """(roles, status) of ``account`` in the Membership contract, at ``header``'s state."""
+        output = self._view(header, membership, MEMBER_OF_SELECTOR + bytes(12) + account)
+        if len(output) < 64:
+            raise ValueError(f"{_d(membership)} does not answer memberOf(address)")
+        return int.from_bytes(output[:32], "big"), int.from_bytes(output[32:64], "big")
+
+    def _has_roles(
+        self, header: BlockHeaderAPI, account: bytes, roles: int, membership: bytes
+    ) -> bool:
+        """Membership's ``hasRoles(account, roles)``: ACTIVE and holding every bit of
+        ``roles`` (0: just ACTIVE). A third of ``memberOf``'s work: the common case."""
+        data = HAS_ROLES_SELECTOR + bytes(12) + account + roles.to_bytes(32, "big")
+        output = self._view(header, membership, data)
+        return len(output) >= 32 and int.from_bytes(output[:32], "big") == 1
+
+    def _allowed(
+        self, header: BlockHeaderAPI, account: bytes, roles: int, membership: bytes
+    ) -> bool:
+        """:meth:`_has_roles`, remembered per Membership storage root: its views read
+        nothing but its own storage, so while that root is unchanged (most blocks touch
+        no membership) the answer is too, and a transaction skips the EVM call."""
+        key = (self._storage_root(header, membership), account, roles)
+        cached = self._permission_cache.get(key)
+        if cached is None:
+            cached = self._has_roles(header, account, roles, membership)
+            if len(self._permission_cache) >= PERMISSION_CACHE_SIZE:
+                self._permission_cache.clear()
+            self._permission_cache[key] = cached
+        return cached
+
+    def _storage_root(self, header: BlockHeaderAPI, contract: bytes) -> bytes:
+        from trie import HexaryTrie
+
+        raw = HexaryTrie(self._chaindb.db, header.state_root).get(keccak(contract))
+        return bytes(rlp.decode(raw)[2]) if raw else BLANK_ROOT
+
+    def _view(self, header: BlockHeaderAPI, contract: bytes, data: bytes) -> bytes:
+        """Output of a view call to ``contract`` at ``header``'s state; ValueError if it
+        has no code or the call fails."""
         vm = self._chain.get_vm(header)
         state = vm.state
-        if not state.get_code(Address(membership)):
-            raise ValueError(f"no contract at {_d(membership)}")
-        data = MEMBER_OF_SELECTOR + bytes(12) + account
+        if not state.get_code(Address(contract)):
+            raise ValueError(f"no contract at {_d(contract)}")
         unsigned = vm.create_unsigned_transaction(
             nonce=state.get_nonce(Address(ZERO_ADDRESS)),
             gas_price=0,
             gas=1_000_000,
-            to=Address(membership),
+            to=Address(contract),
             value=0,
             data=data,
         )
@@ -620,10 +660,9 @@ class EmbeddedChain:
             computation = state.apply_transaction(spoof)
         finally:
             state.revert(snapshot)
-        output = computation.output
-        if computation.is_error or len(output) < 64:
-            raise ValueError(f"{_d(membership)} does not answer memberOf(address)")
-        return int.from_bytes(output[:32], "big"), int.from_bytes(output[32:64], "big")
+        if computation.is_error:
+            raise ValueError(f"{_d(contract)} does not answer memberOf(address)")
+        return bytes(computation.output)
 
     def _check_permitted(self, tx: SignedTransactionAPI, sender: Address) -> None:
         """Refuse (nothing mined) a sender DESIGN §6.8 does not let in; see :meth:`open`."""
@@ -640,7 +679,10 @@ class EmbeddedChain:
                     _d(NOT_A_MEMBER_SELECTOR + bytes(12) + sender),
                 )
             return
-        roles, status = self._member_of(self._head, sender, membership)
+        head = self._head
+        if self._allowed(head, sender, 0 if tx.to else OPERATOR_ROLE, membership):
+            return  # the common case
+        roles, status = self._member_of(head, sender, membership)
         if status == 0:
             raise RPCError(
                 NOT_PERMITTED,
