@@ -23,7 +23,8 @@ def run_node(
     ws_port: int | None = None,
     on_ws_ready: Callable[[str], None] | None = None,
 ) -> None:
-    """Serve the home's chain (HTTP on ``port``, websocket on ``ws_port`` if given)."""
+    """Serve the home's chain: HTTP and websocket on ``port``, and a websocket-only
+    ``ws_port`` if given. ``<home>/node.json`` holds both URLs while it runs."""
     from ledger.chain.embedded import ChainBusyError, EmbeddedChain
     from ledger.chain.rpcserver import run_until_signal
 
@@ -43,9 +44,8 @@ def run_node(
             on_ws_ready(url)
 
     def ready(url: str) -> None:
-        info: dict[str, object] = {"url": url, "pid": os.getpid()}
-        if ws_urls:
-            info["ws"] = ws_urls[0]
+        ws = ws_urls[0] if ws_urls else "ws://" + url.removeprefix("http://")
+        info: dict[str, object] = {"url": url, "ws": ws, "pid": os.getpid()}
         write_json_atomic(home.node_file, info)
         on_ready(url)
 

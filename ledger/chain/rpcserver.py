@@ -9,9 +9,12 @@ import threading
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.chain.embedded import EmbeddedChain, RPCError
+
+if TYPE_CHECKING:
+    from ledger.chain.wsserver import WSServer
 
 __all__ = ["RPCServer", "handle_payload", "run_until_signal", "serve"]
 
@@ -133,6 +136,8 @@ class RPCServer(ThreadingHTTPServer):
 
     def __init__(self, chain: EmbeddedChain, host: str = "127.0.0.1", port: int = 8545) -> None:
         self.chain = chain
+        # Websocket upgrades on this port go here (set by `serve`), as anvil does.
+        self.ws: WSServer | None = None
         self._active = 0
         self._idle = threading.Condition()
         super().__init__((host, port), _Handler)
@@ -142,6 +147,13 @@ class RPCServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         return f"http://{host!s}:{port}"
 
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        ws = self.ws
+        if ws is not None and _upgrade(request):
+            ws.handle_socket(request, client_address)
+            return
+        super().finish_request(request, client_address)
+
     def track_request(self) -> _Tracker:
         return _Tracker(self)
 
@@ -149,6 +161,12 @@ class RPCServer(ThreadingHTTPServer):
         """Wait until no request is being answered (their replies are written)."""
         with self._idle:
             return self._idle.wait_for(lambda: self._active == 0, timeout)
+
+
+def _upgrade(sock: Any) -> bool:
+    from ledger.chain.wsserver import is_websocket_upgrade
+
+    return is_websocket_upgrade(sock)
 
 
 class _Tracker:
@@ -179,27 +197,26 @@ def serve(
 
     ``serve`` owns the chain from here on: it is closed however this returns (even if
     the port cannot be bound). Port 0 picks a free port; ``ready(url)`` is called once
-    listening. With ``ws_port`` a websocket endpoint (``eth_subscribe``) listens too, and
-    ``ws_ready(url)`` is called before ``ready``. On the way out the in-flight request
-    finishes, then the chain is closed (its lock released): every mined block is already
+    listening. The same port takes websocket connections (``eth_subscribe``), as anvil
+    does; ``ws_port`` opens a websocket-only port too (geth's 8546), announced through
+    ``ws_ready(url)`` before ``ready``. On the way out the in-flight request finishes,
+    then the chain is closed (its lock released): every mined block is already
     committed, so nothing is lost.
     """
-    ws = None
+    from ledger.chain.wsserver import WSServer
+
     try:
         server = RPCServer(chain, host, port)
-        if ws_port is not None:
-            from ledger.chain.wsserver import WSServer
-
-            try:
-                ws = WSServer(chain, host, ws_port)
-            except BaseException:
-                server.server_close()
-                raise
+        try:
+            server.ws = WSServer(chain, host, ws_port)
+        except BaseException:
+            server.server_close()
+            raise
     except BaseException:
         chain.close()
         raise
-    if ws is not None:
-        threading.Thread(target=ws.serve_forever, name="ws-serve", daemon=True).start()
+    ws = server.ws
+    threading.Thread(target=ws.serve_forever, name="ws-serve", daemon=True).start()
     if stop is not None:
 
         def watch() -> None:
@@ -208,14 +225,13 @@ def serve(
 
         threading.Thread(target=watch, name="rpc-stop", daemon=True).start()
     try:
-        if ws is not None and ws_ready is not None:
+        if ws.url is not None and ws_ready is not None:
             ws_ready(ws.url)
         if ready is not None:
             ready(server.url)
         server.serve_forever(poll_interval=0.2)
     finally:
-        if ws is not None:
-            ws.shutdown()
+        ws.shutdown()
         server.server_close()
         chain.close()  # waits (chain lock) for a call in progress, then closes
         server.wait_idle(timeout=5.0)

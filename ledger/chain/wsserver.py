@@ -9,11 +9,14 @@ dispatcher thread turns it into notifications, so mining never waits for a clien
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import queue
+import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +27,7 @@ from websockets.sync.server import Server, ServerConnection, serve
 from ledger.chain.embedded import INVALID_PARAMS, EmbeddedChain, RPCError
 from ledger.chain.rpcserver import handle_payload
 
-__all__ = ["WSServer"]
+__all__ = ["WSServer", "is_websocket_upgrade"]
 
 _log = logging.getLogger(__name__)
 SUBSCRIPTION_KINDS = ("newHeads", "logs")
@@ -38,11 +41,24 @@ class _Subscription:
 
 
 class WSServer:
-    """Websocket JSON-RPC on ``host:port`` (0: a free port); run :meth:`serve_forever`."""
+    """Websocket JSON-RPC for ``chain``.
 
-    def __init__(self, chain: EmbeddedChain, host: str = "127.0.0.1", port: int = 8546) -> None:
+    With a ``port`` (0: a free one) it listens there (run :meth:`serve_forever`); without,
+    it only serves the connections handed to :meth:`handle_socket`: the HTTP server
+    passes it the upgrade requests on its own port, as anvil serves both on one port.
+    """
+
+    def __init__(
+        self, chain: EmbeddedChain, host: str = "127.0.0.1", port: int | None = None
+    ) -> None:
         self.chain = chain
-        self._server: Server = serve(self._handle, host, port, compression=None)
+        self._listening = port is not None
+        if port is None:
+            # No listener of its own: a placeholder socket that is never bound.
+            placeholder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self._server: Server = serve(self._handle, sock=placeholder, compression=None)
+        else:
+            self._server = serve(self._handle, host, port, compression=None)
         self._subs: dict[str, _Subscription] = {}
         self._pending: dict[str, _Subscription] = {}
         self._lock = threading.Lock()
@@ -52,17 +68,35 @@ class WSServer:
         self._dispatcher.start()
 
     @property
-    def url(self) -> str:
+    def url(self) -> str | None:
+        """The URL of its own port; ``None`` when it only serves handed-over sockets."""
+        if not self._listening:
+            return None
         host, port = self._server.socket.getsockname()[:2]
         return f"ws://{host}:{port}"
 
     def serve_forever(self) -> None:
-        self._server.serve_forever()
+        if self._listening:
+            self._server.serve_forever()
+
+    def handle_socket(self, sock: socket.socket, address: Any) -> None:
+        """Serve one connection whose upgrade request is still unread (only peeked at):
+        the handshake, then JSON-RPC until it closes. Blocks until then."""
+        self._server.handler(sock, address)
 
     def shutdown(self) -> None:
         """Stop listening, close every connection, stop the dispatcher."""
         self.chain.remove_block_listener(self._heads.put)
+        if not self._listening:
+            self._server.socket_closed.set()  # no serve_forever to say its socket closed
         self._server.shutdown()
+        # Connections handed over by the HTTP server run in its threads, which websockets'
+        # shutdown does not wait for: close them here (code 1001, going away).
+        with self._server.lock:
+            handed_over = list(self._server.all_connections)
+        for connection in handed_over:
+            with contextlib.suppress(Exception):
+                connection.close(1001)
         self._heads.put(None)
         self._dispatcher.join(5)
 
@@ -157,3 +191,27 @@ class WSServer:
                     sub.connection.send(json.dumps(message, separators=(",", ":")))
                 except ConnectionClosed:
                     break
+
+
+def is_websocket_upgrade(sock: socket.socket, timeout: float = 10.0) -> bool:
+    """Whether the first request on a fresh connection asks for a websocket, read with
+    MSG_PEEK so that whichever server takes the connection still reads all of it."""
+    previous = sock.gettimeout()
+    sock.settimeout(timeout)
+    try:
+        head = sock.recv(4, socket.MSG_PEEK)
+        if head != b"GET ":
+            return False  # JSON-RPC over HTTP is a POST
+        data = b""
+        for _ in range(100):  # the request head, at most ~1 s of waiting for the rest
+            data = sock.recv(16_384, socket.MSG_PEEK)
+            if b"\r\n\r\n" in data or len(data) >= 16_384:
+                break
+            time.sleep(0.01)
+        headers = data.split(b"\r\n\r\n", 1)[0].lower()
+        return b"\r\nupgrade: websocket" in headers or b"\r\nupgrade:websocket" in headers
+    except OSError:
+        return False
+    finally:
+        with contextlib.suppress(OSError):
+            sock.settimeout(previous)

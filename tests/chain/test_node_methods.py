@@ -236,11 +236,13 @@ def test_http_answers_a_notification_with_an_empty_204(endpoints: dict[str, str]
     assert reply.status_code == 204 and reply.content == b""
 
 
+@pytest.mark.parametrize("port", ["same port as HTTP", "websocket-only port"])
 def test_websocket_subscriptions_push_heads_and_logs(
-    endpoints: dict[str, str], chain: EmbeddedChain
+    endpoints: dict[str, str], chain: EmbeddedChain, port: str
 ) -> None:
     store = deploy_store(chain)
-    with connect(endpoints["ws"]) as ws:
+    url = endpoints["ws"] if port == "websocket-only port" else "ws://" + endpoints["http"][7:]
+    with connect(url) as ws:
 
         def ask(request_id: int, method: str, params: list[Any]) -> Any:
             ws.send(
