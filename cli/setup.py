@@ -16,7 +16,7 @@ from cli.context import App, emit_json, json_option, pass_app, password_prompt, 
 @pass_app
 def init(app: App, dev: bool) -> None:
     """Create the home, the operator's key, deploy the contracts and record them."""
-    from ledger.setup import initialise
+    from ledger.engine.setup import initialise
 
     result = initialise(app.home, rpc=app.rpc, dev=dev, password=password_prompt)
     d = result.deployment
@@ -56,7 +56,7 @@ def node(app: App, port: int, ws_port: int | None) -> None:
     can connect to it: HTTP, and websocket (eth_subscribe) on the same port. Only active
     members may send transactions, only an OPERATOR may create contracts (DESIGN §6.8).
     """
-    from ledger.noderun import run_node
+    from ledger.chain.noderun import run_node
 
     run_node(
         app.home,

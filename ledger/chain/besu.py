@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from ledger.errors import BadInput, ChainUnavailable, Refused
 
 if TYPE_CHECKING:
-    from ledger.client import Ledger
+    from ledger.engine.client import Ledger
 
 ACCOUNTS_KEY = "accounts-allowlist"
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")

@@ -21,10 +21,10 @@ from web3.contract import Contract
 from web3.exceptions import ContractCustomError, Web3RPCError
 from web3.providers import WebSocketProvider
 
-from ledger import artifacts
-from ledger.client import Ledger
+from ledger.engine.client import Ledger
+from ledger.engine.setup import initialise
 from ledger.home import Home
-from ledger.setup import initialise
+from ledger.solidity import artifacts
 from tests.chain.nodeproc import liandai_node
 from tests.chain.test_node_methods import mpt_lookup
 from tests.conftest import running_anvil, seed

@@ -12,8 +12,8 @@ from eth_abi import decode
 from eth_utils import keccak, to_checksum_address
 from web3.exceptions import ContractCustomError
 
-from ledger import artifacts
-from ledger.client import Ledger
+from ledger.engine.client import Ledger
+from ledger.solidity import artifacts
 
 ENGINES = ("DigitalRMB", "ReceivableToken", "LoanBook", "Policy", "ProvisionPool", "AuditTrail")
 STRANGER = to_checksum_address("0x" + "5a" * 20)

@@ -17,12 +17,12 @@ import requests
 from eth_account import Account
 from eth_utils import keccak
 
-from ledger.backend import open_embedded
+from ledger.chain.backend import open_embedded
 from ledger.chain.embedded import NOT_PERMITTED, EmbeddedChain, RPCError
-from ledger.client import Ledger
-from ledger.deploy import create_address
+from ledger.engine.client import Ledger
+from ledger.engine.deploy import create_address
+from ledger.engine.setup import initialise
 from ledger.home import Home
-from ledger.setup import initialise
 from tests.chain.fake_besu import ERRORS, fake_besu
 from tests.chain.helpers import STORE_INIT, sign
 from tests.chain.nodeproc import liandai_node
