@@ -9,7 +9,7 @@ import click
 from cli.context import App, emit_json, json_option, pass_app, say
 
 
-@click.group()
+@click.group(epilog="Example: liandai --rpc http://127.0.0.1:8545 besu permissions perm.toml")
 def besu() -> None:
     """Hyperledger Besu: keep its accounts allowlist equal to the active members."""
 

@@ -11,7 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from ledger.chain.embedded import EmbeddedChain, RPCError
+from ledger.chain.embedded import EmbeddedChain
+from ledger.chain.jsonrpc import INVALID_REQUEST, MAX_BODY, error_reply, handle_payload
 
 if TYPE_CHECKING:
     from ledger.chain.wsserver import WSServer
@@ -19,73 +20,6 @@ if TYPE_CHECKING:
 __all__ = ["RPCServer", "handle_payload", "run_until_signal", "serve"]
 
 _log = logging.getLogger(__name__)
-
-PARSE_ERROR = -32700
-INVALID_REQUEST = -32600
-INVALID_PARAMS = -32602
-INTERNAL_ERROR = -32603
-MAX_BODY = 32 * 1024 * 1024
-
-
-def _error(request_id: Any, code: int, message: str, data: Any = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": code, "message": message}
-    if data is not None:
-        error["data"] = data
-    return {"jsonrpc": "2.0", "id": request_id, "error": error}
-
-
-Handler = Callable[[str, list[Any]], Any]
-
-
-def _handle_one(call: Handler, request: Any) -> dict[str, Any] | None:
-    """The reply to one request; ``None`` for a notification (no ``id`` member), which
-    JSON-RPC 2.0 says gets no reply, even when it fails."""
-    if not isinstance(request, dict):
-        return _error(None, INVALID_REQUEST, "invalid request")
-    notification = "id" not in request
-    request_id = request.get("id")
-    method = request.get("method")
-    if not isinstance(method, str):
-        return (
-            None
-            if notification
-            else _error(request_id, INVALID_REQUEST, "invalid request: no method")
-        )
-    params = request.get("params")
-    if params is None:
-        params = []
-    if not isinstance(params, list):
-        if notification:
-            return None
-        return _error(request_id, INVALID_PARAMS, "invalid params: expected an array")
-    try:
-        result = call(method, params)
-    except RPCError as exc:
-        reply = {"jsonrpc": "2.0", "id": request_id, "error": exc.to_json()}
-    except Exception as exc:  # the server must answer, whatever happens
-        _log.exception("error serving %s", method)
-        reply = _error(request_id, INTERNAL_ERROR, f"internal error: {exc!r}")
-    else:
-        reply = {"jsonrpc": "2.0", "id": request_id, "result": result}
-    return None if notification else reply
-
-
-def handle_payload(chain: EmbeddedChain | Handler, body: bytes | str) -> Any:
-    """Answer one HTTP body (or websocket message): a JSON-RPC request or a batch.
-
-    Returns the JSON value, or ``None`` when nothing is to be sent back (a notification,
-    or a batch of notifications only)."""
-    call = chain.rpc if isinstance(chain, EmbeddedChain) else chain
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return _error(None, PARSE_ERROR, "parse error")
-    if isinstance(payload, list):
-        if not payload:
-            return _error(None, INVALID_REQUEST, "empty batch")
-        replies = [r for r in (_handle_one(call, request) for request in payload) if r is not None]
-        return replies or None
-    return _handle_one(call, payload)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -103,7 +37,7 @@ class _Handler(BaseHTTPRequestHandler):
             except ValueError:
                 length = -1
             if length < 0 or length > MAX_BODY:
-                self._reply(413, _error(None, INVALID_REQUEST, "request too large"))
+                self._reply(413, error_reply(None, INVALID_REQUEST, "request too large"))
                 return
             body = self.rfile.read(length)
             reply = handle_payload(self.server.chain, body)
@@ -115,7 +49,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, reply)
 
     def do_GET(self) -> None:
-        self._reply(405, _error(None, INVALID_REQUEST, "use POST for JSON-RPC"))
+        self._reply(405, error_reply(None, INVALID_REQUEST, "use POST for JSON-RPC"))
 
     def _reply(self, status: int, value: Any) -> None:
         data = json.dumps(value, separators=(",", ":")).encode()

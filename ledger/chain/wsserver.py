@@ -25,7 +25,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import Server, ServerConnection, serve
 
 from ledger.chain.embedded import INVALID_PARAMS, EmbeddedChain, RPCError
-from ledger.chain.rpcserver import handle_payload
+from ledger.chain.jsonrpc import handle_payload
 
 __all__ = ["WSServer", "is_websocket_upgrade"]
 
