@@ -1089,6 +1089,8 @@ class EmbeddedChain:
                 raise RPCError(SERVER_ERROR, f"gas required exceeds allowance ({cap})")
             _raise_execution_error(first, req.gas)
         used = cap - first.get_gas_remaining()
+        if used < cap and self._succeeds(req, used):
+            return _q(used)  # no refund and no inner call held back gas: done in two runs
         low = used - 1  # fails: the run used this much before any refund
         optimistic = min(cap, (used + first.get_gas_refund() + 2_300) * 64 // 63)
         high = optimistic if self._succeeds(req, optimistic) else cap

@@ -25,7 +25,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import Server, ServerConnection, serve
 
 from ledger.chain.embedded import INVALID_PARAMS, EmbeddedChain, RPCError
-from ledger.chain.jsonrpc import handle_payload
+from ledger.chain.jsonrpc import MAX_BODY, handle_payload
 
 __all__ = ["WSServer", "is_websocket_upgrade"]
 
@@ -56,9 +56,11 @@ class WSServer:
         if port is None:
             # No listener of its own: a placeholder socket that is never bound.
             placeholder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            self._server: Server = serve(self._handle, sock=placeholder, compression=None)
+            self._server: Server = serve(
+                self._handle, sock=placeholder, compression=None, max_size=MAX_BODY
+            )
         else:
-            self._server = serve(self._handle, host, port, compression=None)
+            self._server = serve(self._handle, host, port, compression=None, max_size=MAX_BODY)
         self._subs: dict[str, _Subscription] = {}
         self._pending: dict[str, _Subscription] = {}
         self._lock = threading.Lock()
