@@ -604,7 +604,8 @@ class EmbeddedChain:
         self, header: BlockHeaderAPI, account: bytes, membership: bytes
     ) -> tuple[int, int]:
         """(roles, status) of ``account`` in the Membership contract, at ``header``'s state."""
-        output = self._view(header, membership, MEMBER_OF_SELECTOR + bytes(12) + account)
+        data = MEMBER_OF_SELECTOR + bytes(12) + account
+        output = self._view(header, membership, data, "memberOf(address)")
         if len(output) < 64:
             raise ValueError(f"{_d(membership)} does not answer memberOf(address)")
         return int.from_bytes(output[:32], "big"), int.from_bytes(output[32:64], "big")
@@ -615,7 +616,7 @@ class EmbeddedChain:
         """Membership's ``hasRoles(account, roles)``: ACTIVE and holding every bit of
         ``roles`` (0: just ACTIVE). A third of ``memberOf``'s work: the common case."""
         data = HAS_ROLES_SELECTOR + bytes(12) + account + roles.to_bytes(32, "big")
-        output = self._view(header, membership, data)
+        output = self._view(header, membership, data, "hasRoles(address,uint16)")
         return len(output) >= 32 and int.from_bytes(output[:32], "big") == 1
 
     def _allowed(
@@ -639,7 +640,7 @@ class EmbeddedChain:
         raw = HexaryTrie(self._chaindb.db, header.state_root).get(keccak(contract))
         return bytes(rlp.decode(raw)[2]) if raw else BLANK_ROOT
 
-    def _view(self, header: BlockHeaderAPI, contract: bytes, data: bytes) -> bytes:
+    def _view(self, header: BlockHeaderAPI, contract: bytes, data: bytes, what: str) -> bytes:
         """Output of a view call to ``contract`` at ``header``'s state; ValueError if it
         has no code or the call fails."""
         vm = self._chain.get_vm(header)
@@ -661,7 +662,7 @@ class EmbeddedChain:
         finally:
             state.revert(snapshot)
         if computation.is_error:
-            raise ValueError(f"{_d(contract)} does not answer memberOf(address)")
+            raise ValueError(f"{_d(contract)} does not answer {what}")
         return bytes(computation.output)
 
     def _check_permitted(self, tx: SignedTransactionAPI, sender: Address) -> None:
