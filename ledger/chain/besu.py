@@ -186,9 +186,11 @@ def sync(ledger: Ledger, path: Path, node: PermRPC | None = None) -> SyncResult:
         f"Besu accounts allowlist: the active members of Membership {membership}\n"
         f"on chain {ledger.chain.chain_id}, written by `liandai besu permissions`."
     )
+    # The node first: one that cannot be reached or answers nonsense leaves the file as it was.
+    current = node.allowlist() if node is not None else None
     result = SyncResult(accounts, write_file(path, accounts, comment))
-    if node is not None:
-        result.added, result.removed = diff(node.allowlist(), accounts)
+    if node is not None and current is not None:
+        result.added, result.removed = diff(current, accounts)
         node.add(result.added)
         node.remove(result.removed)
     return result
