@@ -29,7 +29,8 @@ from tests.chain.nodeproc import liandai_node
 from tests.chain.test_node_methods import mpt_lookup
 from tests.conftest import running_anvil, seed
 
-pytestmark = pytest.mark.anvil
+# One worker builds both chains once for the whole module.
+pytestmark = [pytest.mark.anvil, pytest.mark.xdist_group("conformance")]
 
 
 @dataclass
