@@ -201,12 +201,11 @@ def is_websocket_upgrade(sock: socket.socket, timeout: float = 10.0) -> bool:
     previous = sock.gettimeout()
     sock.settimeout(timeout)
     try:
-        head = sock.recv(4, socket.MSG_PEEK)
-        if head != b"GET ":
-            return False  # JSON-RPC over HTTP is a POST
         data = b""
         for _ in range(100):  # the request head, at most ~1 s of waiting for the rest
             data = sock.recv(16_384, socket.MSG_PEEK)
+            if not data or (len(data) >= 4 and not data.startswith(b"GET ")):
+                return False  # closed, or not a GET: JSON-RPC over HTTP is a POST
             if b"\r\n\r\n" in data or len(data) >= 16_384:
                 break
             time.sleep(0.01)
