@@ -38,6 +38,7 @@ COMMANDS = {
     "credit": "cli.consent:credit",
     "report": "cli.report:report",
     "watch": "cli.report:watch",
+    "besu": "cli.besu:besu",
 }
 
 EPILOG = """\b

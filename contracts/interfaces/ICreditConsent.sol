@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {IMembershipErrors} from "./IMembershipErrors.sol";
+
 /// @title ICreditConsent — a borrower's consent to read its credit file (征信授权, DESIGN §6.7)
 /// @notice A member grants one LENDER consent to read its credit file, for a purpose and until
 /// an expiry; it can revoke the consent at any time. A lender's query of the file is a
@@ -10,7 +12,7 @@ pragma solidity ^0.8.24;
 /// data-usage log (查询记录). The file itself is built off-chain from chain data.
 /// @dev One consent per (borrower, lender) pair: granting again replaces it (a renewal, or a
 /// new purpose). Consent is live while `block.timestamp < expiresAt` and not revoked.
-interface ICreditConsent {
+interface ICreditConsent is IMembershipErrors {
     /// @notice A consent as `consentOf` returns it (all zero when never granted).
     /// @param grantedAt when the consent was (last) granted
     /// @param expiresAt the first second it no longer holds
