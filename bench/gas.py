@@ -12,6 +12,7 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from eth_account import Account
 from eth_utils import keccak
@@ -174,6 +175,14 @@ def _consent(op: Ledger) -> dict[str, int]:
     return gas
 
 
+def _without_zero_bytes(published: Any) -> int:
+    """A checkpoint's gas as if its root had no zero byte. The root hashes entries that
+    carry block times, which start from the wall clock, so a zero byte in it comes and goes
+    between runs; each costs 12 gas less in calldata (4 instead of 16)."""
+    zeros = bytes.fromhex(published.root[2:]).count(0)
+    return int(published.gas_used) + 12 * zeros
+
+
 def _default_and_audit(op: Ledger, loan_id: int) -> dict[str, int]:
     """A default covered by the pool (5 tranches, 4 senior), the auditor's checkpoints, and
     one audit append on its own (every operation above includes one)."""
@@ -186,9 +195,9 @@ def _default_and_audit(op: Ledger, loan_id: int) -> dict[str, int]:
         op.as_signer("bank").loans.declare_default(loan_id).gas_used
     )
     auditor = op.as_signer("auditor")
-    gas["audit.checkpoint.first"] = publish(auditor).gas_used
+    gas["audit.checkpoint.first"] = _without_zero_bytes(publish(auditor))
     op.as_signer("supplier1").transfer(op.resolve("supplier2"), 1)  # one more entry
-    gas["audit.checkpoint.later"] = publish(auditor).gas_used
+    gas["audit.checkpoint.later"] = _without_zero_bytes(publish(auditor))
     # A trail whose writer is this account: `append` as an engine contract calls it.
     art = artifacts.load("AuditTrail")
     factory = op.chain.w3.eth.contract(abi=art.abi, bytecode=art.linked({}))
