@@ -34,6 +34,8 @@ COMMANDS = {
     "pool": "cli.pool:pool",
     "policy": "cli.pool:policy",
     "audit": "cli.audit:audit",
+    "consent": "cli.consent:consent",
+    "credit": "cli.consent:credit",
     "report": "cli.report:report",
     "watch": "cli.report:watch",
     "besu": "cli.besu:besu",

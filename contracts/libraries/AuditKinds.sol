@@ -33,4 +33,7 @@ library AuditKinds {
     bytes32 internal constant LOAN_DEFAULTED = keccak256("LOAN_DEFAULTED");
     bytes32 internal constant POOL_CONTRIBUTED = keccak256("POOL_CONTRIBUTED");
     bytes32 internal constant POLICY_CHANGED = keccak256("POLICY_CHANGED");
+    bytes32 internal constant CONSENT_GRANTED = keccak256("CONSENT_GRANTED");
+    bytes32 internal constant CONSENT_REVOKED = keccak256("CONSENT_REVOKED");
+    bytes32 internal constant CREDIT_QUERIED = keccak256("CREDIT_QUERIED");
 }

@@ -40,6 +40,9 @@ AUDIT_KINDS: dict[str, tuple[str, str]] = {
     "LOAN_DEFAULTED": ("LoanBook", "LoanDefaulted"),
     "POOL_CONTRIBUTED": ("ProvisionPool", "PoolContributed"),
     "POLICY_CHANGED": ("Policy", "PolicyChanged"),
+    "CONSENT_GRANTED": ("CreditConsent", "ConsentGranted"),
+    "CONSENT_REVOKED": ("CreditConsent", "ConsentRevoked"),
+    "CREDIT_QUERIED": ("CreditConsent", "CreditQueried"),
 }
 
 KIND_NOTES: dict[str, str] = {
@@ -70,6 +73,11 @@ KIND_NOTES: dict[str, str] = {
     "LOAN_DEFAULTED": "the loan was declared defaulted; the pool's cover is in the event",
     "POOL_CONTRIBUTED": "a member contributed to the provision pool",
     "POLICY_CHANGED": "a regulator changed a policy parameter (subject: its name)",
+    "CONSENT_GRANTED": "a member consented to a lender reading its credit file "
+    "(actor: the borrower; subject: the lender)",
+    "CONSENT_REVOKED": "a member withdrew its consent (actor: the borrower; subject: the lender)",
+    "CREDIT_QUERIED": "a lender queried a member's credit file under its live consent "
+    "(actor: the lender; subject: the borrower)",
 }
 
 

@@ -23,6 +23,7 @@ from ledger.solidity import artifacts
 if TYPE_CHECKING:
     from web3.contract import Contract
 
+    from ledger.engine.consent import Consents
     from ledger.engine.loans import Loans
     from ledger.engine.receivables import Receivables
 
@@ -134,6 +135,12 @@ class Ledger:
         from ledger.engine.loans import Loans
 
         return Loans(self)
+
+    @property
+    def consents(self) -> Consents:
+        from ledger.engine.consent import Consents
+
+        return Consents(self)
 
     def resolve(self, name_or_address: str) -> str:
         return self.keyring.resolve(name_or_address)

@@ -29,6 +29,7 @@ SUITE = (
     "ProvisionPool",
     "LoanOrigination",
     "LoanBook",
+    "CreditConsent",
 )
 # Engine contracts that append to the trail.
 AUDIT_WRITERS = (
@@ -38,6 +39,7 @@ AUDIT_WRITERS = (
     "LoanBook",
     "ProvisionPool",
     "Policy",
+    "CreditConsent",
 )
 DEPLOY_GAS = 12_000_000
 
@@ -101,6 +103,8 @@ def _constructor_args(
         return [at["AuditTrail"], at["Membership"]]
     if name == "ProvisionPool":
         return [at["AuditTrail"], at["DigitalRMB"]]
+    if name == "CreditConsent":
+        return [at["AuditTrail"], at["Membership"]]
     if name == "LoanOrigination":
         return []
     if name == "LoanBook":

@@ -109,6 +109,16 @@ _RULES: dict[str, str] = {
     "UnknownParameter": "policy: no parameter named {name}",
     "ParameterOutOfRange": "policy: {name} = {value} is out of range (0 to {max})",
     "ZeroContribution": "pool: a contribution must be positive",
+    # credit files (DESIGN §6.7)
+    "ConsentNotGranted": "credit consent: {borrower} never granted {lender} consent to read its "
+    "credit file",
+    "ConsentWasRevoked": "credit consent: {borrower} revoked its consent to {lender} at "
+    "{revokedAt}",
+    "ConsentExpired": "credit consent: {borrower}'s consent to {lender} expired at {expiresAt} "
+    "(now {nowAt})",
+    "ConsentDaysOutOfRange": "credit consent: a consent lasts 1 to {maxDays} days, not {daysGiven}",
+    "ConsentWithoutPurpose": "credit consent: a consent names its purpose",
+    "ConsentToSelf": "credit consent: {account} cannot grant consent to itself",
     "ReentrancyGuardReentrantCall": "reentrant call refused",
     "SafeCastOverflowedUintDowncast": "arithmetic: {value} does not fit in {bits} bits",
     "ERC721NonexistentToken": "receivables: no token #{tokenId}",
@@ -127,7 +137,7 @@ _RULES: dict[str, str] = {
 
 _ROLE_ARGS = {"roles", "required", "held", "anyOf", "oldRoles", "newRoles"}
 _FEN_ARGS = {"balance", "needed", "allowance"}
-_TIME_ARGS = {"maturityAt", "nowAt", "earliestAt"}
+_TIME_ARGS = {"maturityAt", "nowAt", "earliestAt", "revokedAt", "expiresAt"}
 _RECEIVABLE_STATUS = [
     "NONE",
     "PENDING",

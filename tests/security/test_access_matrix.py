@@ -75,7 +75,11 @@ ACCESS_ERRORS = {
     "NotTokenContract",
     "NotAuditWriter",
     "ApprovalsDisabled",
+    "ConsentNotGranted",
 }
+
+
+PURPOSE = b"credit assessment".ljust(32, b"\0")
 
 
 def _address(label: str) -> str:
@@ -452,6 +456,28 @@ MATRIX: list[Row] = [
         "1 fen swept from a payment by core",
         engines=("DigitalRMB",),
     ),
+    # --- CreditConsent
+    Row(
+        "CreditConsent",
+        "grant(address,uint16,bytes32)",
+        MEMBERS,
+        lambda f: (f.a("microloan"), 30, PURPOSE),
+        "consent to microloan (a lender) for 30 days; any member grants for its own file",
+    ),
+    Row(
+        "CreditConsent",
+        "revoke(address)",
+        {role: "grantor" for role in ROLES},
+        lambda f: (f.a("microloan"),),
+        "the live consent every role's account granted microloan",
+    ),
+    Row(
+        "CreditConsent",
+        "query(address)",
+        {"LENDER": "holding the consent"},
+        lambda f: (f.a("supplier1"),),
+        "supplier1's file; supplier1 granted bank consent",
+    ),
 ]
 
 
@@ -518,6 +544,9 @@ def build_fixture(world: Deployed) -> Fixture:
         if label == "disbursed":
             bank.loans.disburse(proposed.id)
     f.new_terms = _loan_request(f, f.receivables["active"]).terms_document()
+    for name in ROLE_ACCOUNT.values():  # every role's account consents to microloan
+        op.as_signer(name).consents.grant(f.a("microloan"), 30)
+    supplier.consents.grant(f.a("bank"), 30)
     world.warp(3 * DAY)  # past the 1-day term and the 1-day default delay
     return f
 
