@@ -147,6 +147,21 @@ class Keyring:
         write_json_atomic(self.home.keystore_dir / f"{key}.json", keystore)
         return AccountInfo(key, account.address, False)
 
+    def forget(self, names: list[str]) -> None:
+        """Delete the keys of accounts this home just created (an `init` that failed)."""
+        keys = self._dev_keys()
+        dev = [n for n in names if n in keys]
+        if dev:
+            for n in dev:
+                del keys[n]
+        if dev and not keys:
+            self.home.dev_keys_file.unlink()
+        elif dev:
+            write_json_atomic(self.home.dev_keys_file, {"warning": DEV_WARNING, "accounts": keys})
+        for n in names:
+            (self.home.keystore_dir / f"{n}.json").unlink(missing_ok=True)
+        self._listed = None
+
     # -- signing -----------------------------------------------------------------------------
 
     def signer(self, name: str) -> LocalAccount:

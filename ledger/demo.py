@@ -7,25 +7,11 @@ from collections.abc import Callable
 from ledger.client import Ledger
 from ledger.errors import ContractRefusal
 from ledger.home import Home
-from ledger.models import Admission
 from ledger.money import format_fen
 from ledger.roles import Role
-from ledger.setup import initialise
+from ledger.setup import DevMember, admit_dev_consortium, initialise
 
 Say = Callable[[str], None]
-
-CONSORTIUM: list[tuple[str, int, int]] = [
-    # name, roles, registered net assets (fen)
-    ("issuer", Role.ECNY_ISSUER, 0),
-    ("core", Role.CORE_ENTERPRISE, 0),
-    ("supplier1", Role.SUPPLIER, 0),
-    ("supplier2", Role.SUPPLIER, 0),
-    ("bank", Role.LENDER, 5_000_000_000_00),
-    ("microloan", Role.LENDER, 300_000_000_00),
-    ("tech", Role.TECH_PARTNER, 0),
-    ("auditor", Role.AUDITOR, 0),
-    ("regulator", Role.REGULATOR, 0),
-]
 
 
 def run_demo(home: Home, say: Say) -> Ledger:
@@ -48,12 +34,12 @@ def run_demo(home: Home, say: Say) -> Ledger:
 
 def _story(op: Ledger, say: Say) -> None:
     say("2. the operator admits the members")
-    for name, roles, net_assets in CONSORTIUM:
-        address = op.resolve(name)
-        if op.member(address).status != "NONE":
-            continue
-        op.admit(Admission(address=address, roles=roles, net_assets_fen=net_assets))
-        say(f"   {name:<10} {Role(roles).name:<16} {address}")
+
+    def admitted(m: DevMember, address: str) -> None:
+        say(f"   {m.name:<10} {Role(m.roles).name:<16} {address}")
+
+    if not admit_dev_consortium(op, admitted):
+        say("   (already members)")
 
     issuer, core, s1 = op.as_signer("issuer"), op.as_signer("core"), op.as_signer("supplier1")
     say("3. the e-CNY issuer mints digital RMB")
