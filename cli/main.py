@@ -7,6 +7,7 @@ and simple commands start fast. Errors are one line on stderr: exit 2 for bad in
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -139,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     except LedgerError as exc:
         click.echo(f"liandai: {_one_line(str(exc))}", err=True)
         return exc.exit_code
+    except BrokenPipeError:  # `liandai … | head`: the reader has gone; stop quietly
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
         if sys.stderr.isatty():  # end the line the terminal's ^C echo is on
             click.echo(err=True)
