@@ -230,10 +230,12 @@ def say(text: str) -> None:
 @contextmanager
 def bad_input_as_usage() -> Iterator[None]:
     """Turn ledger.BadInput raised while parsing into click's exit-2 usage error."""
-    from ledger.errors import BadInput
+    from ledger.errors import BadInput, NotFound
 
     try:
         yield
+    except NotFound:
+        raise  # "no loan #9", the same line whichever command met it
     except BadInput as exc:
         raise click.BadParameter(str(exc)) from None
 

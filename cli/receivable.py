@@ -242,7 +242,7 @@ def _index(ledger: Ledger) -> Any:
 @pass_app
 def show(app: App, rid: str, as_json: bool) -> None:
     """One receivable with its lineage (parent and children, to the issued root)."""
-    from ledger.errors import BadInput
+    from ledger.errors import NotFound
 
     ledger = app.ledger()
     with bad_input_as_usage():
@@ -250,7 +250,7 @@ def show(app: App, rid: str, as_json: bool) -> None:
     index = _index(ledger)
     row = index.receivable(number)
     if row is None:
-        raise BadInput(f"no receivable #{number}")
+        raise NotFound(f"no receivable #{number}")
     now = _chain_now(ledger)
     view = _view(ledger, row, now)
     if as_json:

@@ -23,6 +23,8 @@ def run_demo(home: Home, say: Say) -> Ledger:
             f"   contracts deployed at block {result.deployment.block}: "
             + ", ".join(f"{n} {a[:10]}…" for n, a in result.deployment.contracts.items())
         )
+    else:
+        say("1. this home already has the contracts; the story runs again on them")
     ledger = Ledger.open(home)
     try:
         _story(ledger, say)
@@ -52,8 +54,13 @@ def _story(op: Ledger, say: Say) -> None:
     from ledger.loans import LoanRequest, TrancheRequest
     from ledger.money import format_bps, format_date
 
-    now = int(op.chain.w3.eth.get_block("latest")["timestamp"])
+    head = op.chain.w3.eth.get_block("latest")
+    now = int(head["timestamp"])
+    # A document backs one receivable ever: a story told again (or after Ctrl-C) on the
+    # same chain gets an invoice of its own, numbered by the block it starts from.
     invoice = b"Invoice 2026-0042: 1,000,000.00 of steel coils, core -> supplier1"
+    if int(op.contract("ReceivableToken").functions.receivableOfDocument(keccak(invoice)).call()):
+        invoice += f" (story of block {int(head['number'])})".encode()
     say("4. core confirms what it owes: a receivable bound to the invoice's hash (确权, 存证)")
     issued = core.receivables.issue(
         op.resolve("supplier1"), 1_000_000_00, now + 90 * 86_400, keccak(invoice)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from ledger import waterfall
-from ledger.errors import BadInput
+from ledger.errors import BadInput, NotFound
 from ledger.tx import Sent
 
 if TYPE_CHECKING:
@@ -321,7 +321,7 @@ class Loans:
         """The terms document the loan was proposed with (from its LoanProposed event)."""
         logs = self.ledger.events("LoanBook", "LoanProposed", argument_filters={"loanId": loan_id})
         if not logs:
-            raise BadInput(f"no loan {loan_id}")
+            raise NotFound(f"no loan #{loan_id}")
         return decode_terms(bytes(logs[0]["args"]["terms"]))
 
     def settlements(self, loan_id: int) -> list[SettlementView]:
@@ -405,7 +405,7 @@ class Loans:
                     class_="senior" if t[1] else "junior",
                     amount_fen=t[2],
                     coupon_bps=t[3],
-                    outstanding_fen=t[4],
+                    outstanding_fen=t[4] if disbursed_at else 0,
                     coupon_due_fen=t[5],
                     funded=t[6],
                 )
@@ -417,7 +417,9 @@ class Loans:
             borrower=borrower,
             originator=originator,
             principal_fen=principal,
-            outstanding_fen=outstanding,
+            # Owed by the borrower: nothing until the money is disbursed (the chain books
+            # the tranches' amounts from the proposal on; the report counts 0 as well).
+            outstanding_fen=outstanding if disbursed_at else 0,
             interest_due_fen=interest_due,
             rate_bps=terms[2],
             penalty_bps=terms[3],

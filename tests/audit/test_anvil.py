@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from ledger.home import Home
+from ledger.setup import initialise
 from tests.conftest import running_anvil
 
 pytestmark = pytest.mark.anvil
@@ -37,7 +38,7 @@ def _setup(run, home: Home, rpc: str) -> Any:  # type: ignore[no-untyped-def]
         assert result.code == 0, (args, result.err)
         return str(result.out)
 
-    ok("init", "--dev")
+    initialise(home, rpc=rpc, dev=True)  # dev accounts, admitted below one by one
     for name, role in MEMBERS:
         ok("member", "add", name, "--role", role)
     ok("--as", "issuer", "cny", "mint", "core", "1,000,000")

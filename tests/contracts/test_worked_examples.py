@@ -21,6 +21,7 @@ from ledger.home import Home
 from ledger.loans import LoanRequest, TrancheRequest
 from ledger.models import Admission
 from ledger.roles import Role
+from ledger.setup import initialise
 
 pytestmark = pytest.mark.anvil
 
@@ -48,8 +49,7 @@ PARTIES = ("core", "supplier1", "bank", "microloan", "tech")
 def chain(run: Any, anvil: str, tmp_path: Path) -> Iterator[Ledger]:
     """A fresh deployment on the session's anvil node, with the members the examples need."""
     home = Home.at(tmp_path / "home")
-    result = run(home, "init", "--dev", rpc=anvil)
-    assert result.code == 0, result.err
+    initialise(home, rpc=anvil, dev=True)  # dev accounts, admitted below with these figures
     with Ledger.open(home, rpc=anvil) as ledger:
         for name, (roles, net_assets) in MEMBERS.items():
             ledger.admit(

@@ -1,0 +1,165 @@
+"""What a newcomer meets in the first hour: init --dev admits the dev consortium, a failed
+init leaves nothing, the demo runs twice, a missing id is one message everywhere, the help
+with no arguments, watch's start line, one password question, the home's own node by URL."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ledger.home import Home
+from ledger.setup import DEV_CONSORTIUM, initialise
+from tests.conftest import ROOT, free_port
+
+
+def ok(run, home: Home, *args: str) -> str:  # type: ignore[no-untyped-def]
+    r = run(home, *args)
+    assert r.code == 0, (args, r.err)
+    return str(r.out)
+
+
+def test_init_dev_admits_the_dev_consortium_with_roles_and_net_assets(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    home = Home(str(tmp_path / "fresh"))
+    out = ok(run, home, "init", "--dev")
+    assert "admitted bank       LENDER, net assets ¥5,000,000,000.00" in out
+    members = {m["name"]: m for m in json.loads(ok(run, home, "member", "list", "--json"))}
+    assert set(members) == {"operator", *(m.name for m in DEV_CONSORTIUM)}
+    for m in DEV_CONSORTIUM:
+        assert members[m.name]["status"] == "ACTIVE"
+        assert members[m.name]["net_assets_fen"] == m.net_assets_fen
+    # and the README's third line now works
+    ok(run, home, "--as", "issuer", "cny", "mint", "core", "¥1,000,000.00")
+
+
+def test_a_failed_init_leaves_no_home_behind(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    home = Home(tmp_path / "never")
+    r = run(home, "init", "--dev", rpc=f"http://127.0.0.1:{free_port()}")
+    assert r.code == 1 and "cannot reach" in r.err
+    assert not home.root.exists()
+
+
+def test_init_asks_for_a_new_password_once(tmp_path: Path) -> None:
+    asked: list[str] = []
+
+    def password(prompt: str) -> str:
+        asked.append(prompt)
+        return "correct horse"
+
+    initialise(Home(tmp_path / "h"), password=password)
+    assert asked == ["new password for 'operator'"]
+
+
+def test_home_takes_a_str_or_a_path_and_nothing_else(tmp_path: Path) -> None:
+    assert Home(str(tmp_path)) == Home(tmp_path) == Home.at(str(tmp_path))
+    assert Home("~/x").root == Path.home() / "x"
+    assert Home(str(tmp_path)).keystore_dir == tmp_path.resolve() / "keystore"
+    with pytest.raises(TypeError, match="not int"):
+        Home(3)  # type: ignore[arg-type]
+
+
+def test_no_arguments_prints_the_help(run) -> None:  # type: ignore[no-untyped-def]
+    for args in ([], ["loan"]):
+        r = run(None, *args)
+        assert r.code == 0 and r.err == ""
+        assert r.out.startswith("Usage: liandai") and r.out.count("\n") > 10
+
+
+MISSING = [
+    (["loan", "show", "9"], "no loan #9"),
+    (["--as", "bank", "loan", "fund", "9"], "no loan #9"),
+    (["--as", "supplier1", "loan", "repay", "9", "1"], "no loan #9"),
+    (["--as", "supplier1", "loan", "accept", "9", "--yes"], "no loan #9"),
+    (["--as", "microloan", "loan", "disburse", "9"], "no loan #9"),
+    (["report", "--loan", "9"], "no loan #9"),
+    (["audit", "evidence", "--loan", "9", "e.jsonl"], "no loan #9"),
+    (["receivable", "show", "9"], "no receivable #9"),
+    (["--as", "supplier1", "receivable", "accept", "9"], "no receivable #9"),
+    (["--as", "core", "receivable", "pay", "9"], "no receivable #9"),
+    (["--as", "supplier1", "receivable", "split", "9", "1", "2"], "no receivable #9"),
+    (["--as", "supplier1", "receivable", "transfer", "9", "--to", "bank"], "no receivable #9"),
+]
+
+
+def test_a_missing_id_is_the_same_line_and_exit_code_everywhere(run, home: Home) -> None:  # type: ignore[no-untyped-def]
+    for args, line in MISSING:
+        r = run(home, *args)
+        assert (r.code, r.err) == (2, f"liandai: {line}\n"), args
+
+
+def test_a_proposed_loan_owes_nothing_yet_in_show_and_list(run, home: Home) -> None:  # type: ignore[no-untyped-def]
+    doc = "0x" + "cd" * 32
+    ok(
+        run,
+        home,
+        *("--as", "core", "receivable", "issue", "--to", "supplier1", "--amount", "10,000"),
+        *("--due", "2099-12-31", "--doc-hash", doc),
+    )
+    ok(run, home, "--as", "supplier1", "receivable", "accept", "1")
+    ok(
+        run,
+        home,
+        *("--as", "microloan", "loan", "propose", "--borrower", "supplier1", "--receivable", "1"),
+        *("--tranche", "bank:senior:7,000:5%", "--tranche", "microloan:junior:3,000"),
+        *("--rate", "10%", "--days", "30"),
+    )
+    shown = json.loads(ok(run, home, "loan", "show", "1", "--json"))
+    listed = json.loads(ok(run, home, "loan", "list", "--json"))
+    assert shown["status"] == "PROPOSED" and shown["principal_fen"] == 1_000_000
+    assert shown["outstanding_fen"] == 0 and [t["outstanding_fen"] for t in shown["tranches"]] == [
+        0,
+        0,
+    ]
+    assert listed == [shown]
+    report = json.loads(ok(run, home, "report", "--json"))
+    assert report["ledger"]["loan_book"]["outstanding_fen"]["value"] == 0
+
+
+def test_watch_says_it_started_and_that_all_is_quiet(run, home: Home) -> None:  # type: ignore[no-untyped-def]
+    out = ok(run, home, "watch", "--polls", "1", "--interval", "0.1")
+    first, second = out.splitlines()[:2]
+    assert first.startswith(f"watching {home.root} on the embedded chain for early warnings")
+    assert second.endswith("no alerts")
+    r = run(home, "watch", "--polls", "1", "--json")
+    assert r.code == 0 and r.out == "" and r.err.startswith("watching ")
+
+
+def test_the_demo_runs_again_on_the_same_home(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    home = Home(tmp_path / "demo")
+    first = ok(run, home, "demo")
+    assert "loan #1 is REPAID" in first
+    again = ok(run, home, "demo")
+    assert "already has the contracts" in again and "(already members)" in again
+    assert "loan #2 is REPAID" in again and "receivable #4" in again
+    assert "verified from chain data" in again and "every entry, event and proof checks" in again
+
+
+def test_rpc_to_the_homes_own_node_is_this_home(run, home: Home) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    env = {**os.environ, "LIANDAI_HOME": str(home.root)}
+    started = subprocess.run(
+        [sys.executable, "-m", "cli.main", "node", "--port", str(port), "--detach"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    try:
+        assert started.returncode == 0, started.stderr
+        assert f"at http://127.0.0.1:{port} in the background" in started.stdout
+        info = json.loads(ok(run, home, "chain", "info", "--json"))
+        by_url = json.loads(
+            run(home, "chain", "info", "--json", rpc=f"http://127.0.0.1:{port}").out
+        )
+        assert by_url["network"] == "embedded" and by_url["contracts"] == info["contracts"]
+        assert by_url["backend"] == "node"
+    finally:
+        stopped = run(home, "node", "--stop")
+    assert stopped.code == 0 and "stopped" in stopped.out
+    assert not home.node_file.exists()
+    assert run(home, "node", "--stop").code == 1
