@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from ledger.home import Home
 from ledger.setup import DEV_CONSORTIUM, initialise
-from tests.conftest import ROOT, free_port
+from tests.conftest import ANVIL, ROOT, free_port
 
 
 def ok(run, home: Home, *args: str) -> str:  # type: ignore[no-untyped-def]
@@ -163,3 +168,71 @@ def test_rpc_to_the_homes_own_node_is_this_home(run, home: Home) -> None:  # typ
     assert stopped.code == 0 and "stopped" in stopped.out
     assert not home.node_file.exists()
     assert run(home, "node", "--stop").code == 1
+
+
+@pytest.mark.anvil
+def test_a_home_initialised_with_rpc_remembers_the_node(run, anvil: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    home = Home(tmp_path / "h")
+    out = ok(run, home, "--rpc", anvil, "init", "--dev")
+    assert f"this home now uses {anvil}" in out
+    info = json.loads(ok(run, home, "chain", "info", "--json"))  # no --rpc
+    assert info["network"] == "chain-31337"
+    ok(run, home, "--as", "issuer", "cny", "mint", "core", "1,000")
+
+
+@contextmanager
+def priced_anvil() -> Iterator[str]:
+    """anvil as it starts by default: a base fee, so gas costs ether."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, "anvil did not start"
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _rpc(url: str, method: str, params: list[object]) -> object:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())["result"]
+
+
+@pytest.mark.anvil
+def test_where_gas_costs_ether_init_says_what_is_missing_or_shares_what_there_is(
+    run,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    with priced_anvil() as url:
+        bare = Home(tmp_path / "bare")
+        r = run(bare, "init", "--dev", rpc=url)
+        assert r.code == 1 and r.err.count("\n") == 1
+        assert "holds 0 ETH" in r.err and "send it" in r.err and "--gas-price 0" in r.err
+        assert not bare.root.exists()  # nothing half-made
+
+        home = Home(tmp_path / "funded")
+        operator = json.loads(ok(run, home, "account", "new", "operator", "--dev", "--json"))
+        _rpc(url, "anvil_setBalance", [operator["address"], hex(3 * 10**18)])
+        out = ok(run, home, "--rpc", url, "init", "--dev")
+        assert "each dev account got" in out and "ETH of gas money" in out
+        ok(run, home, "--as", "issuer", "cny", "mint", "core", "1,000")
+        ok(run, home, "--as", "core", "cny", "transfer", "supplier1", "10")
+        balances = [
+            int(str(_rpc(url, "eth_getBalance", [a["address"], "latest"])), 16)
+            for a in json.loads(ok(run, home, "account", "list", "--json"))
+        ]
+        assert all(b > 0 for b in balances)
+        assert sum(balances) <= 3 * 10**18
