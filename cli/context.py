@@ -197,8 +197,11 @@ def _render(
         show_edge=not compact,
         padding=(0, 1, 0, 0) if compact else (0, 1),
     )
-    for c, w in zip(columns, widths, strict=True):
-        justify = "right" if c.endswith(("(¥)", "#", "block", "seq")) else "left"
+    for i, (c, w) in enumerate(zip(columns, widths, strict=True)):
+        cells = [r[i] for r in rows if r[i]]
+        figures = bool(cells) and all(_MONEY.fullmatch(x) for x in cells)
+        right = figures or c.endswith(("(¥)", "#", "block", "seq"))
+        justify = "right" if right else "left"
         t.add_column(c, justify=justify, width=w, overflow="fold")  # type: ignore[arg-type]
     for r in rows:
         t.add_row(*r)

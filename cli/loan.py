@@ -331,15 +331,31 @@ def _action(name: str, method: str, verb: str, doc: str, who: str) -> click.Comm
 loan.add_command(
     _action("fund", "fund", "funded your tranches of", "Fund your tranches (lenders).", "bank")
 )
-loan.add_command(
-    _action(
-        "disburse",
-        "disburse",
-        "disbursed",
-        "Pay the principal to the loan's fixed payees (originator).",
-        "microloan",
+
+
+@loan.command("disburse", epilog="Example: liandai --as microloan loan disburse 1")
+@click.argument("lid", metavar="ID")
+@json_option
+@pass_app
+def disburse(app: App, lid: str, as_json: bool) -> None:
+    """Pay the principal to the loan's fixed payees (originator)."""
+    from ledger.money import format_fen
+
+    ledger = app.ledger()
+    with bad_input_as_usage():
+        number = _id(lid)
+    sent = ledger.loans.disburse(number)
+    if as_json:
+        emit_json({"id": number, "tx": sent.tx})
+        return
+    payees = ledger.loans.request_of(number).effective_payees()
+    say(
+        f"disbursed loan #{number}: "
+        + ", ".join(f"{format_fen(a)} to {ledger.name_of(p)}" for p, a in payees)
+        + f" (tx {sent.tx}, gas {sent.gas_used:,})"
     )
-)
+
+
 loan.add_command(
     _action(
         "cancel",
@@ -372,15 +388,25 @@ loan.add_command(
 @pass_app
 def repay(app: App, lid: str, amount: int, as_json: bool) -> None:
     """Repay AMOUNT yuan; the waterfall splits it in the same transaction."""
+    from ledger.errors import ContractRefusal
+    from ledger.money import format_fen
+
     ledger = app.ledger()
     with bad_input_as_usage():
         number = _id(lid)
-    sent = ledger.loans.repay(number, amount)
+    try:
+        sent = ledger.loans.repay(number, amount)
+    except ContractRefusal as exc:
+        raise explain_short(ledger, exc, amount, f"loan #{number}") from None
     settlement = ledger.loans.settlements(number)[-1]
     if as_json:
         emit_json({"id": number, "tx": sent.tx, "settlement": settlement.model_dump()})
     else:
-        _settlements_table(ledger, ledger.loans.get(number), [settlement])
+        say_settled(
+            ledger,
+            sent,
+            lambda n, s, v: f"repaid {format_fen(s.amount_fen)} on loan #{n} (tx {sent.tx}):",
+        )
 
 
 def _settlements_table(ledger: Ledger, view: LoanView, settlements: list[Any]) -> None:
@@ -407,6 +433,52 @@ def _settlements_table(ledger: Ledger, view: LoanView, settlements: list[Any]) -
         row.append(format_fen(s.residual_fen, symbol=False))
         rows.append(row)
     table(f"loan #{view.id} settlements", columns, rows)
+
+
+def say_settled(ledger: Ledger, sent: Any, lead: Callable[[int, Any, LoanView], str]) -> list[int]:
+    """Print each settlement `sent` ran, after a line `lead(loan id, settlement, loan)`,
+    then where the loan stands; return the loans settled."""
+    from ledger.money import format_fen
+
+    done = []
+    for loan_id, s in ledger.loans.settled_in(sent):
+        view = ledger.loans.get(loan_id)
+        say(lead(loan_id, s, view))
+        _settlements_table(ledger, view, [s])
+        if s.residual_fen and s.residual_to:
+            say(f"  residual {format_fen(s.residual_fen)} paid to {ledger.name_of(s.residual_to)}")
+        say(loan_standing(ledger, view))
+        done.append(loan_id)
+    return done
+
+
+def loan_standing(ledger: Ledger, view: LoanView) -> str:
+    """`loan #1 REPAID, receivable #2 released` / `loan #1 DISBURSED: ¥… outstanding`."""
+    from ledger.money import format_fen
+
+    if view.status == "REPAID":
+        freed = ", ".join(f"#{r}" for r in view.receivables)
+        plural = "s" if len(view.receivables) > 1 else ""
+        return f"loan #{view.id} REPAID, receivable{plural} {freed} released"
+    return (
+        f"loan #{view.id} {view.status}: {format_fen(view.outstanding_fen)} principal "
+        f"outstanding, {format_fen(view.interest_due_fen)} interest due"
+    )
+
+
+def explain_short(ledger: Ledger, exc: Exception, amount: int, what: str) -> Exception:
+    """A payment refused for want of e-CNY: the chain's numbers are taken mid-split (after
+    the first payees were paid), so say what the payer holds and what was typed."""
+    from ledger.errors import ContractRefusal, Refused
+    from ledger.money import format_fen
+
+    if not isinstance(exc, ContractRefusal) or exc.name != "ERC20InsufficientBalance":
+        return exc
+    held = ledger.balance_fen(ledger.sender.address)
+    return Refused(
+        f"refused by the chain: ERC20InsufficientBalance — e-CNY: {ledger.signer_name} holds "
+        f"{format_fen(held)}, less than the {format_fen(amount)} typed for {what}"
+    )
 
 
 @loan.command("show", epilog="Example: liandai loan show 1 --json")

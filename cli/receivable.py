@@ -192,19 +192,35 @@ def transfer(app: App, rid: str, to: str, as_json: bool) -> None:
 @pass_app
 def pay(app: App, rid: str, amount: int | None, as_json: bool) -> None:
     """Pay a receivable you owe, in e-CNY; while pledged, the loan's waterfall splits it."""
+    from cli.loan import explain_short, say_settled
+    from ledger.errors import ContractRefusal
     from ledger.money import format_fen
 
     ledger = app.ledger()
     with bad_input_as_usage():
         number = _id(rid)
-    sent = ledger.receivables.pay(number, amount)
-    paid = amount if amount is not None else None
-    _out(
-        as_json,
-        {"id": number, "tx": sent.tx},
-        f"paid {format_fen(paid) if paid else 'the unpaid value of'} receivable #{number} "
-        f"(tx {sent.tx})",
+        paid = amount if amount is not None else ledger.receivables.unpaid(number)
+    try:
+        sent = ledger.receivables.pay(number, amount)
+    except ContractRefusal as exc:
+        raise explain_short(ledger, exc, paid, f"receivable #{number}") from None
+    if as_json:
+        emit_json({"id": number, "tx": sent.tx})
+        return
+    settled = say_settled(
+        ledger,
+        sent,
+        lambda n, s, v: (
+            f"paid {format_fen(paid)} on receivable #{number}, pledged to loan "
+            f"#{n}: the loan's waterfall split it (tx {sent.tx}):"
+        ),
     )
+    if not settled:
+        holder = ledger.receivables.get(number).holder
+        say(
+            f"paid {format_fen(paid)} on receivable #{number} to its holder "
+            f"{ledger.name_of(holder) if holder else '—'} (tx {sent.tx})"
+        )
 
 
 def _view(ledger: Ledger, row: Any, now: int) -> ReceivableView:

@@ -324,6 +324,34 @@ class Loans:
             raise NotFound(f"no loan #{loan_id}")
         return decode_terms(bytes(logs[0]["args"]["terms"]))
 
+    def settled_in(self, sent: Sent) -> list[tuple[int, SettlementView]]:
+        """The settlements a transaction ran (a sweep in a payment, a pledged receivable's
+        payment, a repayment): (loan id, settlement), in log order."""
+        out = []
+        at = 0
+        for log in self.ledger.events("LoanBook", "LoanSettled", from_block=sent.block):
+            tx = "0x" + bytes(log["transactionHash"]).hex()
+            if tx.lower() != sent.tx.lower():
+                continue
+            if not at:
+                at = int(self.ledger.chain.w3.eth.get_block(sent.block)["timestamp"])
+            a = log["args"]
+            view = SettlementView(
+                at=at,
+                source=SOURCES[a["source"]],
+                payer=a["payer"],
+                amount_fen=a["amountFen"],
+                fee_fen=a["feeFen"],
+                provision_fen=a["provisionFen"],
+                interest_fen=list(a["interestFen"]),
+                principal_fen=list(a["principalFen"]),
+                residual_fen=a["residualFen"],
+                residual_to=a["residualTo"],
+                tx=tx,
+            )
+            out.append((int(a["loanId"]), view))
+        return out
+
     def settlements(self, loan_id: int) -> list[SettlementView]:
         ledger = self.ledger
         out: list[tuple[int, int, SettlementView]] = []

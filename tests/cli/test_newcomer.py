@@ -236,3 +236,45 @@ def test_where_gas_costs_ether_init_says_what_is_missing_or_shares_what_there_is
         ]
         assert all(b > 0 for b in balances)
         assert sum(balances) <= 3 * 10**18
+
+
+def test_the_cli_says_where_the_money_went(run, home: Home) -> None:  # type: ignore[no-untyped-def]
+    doc = "0x" + "ef" * 32
+    ok(
+        run,
+        home,
+        *("--as", "core", "receivable", "issue", "--to", "supplier1", "--amount", "600,000"),
+        *("--due", "2099-12-31", "--doc-hash", doc),
+    )
+    ok(run, home, "--as", "supplier1", "receivable", "accept", "1")
+    ok(
+        run,
+        home,
+        *("--as", "microloan", "loan", "propose", "--borrower", "supplier1", "--receivable", "1"),
+        *("--tranche", "bank:senior:420,000:5%", "--tranche", "microloan:junior:180,000"),
+        *("--rate", "10%", "--days", "90", "--sweep", "20%"),
+        *("--payee", "supplier2:420,000", "--payee", "supplier1:180,000"),
+    )
+    ok(run, home, "--as", "supplier1", "loan", "accept", "1", "--yes")
+    ok(run, home, "--as", "bank", "loan", "fund", "1")
+    ok(run, home, "--as", "microloan", "loan", "fund", "1")
+    out = ok(run, home, "--as", "microloan", "loan", "disburse", "1")
+    assert out.startswith(
+        "disbursed loan #1: ¥420,000.00 to supplier2, ¥180,000.00 to supplier1 (tx "
+    )
+
+    out = ok(run, home, "--as", "core", "cny", "transfer", "supplier1", "100,000")
+    assert "¥20,000.00 of it swept into loan #1 (sweep 20.00% of payments into supplier1's" in out
+    assert "SWEEP" in out and "loan #1 DISBURSED: ¥" in out
+
+    refused = run(home, "--as", "supplier1", "loan", "repay", "1", "9,000,000")
+    assert refused.code == 1
+    assert refused.err == (
+        "liandai: refused by the chain: ERC20InsufficientBalance — e-CNY: supplier1 holds "
+        "¥260,000.00, less than the ¥9,000,000.00 typed for loan #1\n"
+    )
+
+    out = ok(run, home, "--as", "core", "receivable", "pay", "1")
+    assert "paid ¥600,000.00 on receivable #1, pledged to loan #1: the loan's waterfall" in out
+    assert "RECEIVABLE" in out and "residual" in out
+    assert out.rstrip().endswith("loan #1 REPAID, receivable #1 released")
