@@ -22,9 +22,9 @@ def init(app: App, dev: bool) -> None:
 
     With --rpc URL the home remembers the node: later commands use it without --rpc.
     """
+    from ledger.engine.setup import initialise
     from ledger.money import format_fen, format_wei
     from ledger.roles import Role
-    from ledger.setup import initialise
 
     result = initialise(app.home, rpc=app.rpc, dev=dev, consortium=dev, password=password_prompt)
     d = result.deployment
@@ -74,13 +74,13 @@ def node(app: App, port: int, detach: bool, stop: bool) -> None:
     if detach and stop:
         raise BadInput("give --detach or --stop, not both")
     if stop:
-        from ledger.noderun import stop_node
+        from ledger.chain.noderun import stop_node
 
         pid = stop_node(app.home)
         say(f"node (pid {pid}) stopped; chain saved")
         return
     if detach:
-        from ledger.noderun import start_detached
+        from ledger.chain.noderun import start_detached
 
         info = start_detached(app.home, port)
         say(
@@ -88,7 +88,7 @@ def node(app: App, port: int, detach: bool, stop: bool) -> None:
             "stop it with `liandai node --stop`)"
         )
         return
-    from ledger.noderun import run_node
+    from ledger.chain.noderun import run_node
 
     run_node(
         app.home, port, on_ready=lambda url: say(f"serving {app.home.root} at {url} (Ctrl-C stops)")

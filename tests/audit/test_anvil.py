@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from ledger.engine.setup import initialise
 from ledger.home import Home
-from ledger.setup import initialise
 from tests.conftest import running_anvil
 
 pytestmark = pytest.mark.anvil

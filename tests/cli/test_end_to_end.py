@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ledger.deploy import SUITE
+from ledger.engine.deploy import SUITE
+from ledger.engine.setup import DEV_CONSORTIUM
 from ledger.home import Home
-from ledger.setup import DEV_CONSORTIUM
 
 
 def flow(run, home: Home, rpc: str | None) -> dict[str, object]:  # type: ignore[no-untyped-def]

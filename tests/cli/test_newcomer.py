@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from ledger.engine.setup import DEV_CONSORTIUM, initialise
 from ledger.home import Home
-from ledger.setup import DEV_CONSORTIUM, initialise
 from tests.conftest import ANVIL, ROOT, free_port
 
 
