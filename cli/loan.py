@@ -228,6 +228,48 @@ def _disclosure(ledger: Ledger, request: LoanRequest) -> list[list[str]]:
     return rows
 
 
+def warnings_for(ledger: Ledger, request: LoanRequest) -> list[str]:
+    """What the chain would refuse in these terms (policy, each lender's exposure), and a
+    principal above its collateral's value; from the chain's state now, nothing sent."""
+    from ledger.engine.refusals import explain
+    from ledger.money import format_fen
+    from ledger.reference import compliance
+
+    policy = ledger.loans.policy()
+    lenders = {t.lender for t in request.tranches}
+    proposal = compliance.Proposal(
+        originator=ledger.keyring.get(ledger.signer_name).address,
+        borrower=request.borrower,
+        tranches=tuple((t.lender, t.amount_fen) for t in request.tranches),
+        rate_bps=request.rate_bps,
+        penalty_bps=request.penalty_bps,
+        fee_share_bps=request.fee_share_bps,
+    )
+    findings = compliance.check(
+        proposal,
+        compliance.Policy(
+            min_originator_share_bps=policy.min_originator_share_bps,
+            max_apr_bps=policy.max_apr_bps,
+            max_fee_share_bps=policy.max_fee_share_bps,
+            max_single_borrower_bps=policy.max_single_borrower_bps,
+        ),
+        {a: ledger.member(a).net_assets_fen for a in lenders},
+        {a: ledger.loans.exposure_of(a, request.borrower) for a in lenders},
+        sum(ledger.receivables.unpaid(r) for r in request.receivable_ids),
+    )
+    out = []
+    for f in findings:
+        if f.refused:
+            out.append(f"the chain will refuse it: {explain(f.rule, f.numbers, ledger.name_of)}")
+        else:
+            out.append(
+                f"the principal {format_fen(int(str(f.numbers['principalFen'])))} is above the "
+                f"pledged receivables' unpaid value "
+                f"{format_fen(int(str(f.numbers['collateralFen'])))}"
+            )
+    return out
+
+
 @click.group()
 def loan() -> None:
     """Joint loans (联合贷款) against pledged receivables, with automatic repayment."""
@@ -249,10 +291,18 @@ def quote(app: App, as_json: bool, **o: Any) -> None:
     with bad_input_as_usage():
         request = build_request(ledger, o)
     rows = _disclosure(ledger, request)
+    warnings = warnings_for(ledger, request)
     if as_json:
-        emit_json({"terms": request.model_dump(), "disclosure": dict(rows)})
-    else:
-        table("loan quote", ["", ""], rows)
+        emit_json({"terms": request.model_dump(), "disclosure": dict(rows), "warnings": warnings})
+        return
+    table("loan quote", ["", ""], rows)
+    for w in warnings:
+        say(f"warning: {w}")
+    if not warnings:
+        say(
+            "checked against the policy, each lender's exposure to the borrower and the "
+            "collateral's value: the chain should accept it"
+        )
 
 
 @loan.command(
@@ -270,6 +320,9 @@ def propose(app: App, as_json: bool, **o: Any) -> None:
     ledger = app.ledger()
     with bad_input_as_usage():
         request = build_request(ledger, o)
+    for w in warnings_for(ledger, request):
+        if not w.startswith("the chain will refuse"):  # the chain says those itself
+            click.echo(f"liandai: warning: {w}", err=True)
     result = ledger.loans.propose(request)
     if as_json:
         emit_json(result.model_dump())

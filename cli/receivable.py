@@ -379,14 +379,20 @@ def list_(app: App, holder: str | None, status: str | None, as_json: bool) -> No
     "CSV columns: supplier, amount, due, doc (a 0x hash or a file path).",
 )
 @click.argument("csv_file", metavar="FILE.csv", type=click.Path(dir_okay=False))
+@click.option(
+    "--skip-issued",
+    is_flag=True,
+    help="Rows already issued by you (same document, supplier and amount) count as done: "
+    "run an interrupted import again.",
+)
 @json_option
 @pass_app
-def import_(app: App, csv_file: str, as_json: bool) -> None:
+def import_(app: App, csv_file: str, skip_issued: bool, as_json: bool) -> None:
     """Issue a batch from a spreadsheet export; every row is checked before anything is sent."""
     from ledger.engine.batch import issue_rows, read_rows
 
     ledger = app.ledger()
-    rows = read_rows(ledger, Path(csv_file))  # raises BadInput listing every bad row
+    rows = read_rows(ledger, Path(csv_file), skip_issued=skip_issued)  # BadInput: every bad row
     results = issue_rows(ledger, rows, progress=not as_json)
     if as_json:
         emit_json(results)
@@ -399,7 +405,11 @@ def import_(app: App, csv_file: str, as_json: bool) -> None:
                     str(r["row"]),
                     r["supplier"],
                     r["amount"],
-                    f"#{r['id']} {r['tx'][:12]}…" if r.get("id") else str(r.get("error")),
+                    f"#{r['id']} already issued"
+                    if r.get("skipped")
+                    else f"#{r['id']} {r['tx'][:12]}…"
+                    if r.get("id")
+                    else str(r.get("error")),
                 ]
                 for r in results
             ],

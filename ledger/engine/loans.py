@@ -301,6 +301,10 @@ class Loans:
     def contribute(self, amount_fen: int) -> Sent:
         return self.ledger._send("ProvisionPool", "contribute", amount_fen, gas=300_000)
 
+    def exposure_of(self, lender: str, borrower: str) -> int:
+        """The lender's exposure to the borrower, as the single-borrower limit counts it."""
+        return int(self._call("exposureOf", lender, borrower))
+
     def pool_balance_fen(self) -> int:
         return int(self.ledger.contract("ProvisionPool").functions.balanceFen().call())
 

@@ -278,3 +278,92 @@ def test_the_cli_says_where_the_money_went(run, home: Home) -> None:  # type: ig
     assert "paid ¥600,000.00 on receivable #1, pledged to loan #1: the loan's waterfall" in out
     assert "RECEIVABLE" in out and "residual" in out
     assert out.rstrip().endswith("loan #1 REPAID, receivable #1 released")
+
+
+def _receivable(run, home: Home, amount: str, doc: str) -> None:  # type: ignore[no-untyped-def]
+    ok(
+        run,
+        home,
+        *("--as", "core", "receivable", "issue", "--to", "supplier1", "--amount", amount),
+        *("--due", "2099-12-31", "--doc-hash", doc),
+    )
+
+
+TERMS = ("--borrower", "supplier1", "--receivable", "1", "--days", "90")
+
+
+@pytest.mark.parametrize(
+    ("extra", "rule"),
+    [
+        (["--rate", "26%", *("--tranche", "bank:senior:7,000:5%")], "AprAboveCap"),
+        (["--rate", "24%", "--penalty", "0.01%"], "AprAboveCap"),
+        (["--rate", "10%", "--fee-share", "30.01%", "--tech", "tech"], "FeeShareAboveCap"),
+        (["--rate", "10%", *("--tranche", "bank:senior:7,001:5%")], "OriginatorShareTooLow"),
+        (["--rate", "10%", *("--tranche", "bank:senior:7,000:5%")], "ExposureAboveLimit"),
+    ],
+)
+def test_quote_warns_of_each_rule_the_proposal_then_breaks_on_chain(  # type: ignore[no-untyped-def]
+    run, home: Home, extra: list[str], rule: str
+) -> None:
+    _receivable(run, home, "20,000", "0x" + "a1" * 32)
+    ok(run, home, "--as", "supplier1", "receivable", "accept", "1")
+    if rule == "ExposureAboveLimit":  # microloan may lend supplier1 at most ¥2,999.99
+        ok(run, home, "member", "set-net-assets", "microloan", "29,999.99")
+    tranches = [] if "--tranche" in extra else ["--tranche", "bank:senior:7,000:5%"]
+    terms = [*TERMS, *tranches, *extra, "--tranche", "microloan:junior:3,000"]
+    quoted = ok(run, home, "--as", "microloan", "loan", "quote", *terms)
+    warned = [line for line in quoted.splitlines() if line.startswith("warning:")]
+    assert len(warned) == 1 and f"the chain will refuse it: {rule} — " in warned[0], quoted
+    refused = run(home, "--as", "microloan", "loan", "propose", *terms)
+    assert refused.code == 1
+    # the same rule and the same numbers as the chain's refusal
+    assert warned[0].split("refuse it: ")[1] in refused.err
+    if rule == "ExposureAboveLimit":
+        assert "`liandai member set-net-assets microloan AMT`" in refused.err
+
+
+def test_quote_says_when_it_found_nothing_and_propose_warns_of_thin_collateral(
+    run, home: Home
+) -> None:  # type: ignore[no-untyped-def]
+    _receivable(run, home, "9,999.99", "0x" + "a2" * 32)
+    ok(run, home, "--as", "supplier1", "receivable", "accept", "1")
+    terms = [*TERMS, "--rate", "24%", "--tranche", "bank:senior:7,000:5%"]
+    terms += ["--tranche", "microloan:junior:3,000"]
+    quoted = json.loads(ok(run, home, "--as", "microloan", "loan", "quote", *terms, "--json"))
+    assert quoted["warnings"] == [
+        "the principal ¥10,000.00 is above the pledged receivables' unpaid value ¥9,999.99"
+    ]
+    proposed = run(home, "--as", "microloan", "loan", "propose", *terms)
+    assert proposed.code == 0 and "proposed loan #1" in proposed.out
+    assert proposed.err == (
+        "liandai: warning: the principal ¥10,000.00 is above the pledged receivables' unpaid "
+        "value ¥9,999.99\n"
+    )
+    _receivable(run, home, "10,000", "0x" + "a3" * 32)
+    ok(run, home, "--as", "supplier1", "receivable", "accept", "2")
+    terms[3] = "2"
+    quoted_text = ok(run, home, "--as", "microloan", "loan", "quote", *terms)
+    assert "warning" not in quoted_text and "the chain should accept it" in quoted_text
+
+
+def test_an_interrupted_import_resumes_with_skip_issued(run, home: Home, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    lines = [f"supplier1,{n},2099-12-31,0x{n:064x}" for n in (101, 102, 103)]
+    first = tmp_path / "first.csv"
+    first.write_text("supplier,amount,due,doc\n" + "\n".join(lines[:2]) + "\n")
+    ok(run, home, "--as", "core", "receivable", "import", str(first))
+    whole = tmp_path / "whole.csv"
+    whole.write_text("supplier,amount,due,doc\n" + "\n".join(lines) + "\n")
+    again = run(home, "--as", "core", "receivable", "import", str(whole))
+    assert again.code == 2 and "--skip-issued" in again.err
+    resumed = json.loads(
+        ok(run, home, "--as", "core", "receivable", "import", str(whole), "--skip-issued", "--json")
+    )
+    assert [(r["id"], r.get("skipped", False)) for r in resumed] == [
+        (1, True),
+        (2, True),
+        (3, False),
+    ]
+    # a document issued for another amount is not this row: still refused
+    other = tmp_path / "other.csv"
+    other.write_text(f"supplier,amount,due,doc\nsupplier1,999,2099-12-31,0x{101:064x}\n")
+    assert run(home, "--as", "core", "receivable", "import", str(other), "--skip-issued").code == 2
