@@ -48,6 +48,9 @@ from ledger.supervision.book import (
 if TYPE_CHECKING:
     from ledger.engine.client import Ledger
 
+# The per-loan table lists this many open loans, worst first.
+TOP_LOANS = 50
+
 
 # --------------------------------------------------------------------------- figures
 
@@ -141,7 +144,8 @@ class Options:
     Attributes:
         as_of: unix seconds (the chain's clock).
         lender: report this lender only (its address).
-        loan: the loan whose waterfall is charted (default: the one with most receipts).
+        loan: the loan whose waterfall is charted (default: the worst with receipts:
+            defaulted first, then most days past due, most outstanding, most receipts).
         coverage_threshold_bps: provision coverage below this raises an alert (150%).
         exposure_warning_bps: a lender's exposure to one borrower above this share of its
             limit raises an alert (80%).
@@ -464,12 +468,17 @@ class Report:
         }
 
     def history(self, s: Scope) -> dict[str, Any]:
-        """Outstanding principal by book status at evenly spaced moments up to as-of."""
-        first = min((la.loan.proposed_at for la in s.loans), default=self.t)
+        """Outstanding principal by book status at evenly spaced moments up to as-of, the
+        first at the chain's first block (the operator's admission at deployment)."""
+        start = min((m.admitted_at for m in self.book.members.values()), default=None)
+        proposed = min((la.loan.proposed_at for la in s.loans), default=self.t)
+        first = min(proposed, self.t) if start is None else min(start, self.t)
         span = max(0, -(-(self.t - first) // DAY))
         n = max(2, self.options.history_points)
         step = max(1, -(-span // (n - 1)))
-        moments = sorted({self.t - k * step * DAY for k in range(n)})
+        # Anchored at as-of; the earliest moment falls at or before the first block: the
+        # axis starts there, not before the chain existed.
+        moments = sorted({max(first, self.t - k * step * DAY) for k in range(n)})
         keys = ("current_fen", "overdue_1_30_fen", "overdue_31_90_fen", "overdue_90_plus_fen")
         names = [b for b, _, _ in OVERDUE_BUCKETS]
         rows = [dict.fromkeys((*keys, "defaulted_fen", "loans_count"), 0) for _ in moments]
@@ -497,6 +506,41 @@ class Report:
                     row[keys[1 + names.index(str(bucket_of(dpd, OVERDUE_BUCKETS)))]] += out
         points = [{"at": m, **row} for m, row in zip(moments, rows, strict=True)]
         return {"step_days": step, "points": points}
+
+    def loans(self, s: Scope) -> list[dict[str, Any]]:
+        """The open loans of the scope, worst first (defaulted, then most days past due,
+        then most outstanding), at most TOP_LOANS: what a credit officer reads loan by loan,
+        with each loan's collateral (its receivables' unpaid value) against its outstanding."""
+        paid = self._paid
+        rows = []
+        for la in s.loans:
+            if la.status in ("REPAID", "CANCELLED"):
+                continue
+            loan, mine = la.loan, la.loan.positions(s.lender)
+            outstanding = sum(la.outstanding[i] for i in mine)
+            collateral = sum(
+                max(0, r.face - paid.get(r.id, 0))
+                for r in (self.book.receivables.get(i) for i in loan.receivable_ids)
+                if r is not None and not (r.ended_at is not None and r.ended_at <= self.t)
+            )
+            rows.append((la, outstanding, collateral))
+        rows.sort(
+            key=lambda x: (x[0].status != "DEFAULTED", -x[0].days_past_due, -x[1], x[0].loan.id)
+        )
+        return [
+            {
+                "id": la.loan.id,
+                "status": la.status,
+                "borrower": self.party(la.loan.borrower),
+                "principal_fen": sum(la.loan.amounts[i] for i in la.loan.positions(s.lender)),
+                "outstanding_fen": outstanding,
+                "maturity_at": la.loan.maturity_at or None,
+                "days_past_due": la.days_past_due,
+                "collateral_fen": collateral,
+                "collateral_cover": Ratio(collateral, outstanding),
+            }
+            for la, outstanding, collateral in rows[:TOP_LOANS]
+        ]
 
     def members(self) -> dict[str, Any]:
         policy = self.book.policy_at(self.t)
@@ -534,11 +578,18 @@ class Report:
             chosen = next((la for la in self.loans_at if la.loan.id == self.options.loan), None)
         else:
             scope = self.lenders.get(self.options.lender) if self.options.lender else self.ledger
-            candidates = [la for la in (scope.loans if scope else []) if la.loan.settlements]
-            if candidates:
+            candidates = [
+                la
+                for la in (scope.loans if scope else [])
+                if any(x.at <= self.t for x in la.loan.settlements)
+            ]
+            if candidates:  # the loan that matters: the worst one with receipts to show
                 chosen = max(
                     candidates,
                     key=lambda la: (
+                        la.status == "DEFAULTED",
+                        la.days_past_due,
+                        sum(la.outstanding),
                         sum(1 for x in la.loan.settlements if x.at <= self.t),
                         la.loan.id,
                     ),
@@ -596,6 +647,7 @@ class Report:
             "concentration": self.concentration(s),
             "pricing": self.pricing(s),
             "receivables": self.receivables(s),
+            "loans": self.loans(s),
         }
         if s.lender is None:
             out["pool"] = self.pool()
