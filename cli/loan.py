@@ -466,8 +466,10 @@ def _settlements_table(ledger: Ledger, view: LoanView, settlements: list[Any]) -
     from ledger.money import format_date, format_fen
 
     columns = ["date", "source", "receipt (¥)", "fee", "provision"]
-    for i in range(len(view.tranches)):
-        columns += [f"t{i + 1} interest", f"t{i + 1} principal"]
+    for i, t in enumerate(view.tranches):
+        who = ledger.name_of(t.lender)
+        who = who if who != t.lender else t.lender[:10]
+        columns += [f"t{i + 1} {who} interest", f"t{i + 1} {who} principal"]
     columns.append("residual")
     rows = []
     for s in settlements:
