@@ -151,7 +151,6 @@ def _deploy(
     sender = Sender(chain, keyring.signer(OPERATOR), lambda a: names.get(a, a))
     share = _gas_share(sender, dev)
     record = deploy.deploy_suite(sender, chain.network, operator_kyc)
-    accounts: list[AccountInfo] = []
     if dev:
         for name in DEV_ACCOUNTS:
             try:
@@ -159,7 +158,6 @@ def _deploy(
             except BadInput:
                 info = keyring.create(name, dev=True)
                 created.append(info)
-            accounts.append(info)
             if share:
                 sender.transact(info.address, "0x", gas=21_000, value=share, simulate=False)
     admitted: list[DevMember] = []

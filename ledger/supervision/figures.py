@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import heapq
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -77,6 +78,8 @@ class Scope:
         self.interest_from: dict[str, int] = {}
         self.provisions = 0
         self.loans: list[LoanAt] = []
+        # open loans for the per-loan table: (worst-first key, loan, outstanding, principal)
+        self.open: list[tuple[tuple[bool, int, int, int], LoanAt, int, int]] = []
 
     def add(self, la: LoanAt, receivables: dict[int, Receivable]) -> None:
         loan = la.loan
@@ -87,6 +90,9 @@ class Scope:
         amount = sum(loan.amounts[i] for i in mine)
         out = sum(la.outstanding[i] for i in mine)
         self.count += 1
+        if la.status not in ("REPAID", "CANCELLED"):
+            worst = (la.status != "DEFAULTED", -la.days_past_due, -out, loan.id)
+            self.open.append((worst, la, out, amount))
         row = self.by_status[la.status]
         row[0] += 1
         row[1] += amount
@@ -511,36 +517,35 @@ class Report:
         """The open loans of the scope, worst first (defaulted, then most days past due,
         then most outstanding), at most TOP_LOANS: what a credit officer reads loan by loan,
         with each loan's collateral (its receivables' unpaid value) against its outstanding."""
-        paid = self._paid
         rows = []
-        for la in s.loans:
-            if la.status in ("REPAID", "CANCELLED"):
-                continue
-            loan, mine = la.loan, la.loan.positions(s.lender)
-            outstanding = sum(la.outstanding[i] for i in mine)
-            collateral = sum(
-                max(0, r.face - paid.get(r.id, 0))
-                for r in (self.book.receivables.get(i) for i in loan.receivable_ids)
-                if r is not None and not (r.ended_at is not None and r.ended_at <= self.t)
+        for _, la, outstanding, principal in heapq.nsmallest(TOP_LOANS, s.open):
+            loan = la.loan
+            collateral = self._collateral(loan.receivable_ids)
+            rows.append(
+                {
+                    "id": loan.id,
+                    "status": la.status,
+                    "borrower": self.party(loan.borrower),
+                    "principal_fen": principal,
+                    "outstanding_fen": outstanding,
+                    "maturity_at": loan.maturity_at or None,
+                    "days_past_due": la.days_past_due,
+                    "collateral_fen": collateral,
+                    "collateral_cover": Ratio(collateral, outstanding),
+                }
             )
-            rows.append((la, outstanding, collateral))
-        rows.sort(
-            key=lambda x: (x[0].status != "DEFAULTED", -x[0].days_past_due, -x[1], x[0].loan.id)
-        )
-        return [
-            {
-                "id": la.loan.id,
-                "status": la.status,
-                "borrower": self.party(la.loan.borrower),
-                "principal_fen": sum(la.loan.amounts[i] for i in la.loan.positions(s.lender)),
-                "outstanding_fen": outstanding,
-                "maturity_at": la.loan.maturity_at or None,
-                "days_past_due": la.days_past_due,
-                "collateral_fen": collateral,
-                "collateral_cover": Ratio(collateral, outstanding),
-            }
-            for la, outstanding, collateral in rows[:TOP_LOANS]
-        ]
+        return rows
+
+    def _collateral(self, receivable_ids: Iterable[int]) -> int:
+        """What the debtors of these receivables still owe at t (live tokens only)."""
+        paid, t = self._paid, self.t
+        total = 0
+        for rid in receivable_ids:
+            r = self.book.receivables.get(rid)
+            if r is None or (r.ended_at is not None and r.ended_at <= t):
+                continue
+            total += max(0, r.face - paid.get(r.id, 0))
+        return total
 
     def members(self) -> dict[str, Any]:
         policy = self.book.policy_at(self.t)
