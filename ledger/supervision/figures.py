@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from ledger.engine.client import Ledger
 
 # The per-loan table lists this many open loans, worst first.
-TOP_LOANS = 50
+TOP_LOANS = 20
 
 
 # --------------------------------------------------------------------------- figures
