@@ -109,7 +109,7 @@ def initialise(
             operator = keyring.create(OPERATOR, dev=dev)
             created.append(operator)
         genesis = {operator.address: GENESIS_OPERATOR_WEI}
-        chain = connect(home, rpc, create=True, genesis_alloc=genesis)
+        chain = connect(home, rpc, create=True, genesis_alloc=genesis, deployer=operator.address)
         try:
             return _deploy(home, chain, keyring, dev, consortium, operator_kyc, created)
         finally:
@@ -151,6 +151,9 @@ def _deploy(
     sender = Sender(chain, keyring.signer(OPERATOR), lambda a: names.get(a, a))
     share = _gas_share(sender, dev)
     record = deploy.deploy_suite(sender, chain.network, operator_kyc)
+    if chain.embedded is not None:
+        # DESIGN §6.8: from here on only active members send, only an OPERATOR creates.
+        chain.embedded.seal_membership(record.address("Membership"))
     if dev:
         for name in DEV_ACCOUNTS:
             try:
@@ -173,17 +176,18 @@ def _deploy(
 
 
 def _gas_share(sender: Sender, dev: bool) -> int:
-    """Wei each dev account gets: none where gas is free, else up to DEV_GAS_WEI each from
-    what the operator holds, the operator keeping a share; refuses when it cannot pay."""
+    """Wei each dev account gets: up to DEV_GAS_WEI each from what the operator holds, the
+    operator keeping a share; where gas is free, DEV_GAS_WEI when the operator is that rich
+    (the embedded chain's genesis), else none; refuses when gas costs more than it holds."""
     from ledger.money import format_wei
 
     price = sender.gas_price()
-    if price == 0:
-        return 0
     network = sender.chain.network
     balance = int(sender.chain.w3.eth.get_balance(sender.address))
-    deploy_cost = deploy.DEPLOY_GAS * len(deploy.SUITE) * price
     accounts = len(DEV_ACCOUNTS) if dev else 0
+    if price == 0:
+        return DEV_GAS_WEI if dev and balance >= DEV_GAS_WEI * (accounts + 1) else 0
+    deploy_cost = deploy.DEPLOY_GAS * len(deploy.SUITE) * price
     least = DEV_MIN_TXS * DEV_TX_GAS * price  # per account, the operator included
     needed = deploy_cost + (accounts + 1) * least + accounts * 21_000 * price
     if balance < needed:
