@@ -311,10 +311,15 @@ def audit_evidence(
     say(f"verify offline: liandai audit verify --evidence {file} --trusted-root {root}")
 
 
-@audit.command("checkpoint", epilog="Example: liandai --as auditor audit checkpoint")
+@audit.command(
+    "checkpoint",
+    epilog="Examples: liandai --as auditor audit checkpoint · "
+    "root=$(liandai --as auditor audit checkpoint --quiet)",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only the root (for scripts).")
 @json_option
 @pass_app
-def audit_checkpoint(app: App, as_json: bool) -> None:
+def audit_checkpoint(app: App, quiet: bool, as_json: bool) -> None:
     """Verify the whole trail, then fix its Merkle root on-chain (an AUDITOR signs)."""
     from ledger.audit.checkpoint import publish
     from ledger.audit.state import load_verified
@@ -323,6 +328,9 @@ def audit_checkpoint(app: App, as_json: bool) -> None:
     done = publish(ledger, load_verified(ledger))
     if as_json:
         emit_json({"size": done.size, "root": done.root, "tx": done.tx, "gas_used": done.gas_used})
+        return
+    if quiet:
+        say(done.root)
         return
     say(f"checkpoint #{done.size} published: root {done.root} (tx {done.tx})")
 

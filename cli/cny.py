@@ -74,8 +74,8 @@ def cny_burn(app: App, amount: int, as_json: bool) -> None:
 @json_option
 @pass_app
 def cny_transfer(app: App, name: str, amount: int, as_json: bool) -> None:
-    """Pay AMOUNT yuan from the signer to member NAME."""
-    from ledger.money import format_fen
+    """Pay AMOUNT yuan from the signer to member NAME (a borrower's loans may sweep a share)."""
+    from ledger.money import format_bps, format_fen
 
     ledger = app.ledger()
     with bad_input_as_usage():
@@ -87,6 +87,18 @@ def cny_transfer(app: App, name: str, amount: int, as_json: bool) -> None:
         f"paid {format_fen(amount)} from {ledger.signer_name} to {ledger.name_of(to)} "
         f"(tx {sent.tx})",
     )
+    if not as_json:  # a payment into a borrower's wallet may be swept into its loans
+        from cli.loan import say_settled
+
+        say_settled(
+            ledger,
+            sent,
+            lambda n, s, v: (
+                f"{format_fen(s.amount_fen)} of it swept into loan #{n} "
+                f"(sweep {format_bps(v.sweep_bps)} of payments into {ledger.name_of(v.borrower)}'s "
+                "wallet):"
+            ),
+        )
 
 
 @cny.command("balance", epilog="Example: liandai cny balance bank --json")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from ledger.engine.tx import Sent
-from ledger.errors import BadInput
+from ledger.errors import BadInput, NotFound
 from ledger.reference import waterfall
 
 if TYPE_CHECKING:
@@ -301,6 +301,10 @@ class Loans:
     def contribute(self, amount_fen: int) -> Sent:
         return self.ledger._send("ProvisionPool", "contribute", amount_fen, gas=300_000)
 
+    def exposure_of(self, lender: str, borrower: str) -> int:
+        """The lender's exposure to the borrower, as the single-borrower limit counts it."""
+        return int(self._call("exposureOf", lender, borrower))
+
     def pool_balance_fen(self) -> int:
         return int(self.ledger.contract("ProvisionPool").functions.balanceFen().call())
 
@@ -321,8 +325,36 @@ class Loans:
         """The terms document the loan was proposed with (from its LoanProposed event)."""
         logs = self.ledger.events("LoanBook", "LoanProposed", argument_filters={"loanId": loan_id})
         if not logs:
-            raise BadInput(f"no loan {loan_id}")
+            raise NotFound(f"no loan #{loan_id}")
         return decode_terms(bytes(logs[0]["args"]["terms"]))
+
+    def settled_in(self, sent: Sent) -> list[tuple[int, SettlementView]]:
+        """The settlements a transaction ran (a sweep in a payment, a pledged receivable's
+        payment, a repayment): (loan id, settlement), in log order."""
+        out = []
+        at = 0
+        for log in self.ledger.events("LoanBook", "LoanSettled", from_block=sent.block):
+            tx = "0x" + bytes(log["transactionHash"]).hex()
+            if tx.lower() != sent.tx.lower():
+                continue
+            if not at:
+                at = int(self.ledger.chain.w3.eth.get_block(sent.block)["timestamp"])
+            a = log["args"]
+            view = SettlementView(
+                at=at,
+                source=SOURCES[a["source"]],
+                payer=a["payer"],
+                amount_fen=a["amountFen"],
+                fee_fen=a["feeFen"],
+                provision_fen=a["provisionFen"],
+                interest_fen=list(a["interestFen"]),
+                principal_fen=list(a["principalFen"]),
+                residual_fen=a["residualFen"],
+                residual_to=a["residualTo"],
+                tx=tx,
+            )
+            out.append((int(a["loanId"]), view))
+        return out
 
     def settlements(self, loan_id: int) -> list[SettlementView]:
         ledger = self.ledger
@@ -405,7 +437,7 @@ class Loans:
                     class_="senior" if t[1] else "junior",
                     amount_fen=t[2],
                     coupon_bps=t[3],
-                    outstanding_fen=t[4],
+                    outstanding_fen=t[4] if disbursed_at else 0,
                     coupon_due_fen=t[5],
                     funded=t[6],
                 )
@@ -417,7 +449,9 @@ class Loans:
             borrower=borrower,
             originator=originator,
             principal_fen=principal,
-            outstanding_fen=outstanding,
+            # Owed by the borrower: nothing until the money is disbursed (the chain books
+            # the tranches' amounts from the proposal on; the report counts 0 as well).
+            outstanding_fen=outstanding if disbursed_at else 0,
             interest_due_fen=interest_due,
             rate_bps=terms[2],
             penalty_bps=terms[3],

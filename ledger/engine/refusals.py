@@ -104,7 +104,8 @@ _RULES: dict[str, str] = {
     "TechPartnerCannotFund": "compliance: {lender} is a tech partner and may not fund a tranche "
     "(no 兜底)",
     "ExposureAboveLimit": "compliance max_single_borrower_bps: {lender}'s exposure to {borrower} "
-    "would be {exposureFen}, above its limit of {limitFen}",
+    "would be {exposureFen}, above its limit of {limitFen} (the limit is a share of its "
+    "registered net assets: `liandai member set-net-assets {lender} AMT`)",
     # policy and pool
     "UnknownParameter": "policy: no parameter named {name}",
     "ParameterOutOfRange": "policy: {name} = {value} is out of range (0 to {max})",

@@ -763,6 +763,8 @@ class Index:
         request = decode_terms(bytes(row["terms"]))
         settlements = [settlement_view(s) for s in self.settlements(row["id"])]
         outstanding = json.loads(row["outstanding_json"])
+        if not row["disbursed_at"]:  # owed by the borrower only once disbursed, as in `get`
+            outstanding = [0] * len(outstanding)
         interest_due, coupon_due = 0, [0] * len(outstanding)
         if row["disbursed_at"]:
             terms = request.model_terms(row["disbursed_at"])

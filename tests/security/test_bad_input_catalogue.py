@@ -238,7 +238,7 @@ CASES: list[Case] = [
     ),
     c("--as", "supplier1", "loan", "repay", "1", "0.001", phrase="two decimals"),
     c("--as", "supplier1", "loan", "repay", "one", "5", phrase="not a loan id"),
-    c("--as", "bank", "loan", "fund", "999", code=1, phrase="UnknownLoan"),
+    c("--as", "bank", "loan", "fund", "999", phrase="no loan #999"),
     c(
         "--as",
         "tech",
@@ -434,7 +434,7 @@ CASES: list[Case] = [
     c("--as", "supplier1", "receivable", "accept", "0", phrase="not a receivable id"),
     c("--as", "supplier1", "receivable", "accept", "#abc", phrase="not a receivable id"),
     c("--as", "supplier2", "receivable", "accept", "1", code=1, phrase="NotHolder"),
-    c("--as", "supplier1", "receivable", "accept", "999", code=1, phrase="UnknownReceivable"),
+    c("--as", "supplier1", "receivable", "accept", "999", phrase="no receivable #999"),
     c("--as", "supplier1", "receivable", "split", "2", "600,000", "400,000.01", phrase="sum"),
     c("--as", "supplier1", "receivable", "split", "2", "1,000,000", phrase="2 to 20 parts"),
     c("--as", "supplier1", "receivable", "transfer", "2", "--to", "nobody", phrase="no local"),
