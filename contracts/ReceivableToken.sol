@@ -76,6 +76,7 @@ contract ReceivableToken is ERC721, ReentrancyGuardTransient, IReceivableToken, 
     {
         membership.requireRole(msg.sender, Roles.CORE_ENTERPRISE);
         membership.requireRole(supplier, Roles.SUPPLIER);
+        if (supplier == msg.sender) revert SelfIssue(msg.sender);
         if (valueFen == 0 || valueFen > MAX_VALUE) revert InvalidValue(valueFen, MAX_VALUE);
         if (maturityAt <= block.timestamp) revert MaturityInPast(maturityAt, uint64(block.timestamp));
         if (docHash == bytes32(0)) revert MissingDocument();
@@ -218,6 +219,7 @@ contract ReceivableToken is ERC721, ReentrancyGuardTransient, IReceivableToken, 
             if (r.status != Status.ACTIVE) revert WrongStatus(id, r.status);
             address holder = _ownerOf(id);
             if (holder != borrower) revert NotBorrowersReceivable(id, holder, borrower);
+            if (_roots[r.root].debtor == borrower) revert DebtorIsBorrower(id, borrower);
             r.status = Status.PLEDGED;
             _pledgedTo[id] = loanId;
         }
@@ -243,6 +245,17 @@ contract ReceivableToken is ERC721, ReentrancyGuardTransient, IReceivableToken, 
         }
         emit ReceivablesReleased(loanId, ids);
         _auditAs(actor, AuditKinds.RECEIVABLES_RELEASED, loanId, keccak256(abi.encode(loanId, ids)));
+    }
+
+    /// @inheritdoc IReceivableToken
+    function requirePledged(uint256 loanId, uint256[] calldata ids) external view {
+        for (uint256 i = 0; i < ids.length; ++i) {
+            uint256 id = ids[i];
+            Status status = _records[id].status;
+            if (status != Status.PLEDGED || _pledgedTo[id] != loanId) {
+                revert NotPledgedToLoan(id, loanId, status);
+            }
+        }
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -309,7 +322,8 @@ contract ReceivableToken is ERC721, ReentrancyGuardTransient, IReceivableToken, 
     function _moveByHolder(uint256 id, address from, address to) private {
         _activeHeldByCaller(id);
         if (to == from) revert SelfTransfer(id);
-        membership.requireActive(to);
+        // DESIGN §4.3: a receivable passes up the supply chain or to a factor, nowhere else.
+        membership.requireRole(to, Roles.SUPPLIER | Roles.LENDER);
         _transfer(from, to, id);
         emit ReceivableTransferred(id, from, to);
         _audit(AuditKinds.RECEIVABLE_TRANSFERRED, id, keccak256(abi.encode(id, from, to)));

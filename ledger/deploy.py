@@ -28,6 +28,7 @@ SUITE = (
     "Policy",
     "ProvisionPool",
     "LoanOrigination",
+    "LoanLifecycle",
     "LoanBook",
 )
 # Engine contracts that append to the trail.
@@ -101,7 +102,7 @@ def _constructor_args(
         return [at["AuditTrail"], at["Membership"]]
     if name == "ProvisionPool":
         return [at["AuditTrail"], at["DigitalRMB"]]
-    if name == "LoanOrigination":
+    if name in ("LoanOrigination", "LoanLifecycle"):
         return []
     if name == "LoanBook":
         return [

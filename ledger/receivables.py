@@ -28,7 +28,9 @@ MAX_VALUE_FEN = 2**72 - 1
 # Gas limits: explicit so no node estimates. A split mints one token per part.
 GAS_ISSUE = 400_000
 GAS_SIMPLE = 300_000
-GAS_PAY = 900_000
+# A pledged receivable's payment runs its loan's settlement (any tranches, the release of
+# every receivable of a repaid loan, a swept residual).
+GAS_PAY = 1_700_000
 
 
 def gas_split(parts: int) -> int:

@@ -94,6 +94,12 @@ interface IReceivableToken is IERC721 {
     error NotBorrowersReceivable(uint256 id, address holder, address borrower);
     /// @notice Only the loan book may pledge and release.
     error NotLoanBook(address caller);
+    /// @notice A member cannot issue a receivable to itself (a debt it owes itself).
+    error SelfIssue(address issuer);
+    /// @notice Receivable `id` is owed by the borrower itself: it cannot back its own loan.
+    error DebtorIsBorrower(uint256 id, address borrower);
+    /// @notice Receivable `id` is not (or no longer) pledged to `loanId`; it is `status`.
+    error NotPledgedToLoan(uint256 id, uint256 loanId, Status status);
     /// @notice Receivables move only by their holder: approvals are disabled.
     error ApprovalsDisabled();
     /// @notice Receivables are paid in e-CNY by transfer only; a transfer to itself is refused.
@@ -122,6 +128,9 @@ interface IReceivableToken is IERC721 {
     /// @notice Release receivables pledged to `loanId` (paid ones stay PAID); `actor` is the
     /// member whose action closed the loan. Only the loan book.
     function release(uint256 loanId, address actor, uint256[] calldata ids) external;
+    /// @notice Revert with `NotPledgedToLoan` unless every receivable of `ids` is pledged to
+    /// `loanId` (the loan book checks its collateral again at disbursement).
+    function requirePledged(uint256 loanId, uint256[] calldata ids) external view;
 
     function receivableOf(uint256 id) external view returns (ReceivableInfo memory);
     /// @notice Stored status, or OVERDUE when active/pledged, unpaid and past maturity.

@@ -379,8 +379,11 @@ def test_a_suspended_supplier_can_neither_accept_reject_split_nor_transfer(
         ),
     ):
         refused(ledger, "MemberNotActive", action)
-    # Nor can it be paid: a suspended member receives nothing.
-    refused(ledger, "MemberNotActive", lambda: ledger.as_signer("core").receivables.pay(held, 1))
+    # The debtor can still pay it: what is owed to a suspended holder is held (DESIGN §6.1).
+    before = ledger.balance_fen(ledger.resolve("supplier1"))
+    ledger.as_signer("core").receivables.pay(held, 1)
+    assert ledger.balance_fen(ledger.resolve("supplier1")) == before
+    assert ledger.held_fen(ledger.resolve("supplier1")) == 1
     ledger.as_signer("regulator").reinstate(ledger.resolve("supplier1"))
     s1.accept(pending)
     s1.transfer(held, s2)
