@@ -53,9 +53,11 @@ GAS_LIFECYCLE = 800_000
 GAS_SWEEP_RESIDUAL = 250_000 + 60_000 * MAX_TRANCHES
 
 
-def gas_settle(tranches: int, receivables: int = 1) -> int:
-    """A settlement: its tranches, the receivables a repaying one releases, a swept residual."""
-    return 250_000 + 60_000 * tranches + 12_000 * receivables + GAS_SWEEP_RESIDUAL
+def gas_settle(tranches: int, receivables: int = 1, sweeps_residual: bool = False) -> int:
+    """A settlement: its tranches, the receivables a repaying one releases, and room for
+    sweeping its residual into another loan when the borrower has one that sweeps."""
+    extra = GAS_SWEEP_RESIDUAL if sweeps_residual else 0
+    return 250_000 + 60_000 * tranches + 12_000 * receivables + extra
 
 
 def gas_lifecycle(receivables: int, payees: int) -> int:
@@ -307,8 +309,11 @@ class Loans:
         return gas_lifecycle(rids, payees)
 
     def _gas_settle(self, loan_id: int) -> int:
-        n = int(self._call("loanOf", loan_id)[10])
-        return gas_settle(n, len(self._c.functions.receivablesOf(loan_id).call()))
+        info = self._call("loanOf", loan_id)
+        rids = len(self._c.functions.receivablesOf(loan_id).call())
+        token = self.ledger.contract("DigitalRMB").functions
+        sweeping = int(token.sweepOf(info[2]).call()[0])
+        return gas_settle(int(info[10]), rids, sweeping not in (0, loan_id))
 
     def repay(self, loan_id: int, amount_fen: int) -> Sent:
         return self._send("repay", loan_id, amount_fen, gas=self._gas_settle(loan_id))

@@ -10,7 +10,8 @@ that is part of the test. After every step one `eth_call` (the Lens fixture) rea
 whole ledger and these invariants must hold:
 
 1. e-CNY total supply equals what was minted minus what was burnt, and the known holders
-   hold all of it;
+   hold all of it: Σ balances + Σ held = supply, where what the engines owe a suspended
+   member is held for it (DESIGN §6.1) and the e-CNY contract holds exactly Σ held;
 2. every contract holds the e-CNY its books say: the loan book exactly the funding of loans
    awaiting disbursement, the pool its contributions plus provisions minus cover, the
    others nothing;
@@ -338,6 +339,11 @@ class LedgerMachine(RuleBasedStateMachine):
         elif self.act("regulator", lambda lg: lg.suspend(self.addr[who])):
             self.suspended.add(who)
 
+    @rule(who=st.sampled_from(SUSPENDABLE))
+    def a_member_claims_what_was_held_for_it(self, who: str) -> None:
+        # Refused while suspended or with nothing held; otherwise the held fen move back.
+        self.act(who, lambda lg: lg.claim_held()[0])
+
     @rule(days=st.integers(1, 40))
     def time_passes(self, days: int) -> None:
         self.w.deployed.warp(days * DAY)
@@ -516,7 +522,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def ecny_total_supply_equals_minted_minus_burnt(self) -> None:
         self.w.checks += 1  # the first invariant: once per step, and once before the first
         self.steps += 1
-        assert support.ecny_supply_is_minted_less_burnt(self.snap, self.books) == []
+        assert support.ecny_supply_is_minted_less_burnt(self.snap, self.books, self.contracts) == []
 
     @invariant()
     def every_contract_holds_what_its_books_say(self) -> None:
