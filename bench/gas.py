@@ -171,7 +171,7 @@ def _held_cancel_and_sweep(op: Ledger, supplier: str, due: int) -> dict[str, int
     originator, bank = op.as_signer("microloan"), op.as_signer("bank")
     regulator = op.as_signer("regulator")
 
-    def loan(label: str, **kw: int) -> int:
+    def loan(label: str, sweep_bps: int = 0) -> int:
         doc = core.receivables.issue(supplier, 1_000_000_00, due, keccak(text=label))
         s1.receivables.accept(doc.id)
         request = LoanRequest(
@@ -191,7 +191,7 @@ def _held_cancel_and_sweep(op: Ledger, supplier: str, due: int) -> dict[str, int
             fee_share_bps=2000,
             provision_share_bps=1000,
             tech_partner=op.resolve("tech"),
-            **kw,
+            sweep_bps=sweep_bps,
         )
         lid = originator.loans.propose(request).id
         s1.loans.accept(lid)

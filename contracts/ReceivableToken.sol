@@ -51,7 +51,7 @@ contract ReceivableToken is ERC721, ReentrancyGuardTransient, IReceivableToken, 
     mapping(uint256 root => Root) private _roots;
     mapping(uint256 parent => uint256 packed) private _children; // firstChild << 8 | count
     mapping(uint256 id => uint256 loanId) private _pledgedTo;
-    mapping(bytes32 docHash => uint256 id) private _documents;
+    mapping(bytes32 debtorDoc => uint256 id) private _documents; // keccak256(debtor, docHash)
     // Starts at 1 so id 0 means "none" and the first issue costs what the 10,000th does.
     uint256 private _nextId = 1;
 
@@ -80,10 +80,17 @@ contract ReceivableToken is ERC721, ReentrancyGuardTransient, IReceivableToken, 
         if (valueFen == 0 || valueFen > MAX_VALUE) revert InvalidValue(valueFen, MAX_VALUE);
         if (maturityAt <= block.timestamp) revert MaturityInPast(maturityAt, uint64(block.timestamp));
         if (docHash == bytes32(0)) revert MissingDocument();
-        uint256 existing = _documents[docHash];
-        if (existing != 0) revert DocumentAlreadyUsed(docHash, existing);
+        bytes32 key = _documentKey(msg.sender, docHash);
+        uint256 existing = _documents[key];
+        if (existing != 0) {
+            // Freed only by a rejection or cancellation: the receivable was never accepted.
+            Status was = _records[existing].status;
+            if (was != Status.REJECTED && was != Status.CANCELLED) {
+                revert DocumentAlreadyUsed(docHash, existing);
+            }
+        }
         id = _nextId++;
-        _documents[docHash] = id;
+        _documents[key] = id;
         _records[id] = Record(Status.PENDING, 0, uint48(id), uint72(valueFen), 0);
         _roots[id] = Root(msg.sender, maturityAt);
         _mint(supplier, id);
@@ -290,8 +297,8 @@ contract ReceivableToken is ERC721, ReentrancyGuardTransient, IReceivableToken, 
     }
 
     /// @inheritdoc IReceivableToken
-    function receivableOfDocument(bytes32 docHash) external view returns (uint256) {
-        return _documents[docHash];
+    function receivableOfDocument(address debtor, bytes32 docHash) external view returns (uint256) {
+        return _documents[_documentKey(debtor, docHash)];
     }
 
     /// @inheritdoc IReceivableToken
@@ -327,6 +334,10 @@ contract ReceivableToken is ERC721, ReentrancyGuardTransient, IReceivableToken, 
         _transfer(from, to, id);
         emit ReceivableTransferred(id, from, to);
         _audit(AuditKinds.RECEIVABLE_TRANSFERRED, id, keccak256(abi.encode(id, from, to)));
+    }
+
+    function _documentKey(address debtor, bytes32 docHash) private pure returns (bytes32) {
+        return keccak256(abi.encode(debtor, docHash));
     }
 
     function _existing(uint256 id) private view returns (Record storage r) {

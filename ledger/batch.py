@@ -19,6 +19,9 @@ from ledger.errors import BadInput, LedgerError
 from ledger.money import format_fen, format_time, parse_amount, parse_date
 from ledger.roles import Role
 
+# Receivable statuses (ledger.receivables.STATUS_NAMES) that free their document.
+FREED_STATUSES = (6, 7)  # REJECTED, CANCELLED
+
 if TYPE_CHECKING:
     from ledger.client import Ledger
     from ledger.receivables import Receivables
@@ -102,8 +105,9 @@ def read_rows(ledger: Ledger, path: Path) -> list[Row]:
             doc = _doc(values["doc"], path.parent)
             if doc in seen:
                 raise BadInput(f"document also on row {seen[doc]}")
-            existing = int(token.receivableOfDocument(doc).call())
-            if existing:
+            existing = int(token.receivableOfDocument(signer.address, doc).call())
+            # A rejected or cancelled receivable freed its document (DESIGN §4.3).
+            if existing and int(token.statusOf(existing).call()) not in FREED_STATUSES:
                 raise BadInput(f"document already backs receivable #{existing}")
             seen[doc] = number
             rows.append(Row(number, values["supplier"], address, amount, due, doc))
@@ -175,6 +179,8 @@ def _settle_in_flight(receivables: Receivables, result: dict[str, Any], row: Row
     """
     try:
         rid = receivables.of_document(row.doc_hash)
+        if rid and receivables.get(rid).status in ("REJECTED", "CANCELLED"):
+            rid = 0  # an earlier receivable on this document, not this row's
     except (LedgerError, KeyboardInterrupt):
         rid = 0
     if rid:

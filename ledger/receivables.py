@@ -148,9 +148,11 @@ class Receivables:
         except Exception as exc:
             raise self.ledger.refusal(exc) from None
 
-    def of_document(self, doc_hash: bytes) -> int:
-        """The receivable a document backs (0 when none)."""
-        return int(self._call("receivableOfDocument", doc_hash))
+    def of_document(self, doc_hash: bytes, debtor: str | None = None) -> int:
+        """The latest receivable `debtor` (default: the signer) issued on a document (0 when
+        none); a rejected or cancelled one has freed the document."""
+        who = debtor if debtor is not None else self.ledger.resolve(self.ledger.signer_name)
+        return int(self._call("receivableOfDocument", who, doc_hash))
 
     def document_of(self, root: int) -> str:
         logs = self.ledger.events(

@@ -46,7 +46,8 @@ _RULES: dict[str, str] = {
     "UnknownReceivable": "receivables: there is no receivable #{id}",
     "DocumentAlreadyUsed": (
         "receivables: document {docHash} already backs receivable #{existing} "
-        "(a document backs one receivable ever: no double financing)"
+        "(a debtor's document backs one receivable: no double financing; only its rejection "
+        "or cancellation frees it)"
     ),
     "MissingDocument": "receivables: a receivable needs a document hash",
     "MaturityInPast": "receivables: maturity {maturityAt} is not after the chain's time {nowAt}",

@@ -70,6 +70,18 @@ def accrue_stream(principal: int, bps: int, seconds: int, carry: int) -> tuple[i
     return divmod(principal * bps * seconds + carry, BPS * YEAR)
 
 
+def sweep_share(amount: int, sweep_bps: int, carry: int) -> tuple[int, int]:
+    """The swept share of a payment into a sweeping borrower's wallet (DESIGN §4.2): (share,
+    new carry) = divmod(amount × sweep_bps + carry, 10000), the carry being the borrower's
+    sub-fen share left over from earlier payments, in 1/10000 fen (below 10000)."""
+    _check_int(amount, "amount")
+    _check_int(sweep_bps, "sweep share")
+    _check_int(carry, "sweep carry")
+    if sweep_bps > BPS or carry >= BPS:
+        raise BadInput(f"sweep share {sweep_bps} or carry {carry} out of range")
+    return divmod(amount * sweep_bps + carry, BPS)
+
+
 def split_pro_rata(amount: int, weights: Sequence[int]) -> list[int]:
     """Split `amount` fen by `weights`, exactly, with the largest remainder method.
 

@@ -50,7 +50,9 @@ interface ILoanBook is ILoanReceipts {
         uint16 provisionShareBps;
         uint16 sweepBps;
         Mode mode;
-        uint16 expiryDays; // the proposal lapses this many days after it is made (0: 30)
+        // The proposal lapses this many days after it is made (0: 30). Not stored: termsOf
+        // reports 0, and LoanInfo.expiresAt the deadline itself.
+        uint16 expiryDays;
     }
 
     /// @notice One tranche: its lender, class (senior: fixed coupon, first in line; junior:

@@ -70,7 +70,8 @@ interface IReceivableToken is IERC721 {
 
     /// @notice No receivable has this id.
     error UnknownReceivable(uint256 id);
-    /// @notice This document hash already backs receivable `existing` (no double financing).
+    /// @notice This debtor's document hash already backs receivable `existing` (no double
+    /// financing); only a rejection or cancellation of that receivable frees it.
     error DocumentAlreadyUsed(bytes32 docHash, uint256 existing);
     /// @notice The document hash is zero.
     error MissingDocument();
@@ -135,8 +136,11 @@ interface IReceivableToken is IERC721 {
     function receivableOf(uint256 id) external view returns (ReceivableInfo memory);
     /// @notice Stored status, or OVERDUE when active/pledged, unpaid and past maturity.
     function statusOf(uint256 id) external view returns (Status);
-    /// @notice The receivable a document hash backs (0 if none).
-    function receivableOfDocument(bytes32 docHash) external view returns (uint256);
+    /// @notice The latest receivable `debtor` issued on a document hash (0 if none). A
+    /// document is bound to its debtor: another debtor's use of the same hash cannot block
+    /// it. It backs one receivable at a time and ever after acceptance; a receivable rejected
+    /// or cancelled (never accepted) frees it for a new issue.
+    function receivableOfDocument(address debtor, bytes32 docHash) external view returns (uint256);
     /// @notice Unpaid value of a receivable.
     function unpaidOf(uint256 id) external view returns (uint256);
     /// @notice The next id `issue` or `split` will use.

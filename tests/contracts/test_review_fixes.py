@@ -247,3 +247,75 @@ def test_the_status_names_of_a_refused_payment_before_disbursement(w: World) -> 
     e = refused(w.as_("core").receivables.pay, rid, 1)
     assert "ACCEPTED" in e.rule and e.args_by_name["status"] == ST["ACCEPTED"]
     w.as_("supplier1").loans.cancel(loan)
+
+
+# --------------------------------------------------------------- 8. the sweep cannot be dodged
+
+
+def test_payments_below_one_fen_of_share_add_up_and_are_swept(w: World) -> None:
+    # The review: at 1% a payment under 100 fen was never swept (its share floored to 0).
+    loan = w.open(w.request(sweep_bps=100))
+    for _ in range(20):
+        w.as_("core", fast=True).transfer(w.addr("supplier1"), 99)
+    swept = [s.amount_fen for s in w.get(loan).settlements]
+    assert sum(swept) == 20 * 99 * 100 // 10_000 == 19
+    assert all(s.source == "SWEEP" for s in w.get(loan).settlements)
+
+
+def test_another_loans_residual_paid_to_the_borrower_is_swept(w: World) -> None:
+    # The review: the residual of a loan that does not sweep escaped the one that does.
+    sweeping = w.open(w.request(sweep_bps=2_000))
+    other = w.open(w.request())
+    w.advance_to(w.now() + 10 * DAY)
+    before = w.bal("supplier1")
+    w.as_("core").loans.repay(other, 1_500_000)
+    residual = w.get(other).settlements[-1].residual_fen
+    assert w.status(other) == "REPAID" and residual > 0
+    (s,) = w.get(sweeping).settlements
+    assert (s.source, s.payer, s.amount_fen) == ("SWEEP", w.addr("core"), residual // 5)
+    assert w.bal("supplier1") == before + residual - s.amount_fen + s.residual_fen
+    # the sweeping loan's own residual is never swept by itself
+    w.as_("core").loans.repay(sweeping, 1_500_000)
+    assert len(w.get(sweeping).settlements) == 2 and w.status(sweeping) == "REPAID"
+
+
+def test_the_swept_shares_follow_the_reference_model_with_its_carry(w: World) -> None:
+    """Differential: random payments into a sweeping borrower's wallet, each swept share as
+    `waterfall.sweep_share` says, the carry running across all of them."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import strategies as st
+
+    bps = 2_345
+    loan = w.open(
+        w.request(
+            tranches=[w.tranche("bank", 70_000_000, 500), w.tranche("microloan", 30_000_000)],
+            sweep_bps=bps,
+            rids=[w.receivable(200_000_000)],
+        )
+    )
+    state = {"carry": 0, "settled": 0}
+    core = w.as_("core", fast=True)
+
+    @settings(
+        max_examples=25,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+    @given(amounts=st.lists(st.integers(1, 20_000), min_size=1, max_size=4))
+    def payments(amounts: list[int]) -> None:
+        for amount in amounts:
+            share, state["carry"] = waterfall.sweep_share(amount, bps, state["carry"])
+            before = w.bal("supplier1")
+            core.transfer(w.addr("supplier1"), amount)
+            settlements = w.get(loan).settlements
+            if share:
+                state["settled"] += 1
+                assert settlements[-1].amount_fen == share
+            assert len(settlements) == state["settled"]
+            assert w.bal("supplier1") == before + amount - share + (
+                settlements[-1].residual_fen if share else 0
+            )
+
+    payments()
