@@ -14,9 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from ledger import waterfall
-from ledger.audit import read_entries
-from ledger.client import Ledger
+from ledger.audit.trail import read_entries
+from ledger.engine.client import Ledger
+from ledger.reference import waterfall
 from tests.contracts.test_loan_book import (
     DAY,
     World,

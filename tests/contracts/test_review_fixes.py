@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from ledger import waterfall
-from ledger.client import Ledger
-from ledger.loans import MAX_RECEIVABLES
+from ledger.engine.client import Ledger
+from ledger.engine.loans import MAX_RECEIVABLES
+from ledger.reference import waterfall
 from tests.contracts.test_loan_book import (
     DAY,
     ST,
