@@ -256,7 +256,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.signers = {n: self.ledger.as_signer(n) for n in MEMBERS}
         self.addr = {n: self.ledger.resolve(n) for n in MEMBERS}
         self.docs = 0
-        self.used_docs: list[bytes] = []
+        self.used_docs: dict[bytes, int] = {}  # document → the receivable it backs
         self.suspended: set[str] = set()
         self._snap: Snapshot | None = None
         self.steps = -1  # invariants run once before the first step
@@ -356,19 +356,26 @@ class LedgerMachine(RuleBasedStateMachine):
         self.docs += 1
         doc = keccak(text=f"run {self.w.runs} doc {self.docs}")
         due = self.snap.time + days * DAY + 3600
-        if self.act("core", lambda lg: lg.receivables.issue(self.addr[to], fen, due, doc)):
-            self.used_docs.append(doc)
+        issued = self.act("core", lambda lg: lg.receivables.issue(self.addr[to], fen, due, doc))
+        if issued:
+            self.used_docs[doc] = issued.id
 
     @precondition(lambda self: self.used_docs)
     @rule(data=st.data())
     def core_reuses_a_document(self, data: st.DataObject) -> None:
-        """Double financing: a document that backs a receivable never backs another."""
-        doc = data.draw(st.sampled_from(self.used_docs))
+        """Double financing: a document that backs a receivable never backs another, unless
+        that receivable was rejected or cancelled (never accepted), which frees it."""
+        doc = data.draw(st.sampled_from(list(self.used_docs)))  # in issue order
+        freed = self.snap.receivables[self.used_docs[doc]].status in ("REJECTED", "CANCELLED")
         due = self.snap.time + 30 * DAY
         issued = self.act(
             "core", lambda lg: lg.receivables.issue(self.addr["supplier1"], 1, due, doc)
         )
-        assert issued is None, f"document {doc.hex()} backed a second receivable"
+        if freed and "supplier1" not in self.suspended:
+            assert issued is not None, f"freed document {doc.hex()} was refused"
+            self.used_docs[doc] = issued.id
+        elif not freed:
+            assert issued is None, f"document {doc.hex()} backed a second receivable"
 
     @precondition(lambda self: self.receivables("PENDING"))
     @rule(data=st.data(), verb=st.sampled_from(["accept", "accept", "reject", "cancel"]))
