@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IMembershipErrors} from "./IMembershipErrors.sol";
 
 /// @title IDigitalRMB — the e-CNY stand-in all money moves in
 /// @notice ERC-20 compatible, 2 decimals (1 unit = 1 fen). Minted and burnt only by an
@@ -12,7 +13,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 /// wallet is routed to its loan's waterfall. Only the payer of an engine payment must be
 /// active: what is owed to a member who is not is credited to its held balance (`heldOf`),
 /// part of the supply, which it claims once reinstated (`claimHeld`, DESIGN §6.1).
-interface IDigitalRMB is IERC20 {
+interface IDigitalRMB is IERC20, IMembershipErrors {
     /// @notice The caller is not one of the engine contracts fixed at deployment.
     error NotEngine(address caller);
     /// @notice Payee and amount lists differ in length.
