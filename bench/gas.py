@@ -158,6 +158,70 @@ def _receivables_and_loans(op: Ledger) -> dict[str, int]:
     gas.update(_batch(op, supplier, due))
     gas.update(_default_and_audit(op, loans[5]))
     gas.update(_consent(op))
+    gas.update(_held_cancel_and_sweep(op, supplier, due))
+    return gas
+
+
+def _held_cancel_and_sweep(op: Ledger, supplier: str, due: int) -> dict[str, int]:
+    """DESIGN §6.1 and the sweep: a settlement whose senior lender and tech partner are
+    suspended (their shares held), the claim after reinstatement, a cancellation refunding
+    two lenders, a payment into a sweeping borrower's wallet, and another loan's residual
+    swept by the sweeping loan."""
+    from ledger.engine.loans import LoanRequest, TrancheRequest
+
+    core, s1 = op.as_signer("core"), op.as_signer("supplier1")
+    originator, bank = op.as_signer("microloan"), op.as_signer("bank")
+    regulator = op.as_signer("regulator")
+
+    def loan(label: str, sweep_bps: int = 0) -> int:
+        doc = core.receivables.issue(supplier, 1_000_000_00, due, keccak(text=label))
+        s1.receivables.accept(doc.id)
+        request = LoanRequest(
+            borrower=supplier,
+            tranches=[
+                TrancheRequest(
+                    lender=op.resolve("microloan"),
+                    senior=True,
+                    amount_fen=100_000_00,
+                    coupon_bps=500,
+                ),
+                TrancheRequest(lender=op.resolve("bank"), senior=False, amount_fen=100_000_00),
+            ],
+            receivable_ids=[doc.id],
+            rate_bps=1000,
+            term_days=90,
+            fee_share_bps=2000,
+            provision_share_bps=1000,
+            tech_partner=op.resolve("tech"),
+            sweep_bps=sweep_bps,
+        )
+        lid = originator.loans.propose(request).id
+        s1.loans.accept(lid)
+        originator.loans.fund(lid)
+        bank.loans.fund(lid)
+        return lid
+
+    gas: dict[str, int] = {}
+    held = loan("held")
+    originator.loans.disburse(held)
+    op.chain.advance_time(30 * 86_400)
+    s1.loans.repay(held, 10_000_00)
+    op.chain.advance_time(30 * 86_400)
+    for name in ("microloan", "tech"):
+        regulator.suspend(op.resolve(name))
+    gas["loan.settle.2_tranches.payees_held"] = s1.loans.repay(held, 10_000_00).gas_used
+    for name in ("microloan", "tech"):
+        regulator.reinstate(op.resolve(name))
+    gas["ecny.claim_held"] = originator.claim_held()[0].gas_used
+    gas["loan.cancel.funded_2_tranches"] = originator.loans.cancel(loan("cancel")).gas_used
+    sweeping = loan("sweeping", sweep_bps=2000)
+    originator.loans.disburse(sweeping)
+    other = loan("other")
+    originator.loans.disburse(other)
+    op.chain.advance_time(30 * 86_400)
+    core.transfer(supplier, 100_000_00)
+    gas["ecny.transfer.swept_2_tranches"] = core.transfer(supplier, 100_000_00).gas_used
+    gas["loan.settle.residual_swept.2_tranches"] = s1.loans.repay(other, 250_000_00).gas_used
     return gas
 
 

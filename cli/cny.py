@@ -118,6 +118,33 @@ def cny_balance(app: App, name: str | None, as_json: bool) -> None:
         return
     table(
         None,
-        ["account", "address", "balance (¥)"],
-        [[v.account, v.address, format_fen(v.balance_fen, symbol=False)] for v in views],
+        ["account", "address", "balance (¥)", "held (¥)"],
+        [
+            [
+                v.account,
+                v.address,
+                format_fen(v.balance_fen, symbol=False),
+                format_fen(v.held_fen, symbol=False),
+            ]
+            for v in views
+        ],
     )
+
+
+@cny.command("claim-held", epilog="Example: liandai --as bank cny claim-held --json")
+@json_option
+@pass_app
+def cny_claim_held(app: App, as_json: bool) -> None:
+    """Take what the engines held for the signer while it was suspended.
+
+    Settlements, refunds and cover owed to a member who is not active are credited to its
+    held balance (see `cny balance`); once reinstated, it claims the whole of it here.
+    """
+    from ledger.money import format_fen
+
+    ledger = app.ledger()
+    sent, held = ledger.claim_held()
+    if as_json:
+        emit_json({"tx": sent.tx, "block": sent.block, "claimed_fen": held})
+    else:
+        say(f"{ledger.signer_name} claimed {format_fen(held)} held for it (tx {sent.tx})")

@@ -114,6 +114,14 @@ def terms_options(fn: F) -> F:
             help="Share of payments into the borrower's wallet routed to this loan.",
         ),
         click.option("--tech", metavar="NAME", help="Tech partner receiving the fee share."),
+        click.option(
+            "--expiry-days",
+            type=click.IntRange(1, 65535),
+            default=30,
+            show_default=True,
+            help="Days the proposal stays open: after them it is neither accepted, funded nor "
+            "disbursed, and any of its lenders may cancel it (refunds for all).",
+        ),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -173,6 +181,7 @@ def build_request(ledger: Ledger, o: dict[str, Any]) -> LoanRequest:
             fee_share_bps=o["fee_share"],
             provision_share_bps=o["provision_share"],
             mode=o["mode"],
+            expiry_days=o["expiry_days"],
             tech_partner=ledger.resolve(o["tech"]) if o["tech"] else None,
             payees=payees,
             sweep_bps=o["sweep"],
@@ -574,6 +583,8 @@ def show(app: App, lid: str, as_json: bool) -> None:
         ["receivables", ", ".join(f"#{r}" for r in v.receivables)],
         ["terms hash", v.terms_hash],
     ]
+    if v.status in ("PROPOSED", "ACCEPTED", "FUNDING", "FUNDED"):
+        rows.append(["proposal lapses", format_date(v.expires_at)])
     table(f"loan #{v.id}", ["", ""], rows)
     table(
         "tranches",

@@ -15,6 +15,7 @@ library AuditKinds {
     bytes32 internal constant ECNY_BURNT = keccak256("ECNY_BURNT");
     bytes32 internal constant ECNY_TRANSFERRED = keccak256("ECNY_TRANSFERRED");
     bytes32 internal constant ECNY_APPROVED = keccak256("ECNY_APPROVED");
+    bytes32 internal constant ECNY_HELD_CLAIMED = keccak256("ECNY_HELD_CLAIMED");
     bytes32 internal constant RECEIVABLE_ISSUED = keccak256("RECEIVABLE_ISSUED");
     bytes32 internal constant RECEIVABLE_ACCEPTED = keccak256("RECEIVABLE_ACCEPTED");
     bytes32 internal constant RECEIVABLE_REJECTED = keccak256("RECEIVABLE_REJECTED");

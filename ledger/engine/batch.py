@@ -19,6 +19,9 @@ from ledger.errors import BadInput, LedgerError
 from ledger.money import format_fen, format_time, parse_amount, parse_date
 from ledger.roles import Role
 
+# Receivable statuses (ledger.receivables.STATUS_NAMES) that free their document.
+FREED_STATUSES = (6, 7)  # REJECTED, CANCELLED
+
 if TYPE_CHECKING:
     from ledger.engine.client import Ledger
     from ledger.engine.receivables import Receivables
@@ -108,7 +111,10 @@ def read_rows(ledger: Ledger, path: Path, *, skip_issued: bool = False) -> list[
             doc = _doc(values["doc"], path.parent)
             if doc in seen:
                 raise BadInput(f"document also on row {seen[doc]}")
-            existing = int(token.receivableOfDocument(doc).call())
+            existing = int(token.receivableOfDocument(signer.address, doc).call())
+            # A rejected or cancelled receivable freed its document (DESIGN §4.3).
+            if existing and int(token.statusOf(existing).call()) in FREED_STATUSES:
+                existing = 0
             if existing and not (skip_issued and _same(ledger, existing, address, amount)):
                 raise BadInput(
                     f"document already backs receivable #{existing}"
@@ -203,6 +209,8 @@ def _settle_in_flight(receivables: Receivables, result: dict[str, Any], row: Row
     """
     try:
         rid = receivables.of_document(row.doc_hash)
+        if rid and receivables.get(rid).status in ("REJECTED", "CANCELLED"):
+            rid = 0  # an earlier receivable on this document, not this row's
     except (LedgerError, KeyboardInterrupt):
         rid = 0
     if rid:

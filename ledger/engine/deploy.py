@@ -28,6 +28,7 @@ SUITE = (
     "Policy",
     "ProvisionPool",
     "LoanOrigination",
+    "LoanLifecycle",
     "LoanBook",
     "CreditConsent",
 )
@@ -105,7 +106,7 @@ def _constructor_args(
         return [at["AuditTrail"], at["DigitalRMB"]]
     if name == "CreditConsent":
         return [at["AuditTrail"], at["Membership"]]
-    if name == "LoanOrigination":
+    if name in ("LoanOrigination", "LoanLifecycle"):
         return []
     if name == "LoanBook":
         return [

@@ -796,6 +796,7 @@ class Index:
             tech_partner=request.tech_partner,
             disbursed_at=row["disbursed_at"],
             maturity_at=row["maturity_at"],
+            expires_at=row["proposed_at"] + request.expiry_days * 86_400,
             terms_hash=row["terms_hash"],
             receivables=request.receivable_ids,
             payees=request.effective_payees(),

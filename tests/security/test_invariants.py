@@ -11,7 +11,8 @@ that is part of the test. After every step one `eth_call` (the Lens fixture) rea
 whole ledger and these invariants must hold:
 
 1. e-CNY total supply equals what was minted minus what was burnt, and the known holders
-   hold all of it;
+   hold all of it: Σ balances + Σ held = supply, where what the engines owe a suspended
+   member is held for it (DESIGN §6.1) and the e-CNY contract holds exactly Σ held;
 2. every contract holds the e-CNY its books say: the loan book exactly the funding of loans
    awaiting disbursement, the pool its contributions plus provisions minus cover, the
    others nothing;
@@ -261,7 +262,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.signers = {n: self.ledger.as_signer(n) for n in MEMBERS}
         self.addr = {n: self.ledger.resolve(n) for n in MEMBERS}
         self.docs = 0
-        self.used_docs: list[bytes] = []
+        self.used_docs: dict[bytes, int] = {}  # document → the receivable it backs
         self.suspended: set[str] = set()
         # (borrower, lender) → [granted_at, expires_at, revoked_at, queries]
         self.consents: dict[tuple[str, str], list[int]] = {}
@@ -346,6 +347,11 @@ class LedgerMachine(RuleBasedStateMachine):
         elif self.act("regulator", lambda lg: lg.suspend(self.addr[who])):
             self.suspended.add(who)
 
+    @rule(who=st.sampled_from(SUSPENDABLE))
+    def a_member_claims_what_was_held_for_it(self, who: str) -> None:
+        # Refused while suspended or with nothing held; otherwise the held fen move back.
+        self.act(who, lambda lg: lg.claim_held()[0])
+
     @rule(days=st.integers(1, 40))
     def time_passes(self, days: int) -> None:
         self.w.deployed.warp(days * DAY)
@@ -358,19 +364,26 @@ class LedgerMachine(RuleBasedStateMachine):
         self.docs += 1
         doc = keccak(text=f"run {self.w.runs} doc {self.docs}")
         due = self.snap.time + days * DAY + 3600
-        if self.act("core", lambda lg: lg.receivables.issue(self.addr[to], fen, due, doc)):
-            self.used_docs.append(doc)
+        issued = self.act("core", lambda lg: lg.receivables.issue(self.addr[to], fen, due, doc))
+        if issued:
+            self.used_docs[doc] = issued.id
 
     @precondition(lambda self: self.used_docs)
     @rule(data=st.data())
     def core_reuses_a_document(self, data: st.DataObject) -> None:
-        """Double financing: a document that backs a receivable never backs another."""
-        doc = data.draw(st.sampled_from(self.used_docs))
+        """Double financing: a document that backs a receivable never backs another, unless
+        that receivable was rejected or cancelled (never accepted), which frees it."""
+        doc = data.draw(st.sampled_from(list(self.used_docs)))  # in issue order
+        freed = self.snap.receivables[self.used_docs[doc]].status in ("REJECTED", "CANCELLED")
         due = self.snap.time + 30 * DAY
         issued = self.act(
             "core", lambda lg: lg.receivables.issue(self.addr["supplier1"], 1, due, doc)
         )
-        assert issued is None, f"document {doc.hex()} backed a second receivable"
+        if freed and "supplier1" not in self.suspended:
+            assert issued is not None, f"freed document {doc.hex()} was refused"
+            self.used_docs[doc] = issued.id
+        elif not freed:
+            assert issued is None, f"document {doc.hex()} backed a second receivable"
 
     @precondition(lambda self: self.receivables("PENDING"))
     @rule(data=st.data(), verb=st.sampled_from(["accept", "accept", "reject", "cancel"]))
@@ -584,7 +597,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def ecny_total_supply_equals_minted_minus_burnt(self) -> None:
         self.w.checks += 1  # the first invariant: once per step, and once before the first
         self.steps += 1
-        assert support.ecny_supply_is_minted_less_burnt(self.snap, self.books) == []
+        assert support.ecny_supply_is_minted_less_burnt(self.snap, self.books, self.contracts) == []
 
     @invariant()
     def every_contract_holds_what_its_books_say(self) -> None:
