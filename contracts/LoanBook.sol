@@ -16,14 +16,16 @@ import {Roles} from "./libraries/Roles.sol";
 import {Compliance} from "./libraries/Compliance.sol";
 import {LoanLifecycle} from "./libraries/LoanLifecycle.sol";
 import {LoanOrigination} from "./libraries/LoanOrigination.sol";
+import {LoanStages} from "./libraries/LoanStages.sol";
 import {Clock, Core, Coupon, Details, Loans, Slot} from "./libraries/LoanStorage.sol";
 import {Waterfall} from "./libraries/Waterfall.sol";
 
 /// @title LoanBook — joint loans and their repayment waterfall
 /// @notice See ILoanBook. Money never rests here except between funding and disbursement
-/// (or a cancellation's refund): receipts go straight from the payer to the waterfall's
-/// payees in one e-CNY call, so this contract's e-CNY balance always equals the funding
-/// it holds for loans not yet disbursed.
+/// (or a cancellation's refund) and, for a staged loan, until its stages are drawn or lapse:
+/// receipts go straight from the payer to the waterfall's payees in one e-CNY call, so this
+/// contract's e-CNY balance always equals the funding it holds for loans not yet disbursed
+/// plus the undrawn stages of staged ones (LoanStages).
 /// @dev A settlement touches two storage words of the loan (terms; clock) and one per
 /// tranche (lender, class, coupon and outstanding packed), plus one per senior for its
 /// unpaid coupon. Everything else about a loan is cold: read at proposal, funding,
@@ -244,6 +246,18 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
             loanId,
             keccak256(abi.encode(loanId, msg.sender, coverFen, parts, owed - coverFen, k.interestDue))
         );
+    }
+
+    /// @inheritdoc ILoanBook
+    function draw(uint256 loanId, uint256 stage) external nonReentrant {
+        _existing(loanId);
+        _stages(loanId, stage + LoanStages.DRAW, msg.sender);
+    }
+
+    /// @inheritdoc ILoanBook
+    function lapse(uint256 loanId) external nonReentrant {
+        _existing(loanId);
+        _stages(loanId, LoanStages.LAPSE, msg.sender);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -569,19 +583,25 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev A loan leaves the active set: stop its sweep; when fully repaid, release its
-    /// receivables and the lenders' exposure.
+    /// @dev A loan leaves the active set: stop its sweep, lapse its undrawn stages; when fully
+    /// repaid, release its receivables and the lenders' exposure.
     function _close(uint256 loanId, Core memory c, Book memory b, bool repaid, address actor)
         private
     {
         if (c.sweepBps != 0 && c.status == Status.DISBURSED) {
             LoanLifecycle.sweepRemove(_l, ecny, c.borrower, loanId);
         }
+        if (_l.clock[loanId].staged) _stages(loanId, LoanStages.CLOSE, actor);
         if (!repaid) return;
         for (uint256 i = 0; i < b.n; ++i) {
             _l.exposure[b.lenders[i]][c.borrower] -= _l.amounts[loanId][i];
         }
         receivables.release(loanId, actor, _l.receivableIds[loanId]);
+    }
+
+    /// @dev Staged drawdown runs in LoanStages, through this one call site (code size).
+    function _stages(uint256 loanId, uint256 op, address actor) private {
+        LoanStages.run(_l, membership, ecny, auditTrail, loanId, op, actor);
     }
 
     function _existing(uint256 loanId) private view returns (Core storage c) {

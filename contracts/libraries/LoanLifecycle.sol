@@ -7,6 +7,7 @@ import {IMembership} from "../interfaces/IMembership.sol";
 import {IPolicy} from "../interfaces/IPolicy.sol";
 import {IReceivableToken} from "../interfaces/IReceivableToken.sol";
 import {Compliance} from "./Compliance.sol";
+import {LoanStages} from "./LoanStages.sol";
 import {Clock, Core, Details, Loans} from "./LoanStorage.sol";
 
 /// @title LoanLifecycle — funding, disbursement, cancellation and the sweep queue
@@ -75,6 +76,8 @@ library LoanLifecycle {
         k.disbursedAt = uint40(nowAt);
         k.maturityAt = uint40(maturityAt);
         c.status = ILoanBook.Status.DISBURSED;
+        // A staged loan pays stage 0 now; the rest stays in the book until drawn.
+        if (k.staged) LoanStages.start(self, loanId, c.trancheCount, nowAt);
         if (c.sweepBps != 0) _sweepAdd(self, ecny, c.borrower, loanId, c.sweepBps);
     }
 

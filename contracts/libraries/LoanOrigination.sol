@@ -5,6 +5,7 @@ import {ILoanBook} from "../interfaces/ILoanBook.sol";
 import {IMembership} from "../interfaces/IMembership.sol";
 import {IPolicy} from "../interfaces/IPolicy.sol";
 import {Compliance} from "./Compliance.sol";
+import {LoanStages} from "./LoanStages.sol";
 import {Clock, Core, Details, Loans, Slot} from "./LoanStorage.sol";
 import {Roles} from "./Roles.sol";
 
@@ -29,7 +30,8 @@ library LoanOrigination {
 
     /// @notice Check every rule of the terms document and store the loan as PROPOSED, the
     /// caller (msg.sender, the originating lender) as originator.
-    /// @param terms abi.encode(Terms, TrancheSpec[], receivableIds, payees, payeeAmountsFen)
+    /// @param terms abi.encode(Terms, TrancheSpec[], receivableIds, payees, payeeAmountsFen),
+    /// followed for a staged loan by (payeeStages, stageDays) (see ILoanBook.LoanProposed)
     function propose(
         Loans storage self,
         IMembership membership,
@@ -59,6 +61,39 @@ library LoanOrigination {
         self.receivableIds[loanId] = receivableIds;
         self.payees[loanId] = payees;
         self.payeeAmounts[loanId] = payeeAmounts;
+        if (_staged(terms)) _storeStages(self, loanId, terms);
+    }
+
+    /// @dev A staged loan: its payees per stage (stage 0's stay where they are).
+    function _storeStages(Loans storage self, uint256 loanId, bytes calldata terms) private {
+        (uint256[] memory payeeStages, uint256[] memory stageDays) = _stagesOf(terms);
+        LoanStages.store(self, loanId, self.clock[loanId].termDays, payeeStages, stageDays);
+    }
+
+    /// @dev A staged document has 7 top-level fields, an unstaged one 5: the Terms struct
+    /// is 11 static words, so the first dynamic field's offset (word 11) is 17 words for a
+    /// staged document and 15 for an unstaged one.
+    function _staged(bytes calldata terms) private pure returns (bool) {
+        return terms.length >= 12 * 32 && uint256(bytes32(terms[11 * 32:12 * 32])) == 17 * 32;
+    }
+
+    function _stagesOf(bytes calldata terms)
+        private
+        pure
+        returns (uint256[] memory payeeStages, uint256[] memory stageDays)
+    {
+        (,,,,, payeeStages, stageDays) = abi.decode(
+            terms,
+            (
+                ILoanBook.Terms,
+                ILoanBook.TrancheSpec[],
+                uint256[],
+                address[],
+                uint256[],
+                uint256[],
+                uint256[]
+            )
+        );
     }
 
     function _checkTerms(
@@ -153,7 +188,8 @@ library LoanOrigination {
             disbursedAt: 0,
             penaltyBps: t.penaltyBps,
             graceDays: t.graceDays,
-            termDays: t.termDays
+            termDays: t.termDays,
+            staged: false
         });
         uint256 expiryDays = t.expiryDays == 0 ? DEFAULT_EXPIRY_DAYS : t.expiryDays;
         // uint40 seconds last until the year 36,812.

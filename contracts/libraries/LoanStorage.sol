@@ -28,6 +28,8 @@ struct Clock {
     uint16 penaltyBps;
     uint16 graceDays;
     uint16 termDays;
+    // A staged loan (DESIGN §6.4): its undrawn stages lapse when it closes.
+    bool staged;
 }
 
 /// @dev One word per tranche.
@@ -75,4 +77,10 @@ struct Loans {
     uint256 nextLoanId;
     // Sub-fen remainders of borrower interest (low 128 bits) and penalty (high 128 bits).
     mapping(uint256 loanId => uint256) carry;
+    // Staged drawdown (DESIGN §6.4), for staged loans only: their stages (stage 0's payees
+    // are `payees` above), the payees of stages k ≥ 1, and each tranche's undrawn money.
+    mapping(uint256 loanId => ILoanBook.Stage[]) stages;
+    mapping(uint256 loanId => mapping(uint256 stage => address[])) stagePayees;
+    mapping(uint256 loanId => mapping(uint256 stage => uint256[])) stagePayeeAmounts;
+    mapping(uint256 loanId => mapping(uint256 index => uint256)) undrawn;
 }

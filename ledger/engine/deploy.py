@@ -29,6 +29,7 @@ SUITE = (
     "ProvisionPool",
     "LoanOrigination",
     "LoanLifecycle",
+    "LoanStages",
     "LoanBook",
     "CreditConsent",
 )
@@ -106,7 +107,7 @@ def _constructor_args(
         return [at["AuditTrail"], at["DigitalRMB"]]
     if name == "CreditConsent":
         return [at["AuditTrail"], at["Membership"]]
-    if name in ("LoanOrigination", "LoanLifecycle"):
+    if name in ("LoanOrigination", "LoanLifecycle", "LoanStages"):
         return []
     if name == "LoanBook":
         return [

@@ -110,6 +110,26 @@ _RULES: dict[str, str] = {
     "borrower's rate of {rateBps}",
     "TooManyReceivables": "loans: {count} receivables pledged to one loan, at most {max}",
     "TooManyPayees": "loans: {count} payees for one disbursement, at most {max}",
+    # staged drawdown (DESIGN §6.4)
+    "StagesMismatch": "loans: {payees} payees but {stages} payee stages in the terms",
+    "TooManyStages": "loans: {count} stages, at most {max}",
+    "StageWithoutPayees": "loans: stage {stage} pays nobody (stages run 0, 1, 2, … and each "
+    "pays someone)",
+    "StageWithoutDay": "loans: a payee is in stage {stage}, which has no day",
+    "StageDayNotBeforeMaturity": "loans: stage {stage}'s day {day} is not before maturity "
+    "(a term of {termDays} days)",
+    "UnknownStage": "loans: loan #{loanId} has {stages} stage(s), numbered from 0: there is no "
+    "stage {stage}",
+    "StageNotYetDue": "loans: stage {stage} of loan #{loanId} may be drawn from {dueAt} "
+    "(disbursement + its day), not {nowAt}",
+    "StageAlreadyDrawn": "loans: stage {stage} of loan #{loanId} was drawn at {drawnAt}",
+    "StageLapsed": "loans: stage {stage} of loan #{loanId} lapsed: it was not drawn before "
+    "maturity at {maturityAt}",
+    "LapseBeforeMaturity": "loans: the undrawn stages of loan #{loanId} lapse from maturity at "
+    "{maturityAt}, not {nowAt}",
+    "NothingToLapse": "loans: loan #{loanId} has no undrawn stage",
+    "NotPartyToLoan": "loans: {caller} is neither the borrower, a lender of loan #{loanId} nor "
+    "an operator",
     # compliance (DESIGN §4.7)
     "OriginatorShareTooLow": "compliance min_originator_share_bps: the originating lender funds "
     "{shareBps} of principal, below the floor of {minBps}",
@@ -154,7 +174,7 @@ _RULES: dict[str, str] = {
 
 _ROLE_ARGS = {"roles", "required", "held", "anyOf", "oldRoles", "newRoles"}
 _FEN_ARGS = {"balance", "needed", "allowance"}
-_TIME_ARGS = {"maturityAt", "nowAt", "earliestAt", "revokedAt", "expiresAt"}
+_TIME_ARGS = {"maturityAt", "nowAt", "earliestAt", "revokedAt", "expiresAt", "dueAt", "drawnAt"}
 _RECEIVABLE_STATUS = [
     "NONE",
     "PENDING",
