@@ -171,7 +171,9 @@ def build_request(ledger: Ledger, o: dict[str, Any]) -> LoanRequest:
         if len(parts) not in (2, 3) or not parts[0]:
             raise BadInput(f"payee {spec!r} is not NAME:AMT or NAME:AMT:STAGE")
         payees.append((ledger.resolve(parts[0]), parse_amount(parts[1])))
-        payee_stages.append(_small_int(parts[2], f"the stage of payee {spec!r}") if parts[2:] else 0)
+        payee_stages.append(
+            _small_int(parts[2], f"the stage of payee {spec!r}") if parts[2:] else 0
+        )
     stage_days: dict[int, int] = {}
     for spec in o.get("stage_days", ()):
         stage, sep, days = spec.partition(":")
@@ -526,8 +528,10 @@ def lapse(app: App, lid: str, as_json: bool) -> None:
     with bad_input_as_usage():
         number = _id(lid)
     sent = ledger.loans.lapse(number)
-    (event,) = ledger.contract("LoanBook").events.StagesLapsed().process_receipt(
-        sent.receipt, errors=DISCARD
+    (event,) = (
+        ledger.contract("LoanBook")
+        .events.StagesLapsed()
+        .process_receipt(sent.receipt, errors=DISCARD)
     )
     stages, refunds = list(event["args"]["stages"]), list(event["args"]["refundsFen"])
     lenders = [t.lender for t in ledger.loans.get(number).tranches]

@@ -125,9 +125,7 @@ class LoanRequest(BaseModel):
     @model_validator(mode="after")
     def _stages_are_whole(self) -> LoanRequest:
         if self.payee_stages and len(self.payee_stages) != len(self.payees):
-            raise ValueError(
-                f"{len(self.payees)} payees but {len(self.payee_stages)} payee stages"
-            )
+            raise ValueError(f"{len(self.payees)} payees but {len(self.payee_stages)} payee stages")
         if self.stage_days and not self.payees:
             raise ValueError("stages need their payees: --payee NAME:AMT:STAGE")
         used = set(self.payee_stages) | {0}
@@ -240,9 +238,7 @@ def decode_terms(document: bytes) -> LoanRequest:
     payee_stages: list[int] = []
     stage_days: dict[int, int] = {}
     if staged:
-        terms, tranches, rids, payees, amounts, pstages, days = decode(
-            STAGED_TERMS_TYPES, document
-        )
+        terms, tranches, rids, payees, amounts, pstages, days = decode(STAGED_TERMS_TYPES, document)
         payee_stages = [int(k) for k in pstages]
         stage_days = {k + 1: int(d) for k, d in enumerate(days)}
     else:
@@ -466,15 +462,15 @@ class Loans:
             drawn[0] = (disbursed_at, first)
         events = self.ledger.events
         for log in events("LoanBook", "StageDrawn", argument_filters={"loanId": loan_id}):
-            at = int(self.ledger.chain.w3.eth.get_block(log["blockNumber"])["timestamp"])
-            drawn[int(log["args"]["stage"])] = (at, list(log["args"]["principalFen"]))
+            when = int(self.ledger.chain.w3.eth.get_block(log["blockNumber"])["timestamp"])
+            drawn[int(log["args"]["stage"])] = (when, list(log["args"]["principalFen"]))
         lapsed: set[int] = set()
         for log in events("LoanBook", "StagesLapsed", argument_filters={"loanId": loan_id}):
             lapsed.update(int(k) for k in log["args"]["stages"])
         out = []
         for k, amount in enumerate(request.stage_amounts()):
             day = request.stage_days.get(k, 0)
-            at, parts = drawn.get(k, (None, []))
+            at, parts = drawn[k] if k in drawn else (None, [])
             out.append(
                 StageView(
                     stage=k,

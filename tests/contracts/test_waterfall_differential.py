@@ -7,8 +7,15 @@ pledged receivable's payment and as sweeps; loans left open end in a default wit
 cover. Every settlement on-chain must equal `ledger.reference.waterfall` on every part, and sum
 exactly to its receipt.
 
+Staged loans (DESIGN §6.4) get cases of their own: 1–4 later stages of odd amounts and days,
+draws and receipts in random order, and an end by repayment, by `lapse` from maturity or by
+default. Every draw's split over the tranches (pro rata by commitment), every settlement
+(interest on drawn principal only) and every lapse's refunds must equal
+`ledger.reference.stages` on top of the waterfall model.
+
 The bulk runs on anvil (the same bytecode, a fast EVM); a smaller run on the embedded chain.
-LIANDAI_DIFF_CASES sets the anvil count (default 2,000; `make test-long` runs 100,000).
+LIANDAI_DIFF_CASES sets the anvil count (default 2,000; `make test-long` runs 100,000);
+LIANDAI_DIFF_STAGED_CASES the staged ones (default 400).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -26,12 +34,14 @@ from ledger.engine.client import Ledger
 from ledger.engine.loans import LoanRequest, TrancheRequest
 from ledger.engine.setup import initialise
 from ledger.home import Home
-from ledger.reference import waterfall
+from ledger.reference import stages, waterfall
 from tests.conftest import running_anvil, seed
 
 LONG = bool(os.environ.get("LIANDAI_LONG"))
 ANVIL_CASES = int(os.environ.get("LIANDAI_DIFF_CASES", "100000" if LONG else "2000"))
 EMBEDDED_CASES = int(os.environ.get("LIANDAI_DIFF_EMBEDDED_CASES", "1000" if LONG else "40"))
+STAGED_CASES = int(os.environ.get("LIANDAI_DIFF_STAGED_CASES", "20000" if LONG else "400"))
+STAGED_EMBEDDED_CASES = 15
 DAY = 86_400
 BIG = 10**15  # fen given to each party up front
 
@@ -49,18 +59,20 @@ class World:
     def now(self) -> int:
         return int(self.op.chain.w3.eth.get_block("latest")["timestamp"])
 
-    def isolated(self, c: dict) -> None:  # type: ignore[type-arg]
-        """Run one case; on anvil, inside a snapshot reverted afterwards (time included).
+    def isolated(self, c: dict, run: Any = None) -> None:  # type: ignore[type-arg]
+        """Run one case (by `run`, default `run_case`); on anvil, inside a snapshot reverted
+        afterwards (time included).
 
         anvil's cost per block grows with the size of its state (measured: 10 → 2 cases/s
         over 800 cases), so every case starts from the same small deployment instead."""
+        run = run or run_case
         if not self.anvil:
-            run_case(self, c)
+            run(self, c)
             return
         rpc = self.op.chain.w3.provider.make_request
         snapshot = rpc("evm_snapshot", [])["result"]  # type: ignore[arg-type]
         try:
-            run_case(self, c)
+            run(self, c)
         finally:
             assert rpc("evm_revert", [snapshot])["result"] is True  # type: ignore[arg-type]
             for sender in self.op._senders.values():
@@ -283,6 +295,175 @@ def run_case(world: World, c: dict) -> None:  # type: ignore[type-arg]
     assert info[4] == state.principal_outstanding_fen
 
 
+staged_case = st.fixed_dictionaries(
+    {
+        "tranches": st.lists(tranche, min_size=1, max_size=4),
+        "rate": st.integers(0, 3000),
+        "penalty": st.integers(0, 2000),
+        "grace": st.integers(0, 10),
+        "term": st.integers(2, 120),
+        "fee": st.integers(0, 5000),
+        "provision": st.integers(0, 5000),
+        "mode": st.sampled_from(["sequential", "pro-rata"]),
+        "first": st.integers(1, 10**6),  # stage 0's weight in the principal
+        # each later stage: (weight, day seed)
+        "stages": st.lists(
+            st.tuples(st.integers(1, 10**6), st.integers(0, 10**6)), min_size=1, max_size=4
+        ),
+        "actions": st.lists(
+            st.one_of(
+                st.tuples(st.just("draw"), st.integers(1, 4), st.integers(0, 20 * DAY)),
+                st.tuples(
+                    st.just("repay"),
+                    st.integers(0, 60 * DAY),
+                    st.one_of(st.integers(1, 3 * 10**5), st.integers(1, 7 * 10**7)),
+                ),
+            ),
+            min_size=1,
+            max_size=6,
+        ),
+        "end": st.sampled_from(["repay", "lapse", "default"]),
+    }
+)
+
+
+def lapsed_refunds(world: World, sent_receipt: object) -> list[int] | None:
+    from web3.logs import DISCARD
+
+    events = (
+        world.op.contract("LoanBook")
+        .events.StagesLapsed()
+        .process_receipt(sent_receipt, errors=DISCARD)
+    )
+    return list(events[0]["args"]["refundsFen"]) if events else None
+
+
+def run_staged_case(world: World, c: dict) -> None:  # type: ignore[type-arg]
+    """One staged loan: every draw, settlement and lapse against the reference model."""
+    from web3.logs import DISCARD
+
+    op, borrower, core = world.op, world.borrower, world.core
+    # On anvil a warp moves the next block's time, not the latest's that a simulation uses.
+    borrower = borrower.as_signer("supplier1")
+    borrower.simulate = False
+    book = op.contract("LoanBook")
+    fee = c["fee"]
+    tranches = [
+        TrancheRequest(
+            lender=world.lenders[who].resolve(("bank", "microloan")[who]),
+            senior=senior,
+            amount_fen=amount,
+            coupon_bps=min(coupon, c["rate"]) if senior else 0,
+        )
+        for senior, amount, coupon, who in c["tranches"]
+    ]
+    principal = sum(t.amount_fen for t in tranches)
+    weights = [c["first"]] + [wt for wt, _ in c["stages"]]
+    count = min(len(weights), principal)
+    # every stage pays at least 1 fen; the rest by the weights
+    amounts = [1 + a for a in waterfall.split_pro_rata(principal - count, weights[:count])]
+    days = {k: c["stages"][k - 1][1] % c["term"] for k in range(1, count)}
+    payees = [
+        (op.resolve(("supplier2", "core")[k % 2]), amount) for k, amount in enumerate(amounts)
+    ]
+    world.docs += 1
+    rid = core.receivables.issue(
+        borrower.resolve("supplier1"),
+        principal * 2,
+        world.now() + 3650 * DAY,
+        world.docs.to_bytes(32, "big"),
+    ).id
+    borrower.receivables.accept(rid)
+    request = LoanRequest(
+        borrower=borrower.resolve("supplier1"),
+        tranches=tranches,
+        receivable_ids=[rid],
+        rate_bps=c["rate"],
+        term_days=c["term"],
+        penalty_bps=c["penalty"],
+        grace_days=c["grace"],
+        fee_share_bps=fee,
+        provision_share_bps=min(c["provision"], 10_000 - fee),
+        mode=c["mode"],
+        tech_partner=op.resolve("tech") if fee else None,
+        payees=payees,
+        payee_stages=list(range(count)) if count > 1 else [],
+        stage_days=days,
+    )
+    loan_id = world.lenders[0].loans.propose(request).id
+    borrower.loans.accept(loan_id)
+    for who in sorted({t[3] for t in c["tranches"]}):
+        world.lenders[who].loans.fund(loan_id)
+    disbursed = world.lenders[0].loans.disburse(loan_id)
+    t0 = int(op.chain.w3.eth.get_block(disbursed.block)["timestamp"])
+    terms = request.model_terms(t0)
+    if count > 1:
+        _, state, undrawn = stages.start(terms, amounts[0])
+    else:
+        state, undrawn = waterfall.LoanState.initial(terms), (0,) * len(tranches)
+    for i in range(len(tranches)):
+        assert book.functions.trancheOf(loan_id, i).call()[4] == state.outstanding_fen[i]
+    drawn = {0}
+    for action in c["actions"]:
+        if action[0] == "draw":
+            k = action[1]
+            if k >= count or k in drawn:
+                continue
+            now = world.now()
+            target = max(now, t0 + days[k] * DAY) + action[2]
+            if target + 600 >= terms.maturity_at:
+                continue  # too close to maturity to be sure of the next block's time
+            world.warp(target - now)
+            sent = borrower.loans.draw(loan_id, k)
+            t = int(op.chain.w3.eth.get_block(sent.block)["timestamp"])
+            model_draw, state, undrawn = stages.draw(terms, state, undrawn, amounts[k], t)
+            (event,) = book.events.StageDrawn().process_receipt(sent.receipt, errors=DISCARD)
+            assert list(event["args"]["principalFen"]) == list(model_draw.principal_fen)
+            drawn.add(k)
+        else:
+            world.warp(action[1])
+            sent = borrower.loans.repay(loan_id, action[2])
+            t = int(op.chain.w3.eth.get_block(sent.block)["timestamp"])
+            model, state = waterfall.settle(terms, state, action[2], t)
+            check(model, settlement_of(world, sent.receipt, loan_id), action[2])
+            if state.repaid:
+                refunds, undrawn = stages.lapse(undrawn)
+                got = lapsed_refunds(world, sent.receipt)
+                assert got == (list(refunds) if any(refunds) or count > len(drawn) else None)
+                return
+    if c["end"] == "lapse" and count > len(drawn):
+        world.warp(max(0, terms.maturity_at - world.now()) + 1)
+        sent = borrower.loans.lapse(loan_id)
+        refunds, undrawn = stages.lapse(undrawn)
+        assert lapsed_refunds(world, sent.receipt) == list(refunds)
+    if c["end"] == "default" and state.principal_outstanding_fen:
+        world.warp(max(0, terms.maturity_at + DAY - world.now()) + 1)
+        pool = world.lenders[0].loans.pool_balance_fen()
+        sent = op.loans.declare_default(loan_id)
+        t = int(op.chain.w3.eth.get_block(sent.block)["timestamp"])
+        cover, state = waterfall.cover(terms, state, pool, t)
+        (event,) = book.events.LoanDefaulted().process_receipt(sent.receipt, errors=DISCARD)
+        assert list(event["args"]["principalFen"]) == list(cover.principal_fen)
+        refunds, undrawn = stages.lapse(undrawn)
+        assert lapsed_refunds(world, sent.receipt) == (
+            list(refunds) if count > len(drawn) else None
+        )
+    else:
+        world.warp(1)
+        owed = waterfall.accrue(terms, state, world.now() + 1)
+        total = owed.interest_due_fen + owed.principal_outstanding_fen + 1
+        sent = borrower.loans.repay(loan_id, total)
+        t = int(op.chain.w3.eth.get_block(sent.block)["timestamp"])
+        model, state = waterfall.settle(terms, state, total, t)
+        check(model, settlement_of(world, sent.receipt, loan_id), total)
+        assert state.repaid
+        refunds, undrawn = stages.lapse(undrawn)
+        expect_lapse = count > len(drawn) and c["end"] != "lapse"
+        assert lapsed_refunds(world, sent.receipt) == (list(refunds) if expect_lapse else None)
+    info = book.functions.loanOf(loan_id).call()
+    assert info[4] == state.principal_outstanding_fen
+
+
 def cases(count: int):  # type: ignore[no-untyped-def]
     # No shrinking: on a chain it takes many minutes, and the falsifying case is printed whole.
     return settings(
@@ -317,6 +498,29 @@ def test_contract_and_model_agree_on_every_settlement_on_the_embedded_chain(
     embedded_world: World, c: dict
 ) -> None:  # type: ignore[type-arg]
     run_case(embedded_world, c)
+
+
+STAGED_PARTS = 2
+STAGED_PER_PART = -(-STAGED_CASES // STAGED_PARTS)
+
+
+@pytest.mark.parametrize("part", range(STAGED_PARTS))
+@cases(STAGED_PER_PART)
+@given(c=staged_case)
+def test_contract_and_model_agree_on_staged_loans_on_anvil(
+    anvil_world: World,
+    part: int,
+    c: dict,  # type: ignore[type-arg]
+) -> None:
+    anvil_world.isolated(c, run_staged_case)
+
+
+@cases(STAGED_EMBEDDED_CASES)
+@given(c=staged_case)
+def test_contract_and_model_agree_on_staged_loans_on_the_embedded_chain(
+    embedded_world: World, c: dict
+) -> None:  # type: ignore[type-arg]
+    run_staged_case(embedded_world, c)
 
 
 def test_the_differential_case_count_meets_the_bar() -> None:
