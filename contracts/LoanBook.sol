@@ -591,7 +591,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         if (c.sweepBps != 0 && c.status == Status.DISBURSED) {
             LoanLifecycle.sweepRemove(_l, ecny, c.borrower, loanId);
         }
-        if (_l.clock[loanId].staged) _stages(loanId, LoanStages.CLOSE, actor);
+        if (_l.stages[loanId].length != 0) _stages(loanId, LoanStages.CLOSE, actor);
         if (!repaid) return;
         for (uint256 i = 0; i < b.n; ++i) {
             _l.exposure[b.lenders[i]][c.borrower] -= _l.amounts[loanId][i];

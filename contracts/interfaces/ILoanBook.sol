@@ -76,7 +76,7 @@ interface ILoanBook is ILoanReceipts, IMembershipErrors {
         bool funded;
     }
 
-    /// @notice One stage of a staged loan (DESIGN §6.4), as `stagesOf` returns it. Stage 0 is
+    /// @notice One stage of a staged loan (DESIGN §6.4), as the loan book keeps it. Stage 0 is
     /// drawn at disbursement; stage k ≥ 1 by the borrower from `day` days after it, before
     /// maturity. What a stage takes is drawn from the tranches pro rata by commitment.
     struct Stage {

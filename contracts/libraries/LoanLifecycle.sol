@@ -77,7 +77,7 @@ library LoanLifecycle {
         k.maturityAt = uint40(maturityAt);
         c.status = ILoanBook.Status.DISBURSED;
         // A staged loan pays stage 0 now; the rest stays in the book until drawn.
-        if (k.staged) LoanStages.start(self, loanId, c.trancheCount, nowAt);
+        if (self.stages[loanId].length != 0) LoanStages.start(self, loanId, c.trancheCount, nowAt);
         if (c.sweepBps != 0) _sweepAdd(self, ecny, c.borrower, loanId, c.sweepBps);
     }
 

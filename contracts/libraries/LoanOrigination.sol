@@ -188,8 +188,8 @@ library LoanOrigination {
             disbursedAt: 0,
             penaltyBps: t.penaltyBps,
             graceDays: t.graceDays,
-            termDays: t.termDays,
-            staged: false
+            termDays: t.termDays
+
         });
         uint256 expiryDays = t.expiryDays == 0 ? DEFAULT_EXPIRY_DAYS : t.expiryDays;
         // uint40 seconds last until the year 36,812.

@@ -77,7 +77,6 @@ library LoanStages {
             // day < termDays ≤ 3650; totals sum to the principal, checked ≤ 2^64 − 1
             stages.push(ILoanBook.Stage(uint16(day), uint72(totals[k]), 0, false));
         }
-        self.clock[loanId].staged = true;
     }
 
     /// @notice At disbursement: stage 0 is drawn, pro rata by commitment; the rest of each

@@ -28,8 +28,6 @@ struct Clock {
     uint16 penaltyBps;
     uint16 graceDays;
     uint16 termDays;
-    // A staged loan (DESIGN §6.4): its undrawn stages lapse when it closes.
-    bool staged;
 }
 
 /// @dev One word per tranche.

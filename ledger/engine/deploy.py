@@ -29,9 +29,10 @@ SUITE = (
     "ProvisionPool",
     "LoanOrigination",
     "LoanLifecycle",
-    "LoanStages",
     "LoanBook",
     "CreditConsent",
+    # Last, so adding it moved no other contract's address (the book links it by prediction).
+    "LoanStages",
 )
 # Engine contracts that append to the trail.
 AUDIT_WRITERS = (

@@ -455,7 +455,7 @@ class Loans:
             return []
         info = self._call("loanOf", loan_id)
         status, disbursed_at = LOAN_STATUS[info[0]], int(info[6])
-        drawn: dict[int, tuple[int, list[int]]] = {}
+        drawn: dict[int, tuple[int | None, list[int]]] = {}
         if disbursed_at:
             committed = [t.amount_fen for t in request.tranches]
             first = staging.draw_parts(request.stage_amounts()[0], committed, committed)
@@ -470,7 +470,7 @@ class Loans:
         out = []
         for k, amount in enumerate(request.stage_amounts()):
             day = request.stage_days.get(k, 0)
-            at, parts = drawn[k] if k in drawn else (None, [])
+            at, parts = drawn.get(k, (None, []))
             out.append(
                 StageView(
                     stage=k,
