@@ -292,6 +292,11 @@ class Books:
         paid_on_root: receivable root → what its debtor paid on its lineage.
         settlements: settlements seen.
         defaults: defaults declared (each with the pool's cover, possibly zero).
+        drawn: (loan, tranche) → principal drawn, for staged loans (DESIGN §6.4): stage 0's
+            part at disbursement (the reference split), then each StageDrawn's; a tranche
+            of an unstaged loan draws its whole amount.
+        undrawn: staged loan → its money still in the loan book: the principal less what
+            its disbursement, draws and lapse refunds paid out.
         problems: broken rules found while reading receipts (a split that does not add up).
     """
 
@@ -306,6 +311,10 @@ class Books:
     settlements: int = 0
     defaults: int = 0
     problems: list[str] = field(default_factory=list)
+    drawn: dict[tuple[int, int], int] = field(default_factory=dict)
+    draws: int = 0
+    lapses: int = 0
+    undrawn: dict[int, int] = field(default_factory=lambda: defaultdict(int))
 
     def read_receipt(self, ledger: Ledger, receipt: Any) -> None:
         """Add the settlements and defaults a mined transaction carried."""
@@ -329,6 +338,7 @@ class Books:
                 )
             for i, p in enumerate(a["principalFen"]):
                 self.principal[(int(a["loanId"]), i)] += int(p)
+        self._read_stages(ledger, events, receipt)
         for ev in events.LoanDefaulted().process_receipt(receipt, errors=DISCARD):
             a = ev["args"]
             self.defaults += 1
@@ -337,6 +347,40 @@ class Books:
                 self.problems.append(f"cover of loan {a['loanId']} does not add up")
             for i, p in enumerate(a["principalFen"]):
                 self.covered[(int(a["loanId"]), i)] += int(p)
+
+    def _read_stages(self, ledger: Ledger, events: Any, receipt: Any) -> None:
+        """Disbursements of staged loans, draws and lapses (DESIGN §6.4)."""
+        from web3.logs import DISCARD
+
+        from ledger.reference import stages
+
+        for ev in events.LoanDisbursed().process_receipt(receipt, errors=DISCARD):
+            loan = int(ev["args"]["loanId"])
+            request = ledger.loans.request_of(loan)
+            if not request.staged:
+                continue
+            committed = [t.amount_fen for t in request.tranches]
+            first = sum(ev["args"]["amountsFen"])
+            for i, part in enumerate(stages.draw_parts(first, committed, committed)):
+                self.drawn[(loan, i)] = part
+            self.undrawn[loan] = request.principal_fen - first
+        for ev in events.StageDrawn().process_receipt(receipt, errors=DISCARD):
+            a = ev["args"]
+            loan = int(a["loanId"])
+            if sum(a["principalFen"]) != int(a["amountFen"]) or sum(a["amountsFen"]) != int(
+                a["amountFen"]
+            ):
+                self.problems.append(f"stage {a['stage']} of loan {loan} does not add up")
+            for i, part in enumerate(a["principalFen"]):
+                self.drawn[(loan, i)] += int(part)
+            self.undrawn[loan] -= int(a["amountFen"])
+            self.draws += 1
+        for ev in events.StagesLapsed().process_receipt(receipt, errors=DISCARD):
+            loan = int(ev["args"]["loanId"])
+            self.undrawn[loan] -= sum(ev["args"]["refundsFen"])
+            self.lapses += 1
+            if self.undrawn[loan] != 0:
+                self.problems.append(f"loan {loan} lapsed with {self.undrawn[loan]} left undrawn")
 
 
 # -------------------------------------------------------------------------- invariants
@@ -380,8 +424,12 @@ def contract_balances_match_books(
         if t.funded
     )
     book = s.balances[contracts["LoanBook"]]
-    if book != funded:
-        problems.append(f"loan book holds {book}, funding awaiting disbursement is {funded}")
+    undrawn = sum(books.undrawn.values())
+    if book != funded + undrawn:
+        problems.append(
+            f"loan book holds {book}, funding awaiting disbursement is {funded} and undrawn "
+            f"stages {undrawn}"
+        )
     pool = s.balances[contracts["ProvisionPool"]]
     expected = books.contributed + books.provisions - books.cover
     if pool != expected:
@@ -450,10 +498,11 @@ def loan_outstanding_is_principal_less_repaid_and_cover(s: Snapshot, books: Book
             problems.append(f"loan {loan.id}: outstanding != sum of tranche outstanding")
         for i, t in enumerate(loan.tranches):
             repaid, covered = books.principal[(loan.id, i)], books.covered[(loan.id, i)]
-            if t.outstanding != t.amount - repaid - covered:
+            drawn = books.drawn.get((loan.id, i), t.amount)
+            if t.outstanding != drawn - repaid - covered:
                 problems.append(
-                    f"loan {loan.id} tranche {i}: outstanding {t.outstanding} != "
-                    f"{t.amount} - repaid {repaid} - cover {covered}"
+                    f"loan {loan.id} tranche {i}: outstanding {t.outstanding} != drawn "
+                    f"{drawn} (of {t.amount}) - repaid {repaid} - cover {covered}"
                 )
     return problems
 

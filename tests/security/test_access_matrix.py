@@ -77,6 +77,7 @@ ACCESS_ERRORS = {
     "ApprovalsDisabled",
     "ConsentNotGranted",
     "NothingHeld",
+    "NotPartyToLoan",
 }
 
 
@@ -151,6 +152,20 @@ def _loan_request(f: Fixture, receivable: int) -> LoanRequest:
         receivable_ids=[receivable],
         rate_bps=1000,
         term_days=1,
+    )
+
+
+def _staged_request(f: Fixture, receivable: int, term_days: int) -> LoanRequest:
+    """¥600.00 to supplier1 at disbursement, ¥400.00 to supplier2 as stage 1 from day 0."""
+    return LoanRequest(
+        borrower=f.a("supplier1"),
+        tranches=[TrancheRequest(lender=f.a("bank"), senior=False, amount_fen=100_000)],
+        receivable_ids=[receivable],
+        rate_bps=1000,
+        term_days=term_days,
+        payees=[(f.a("supplier1"), 60_000), (f.a("supplier2"), 40_000)],
+        payee_stages=[0, 1],
+        stage_days={1: 0},
     )
 
 
@@ -452,6 +467,20 @@ MATRIX: list[Row] = [
     ),
     Row(
         "LoanBook",
+        "draw(uint256,uint256)",
+        {"SUPPLIER": "borrower"},
+        lambda f: (f.loans["staged"], 1),
+        "stage 1 of a DISBURSED 10-day staged loan, due from day 0",
+    ),
+    Row(
+        "LoanBook",
+        "lapse(uint256)",
+        {"OPERATOR": "", "SUPPLIER": "borrower", "LENDER": "lender of the loan"},
+        lambda f: (f.loans["staged-matured"],),
+        "a DISBURSED 1-day staged loan past maturity, stage 1 undrawn",
+    ),
+    Row(
+        "LoanBook",
         "settleReceivablePayment(uint256,uint256,address,address,uint256)",
         {},
         lambda f: (
@@ -517,7 +546,7 @@ def test_every_state_changing_function_has_a_row_in_the_access_matrix() -> None:
     functions = state_changing_functions()
     assert functions - rows == set(), "functions without a row: deny-by-default undocumented"
     assert rows - functions == set(), "rows for functions the contracts no longer have"
-    for name in ("LoanOrigination", "LoanLifecycle"):
+    for name in ("LoanOrigination", "LoanLifecycle", "LoanStages"):
         library = artifacts.load(name).abi
         assert [e for e in library if e.get("type") == "function"] == [], f"{name} entry point"
 
@@ -545,7 +574,8 @@ def build_fixture(world: Deployed) -> Fixture:
         op.admit(Admission(address=address, roles=int(roles)))
         regulator.suspend(address)
     due = world.now() + 365 * DAY
-    for label in ("pending", "active", "proposed", "accepted", "funded", "disbursed"):
+    labels = ("pending", "active", "proposed", "accepted", "funded", "disbursed")
+    for label in (*labels, "staged", "staged-matured"):
         issued = core.receivables.issue(f.a("supplier1"), 1_000_000, due, keccak(text=label))
         f.receivables[label] = issued.id
         if label != "pending":
@@ -560,6 +590,12 @@ def build_fixture(world: Deployed) -> Fixture:
             bank.loans.fund(proposed.id)
         if label == "disbursed":
             bank.loans.disburse(proposed.id)
+    for label, term in (("staged", 10), ("staged-matured", 1)):
+        proposed = bank.loans.propose(_staged_request(f, f.receivables[label], term))
+        f.loans[label] = proposed.id
+        supplier.loans.accept(proposed.id)
+        bank.loans.fund(proposed.id)
+        bank.loans.disburse(proposed.id)
     # Something held for supplier1: a receivable paid to it while it was suspended.
     held = core.receivables.issue(f.a("supplier1"), 100, due, keccak(text="held")).id
     supplier.receivables.accept(held)
@@ -681,7 +717,8 @@ def render(observed: dict[str, Observed]) -> str:
     lines += [f"| `{r.key}` | {r.given} |" for r in MATRIX]
     lines += [
         "",
-        "`LoanOrigination` and `LoanLifecycle` (external libraries) expose no ABI entry point:",
+        "`LoanOrigination`, `LoanLifecycle` and `LoanStages` (external libraries) expose no ABI",
+        "entry point:",
         "their external functions take a storage pointer and run only by DELEGATECALL from",
         "`LoanBook`.",
         "",
