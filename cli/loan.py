@@ -492,10 +492,8 @@ def draw(app: App, lid: str, stage: str, as_json: bool) -> None:
     with bad_input_as_usage():
         number = _id(lid)
         k = _small_int(stage, "STAGE")
-        if not 1 <= k < MAX_STAGES:
-            raise BadInput(
-                f"STAGE is 1 to {MAX_STAGES - 1} (stage 0 is paid at disbursement), not {k}"
-            )
+        if k >= MAX_STAGES:  # stage 0 is the chain's to refuse: it was drawn at disbursement
+            raise BadInput(f"a loan has stages 0 to {MAX_STAGES - 1}, not {k}")
     sent = ledger.loans.draw(number, k)
     view = next(s for s in ledger.loans.stages(number) if s.stage == k)
     if as_json:

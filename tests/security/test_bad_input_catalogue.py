@@ -287,8 +287,7 @@ CASES: list[Case] = [
     # --- staged drawdown (DESIGN §6.4)
     c("--as", "supplier1", "loan", "draw", "1", phrase="Missing argument"),
     c("--as", "supplier1", "loan", "draw", "1", "x", phrase="whole number"),
-    c("--as", "supplier1", "loan", "draw", "1", "0", phrase="stage 0 is paid at disbursement"),
-    c("--as", "supplier1", "loan", "draw", "1", "8", phrase="STAGE is 1 to 7"),
+    c("--as", "supplier1", "loan", "draw", "1", "8", phrase="stages 0 to 7"),
     c("--as", "supplier1", "loan", "draw", "one", "1", phrase="not a loan id"),
     c("--as", "supplier1", "loan", "draw", "999", "1", phrase="no loan #999"),
     c("--as", "supplier1", "loan", "draw", "1", "1", code=1, phrase="WrongLoanStatus"),
