@@ -9,11 +9,11 @@ import {ILoanBook} from "./interfaces/ILoanBook.sol";
 import {ILoanReceipts} from "./interfaces/ILoanReceipts.sol";
 import {IMembership} from "./interfaces/IMembership.sol";
 import {IPolicy} from "./interfaces/IPolicy.sol";
+import {IPrudential} from "./interfaces/IPrudential.sol";
 import {IReceivableToken} from "./interfaces/IReceivableToken.sol";
 import {AuditedEngine} from "./AuditedEngine.sol";
 import {AuditKinds} from "./libraries/AuditKinds.sol";
 import {Roles} from "./libraries/Roles.sol";
-import {Compliance} from "./libraries/Compliance.sol";
 import {LoanOrigination} from "./libraries/LoanOrigination.sol";
 import {Clock, Core, Details, Loans, Slot} from "./libraries/LoanStorage.sol";
 import {Waterfall} from "./libraries/Waterfall.sol";
@@ -64,6 +64,8 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
     IPolicy public immutable policy;
     /// @notice The provision pool (an e-CNY holder the loan book pays into and draws on).
     address public immutable pool;
+    /// @dev The prudential rules of DESIGN §6.6 and their books.
+    IPrudential private immutable _prudential;
 
     /*//////////////////////////////////////////////////////////////
                                  STORAGE
@@ -77,13 +79,15 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         IDigitalRMB ecny_,
         IReceivableToken receivables_,
         IPolicy policy_,
-        address pool_
+        address pool_,
+        IPrudential prudential_
     ) AuditedEngine(trail) {
         membership = members;
         ecny = ecny_;
         receivables = receivables_;
         policy = policy_;
         pool = pool_;
+        _prudential = prudential_;
         _l.nextLoanId = 1;
     }
 
@@ -96,7 +100,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         membership.requireRole(msg.sender, Roles.LENDER);
         address borrower;
         bytes32 termsHash;
-        (loanId, borrower, termsHash) = LoanOrigination.propose(_l, membership, policy, terms);
+        (loanId, borrower, termsHash) = LoanOrigination.propose(_l, membership, policy, _prudential, terms);
         emit LoanProposed(loanId, msg.sender, borrower, terms, termsHash);
         _audit(
             AuditKinds.LOAN_PROPOSED,
@@ -125,7 +129,6 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         if (c.status != Status.ACCEPTED && c.status != Status.FUNDING) {
             revert WrongLoanStatus(loanId, c.status);
         }
-        Compliance.checkLender(membership, msg.sender);
         uint256 n = c.trancheCount;
         uint8 mask = c.fundedMask;
         uint256 amount;
@@ -137,8 +140,10 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         }
         if (amount == 0) revert NothingToFund(loanId, msg.sender);
         address borrower = c.borrower;
-        Compliance.checkExposure(membership, _l, msg.sender, borrower, amount, policy.params());
-        _l.exposure[msg.sender][borrower] += amount;
+        // Role, licence and every exposure limit (DESIGN §4.7, §6.6), checked and counted.
+        uint256 exposure = _l.exposure[msg.sender][borrower] + amount;
+        _prudential.fund(loanId, msg.sender, borrower, amount, exposure);
+        _l.exposure[msg.sender][borrower] = exposure;
         bool full = mask == (1 << n) - 1;
         c.fundedMask = mask;
         c.status = full ? Status.FUNDED : Status.FUNDING;
@@ -162,6 +167,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         k.maturityAt = uint40(maturityAt);
         c.status = Status.DISBURSED;
         if (c.sweepBps != 0) _sweepAdd(c.borrower, loanId, c.sweepBps);
+        if (c.feeShareBps != 0) _prudential.disbursed(loanId);
         address[] memory payees = _l.payees[loanId];
         uint256[] memory amounts = _l.payeeAmounts[loanId];
         ecny.engineSplit(address(this), payees, amounts);
@@ -196,6 +202,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
             }
         }
         if (status != Status.PROPOSED) receivables.release(loanId, msg.sender, _l.receivableIds[loanId]);
+        if (refunded != 0) _prudential.release(loanId);
         if (refunded != 0) ecny.engineSplit(address(this), lenders, refunds);
         emit LoanCancelled(loanId, msg.sender, refunded);
         _audit(AuditKinds.LOAN_CANCELLED, loanId, keccak256(abi.encode(loanId, msg.sender, refunded)));
@@ -282,6 +289,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         uint256 balance = ecny.balanceOf(pool);
         uint256 coverFen = balance < owed ? balance : owed;
         uint256[] memory parts = _principal(b, coverFen, true);
+        if (c.feeShareBps != 0) _prudential.defaulted(loanId, coverFen, owed - coverFen);
         _save(loanId, k, b);
         bool closed = coverFen == owed && k.interestDue == 0;
         _l.core[loanId].status = closed ? Status.REPAID : Status.DEFAULTED;
@@ -403,6 +411,11 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         Book memory b = _load(loanId, c.trancheCount);
         _accrue(c, k, b);
         uint256 owed = _split(r, c, k, b);
+        // DESIGN §6.6: the fee goes to the pool while the tech partner's loans' NPL is high.
+        if (c.feeShareBps != 0 && _prudential.settled(loanId, owed - _sum(b.outstanding), r.fee)) {
+            r.provision += r.fee;
+            r.fee = 0;
+        }
         _save(loanId, k, b);
         r.repaid = r.amount - r.residual - _sum(r.interest) - r.fee - r.provision == owed
             && k.interestDue == 0;
@@ -584,6 +597,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         for (uint256 i = 0; i < b.n; ++i) {
             _l.exposure[b.lenders[i]][c.borrower] -= _l.amounts[loanId][i];
         }
+        _prudential.release(loanId);
         receivables.release(loanId, actor, _l.receivableIds[loanId]);
     }
 

@@ -7,24 +7,38 @@ from collections.abc import Callable
 from ledger.client import Ledger
 from ledger.errors import ContractRefusal
 from ledger.home import Home
-from ledger.models import Admission
+from ledger.models import Admission, Profile
 from ledger.money import format_fen
 from ledger.roles import Role
 from ledger.setup import initialise
 
 Say = Callable[[str], None]
 
-CONSORTIUM: list[tuple[str, int, int]] = [
-    # name, roles, registered net assets (fen)
-    ("issuer", Role.ECNY_ISSUER, 0),
-    ("core", Role.CORE_ENTERPRISE, 0),
-    ("supplier1", Role.SUPPLIER, 0),
-    ("supplier2", Role.SUPPLIER, 0),
-    ("bank", Role.LENDER, 5_000_000_000_00),
-    ("microloan", Role.LENDER, 300_000_000_00),
-    ("tech", Role.TECH_PARTNER, 0),
-    ("auditor", Role.AUDITOR, 0),
-    ("regulator", Role.REGULATOR, 0),
+LICENCE_EXPIRY = 1_924_963_199  # 2030-12-31 23:59:59 China Standard Time
+
+CONSORTIUM: list[tuple[str, int, int, Profile]] = [
+    # name, roles, registered net assets (fen), prudential profile (DESIGN §6.6):
+    # lenders hold licences; regions are GB/T 2260 codes (440100 Guangzhou, 440300
+    # Shenzhen, 000000 national); borrowers have a kind.
+    ("issuer", Role.ECNY_ISSUER, 0, Profile()),
+    ("core", Role.CORE_ENTERPRISE, 0, Profile(region="440100", kind="LARGE")),
+    ("supplier1", Role.SUPPLIER, 0, Profile(region="440100", kind="SME")),
+    ("supplier2", Role.SUPPLIER, 0, Profile(region="440300", kind="MICRO")),
+    (
+        "bank",
+        Role.LENDER,
+        5_000_000_000_00,
+        Profile(licence="BANK", licence_expiry_at=LICENCE_EXPIRY, region="440100"),
+    ),
+    (
+        "microloan",
+        Role.LENDER,
+        300_000_000_00,
+        Profile(licence="MICROLOAN", licence_expiry_at=LICENCE_EXPIRY, region="440100"),
+    ),
+    ("tech", Role.TECH_PARTNER, 0, Profile(region="440300")),
+    ("auditor", Role.AUDITOR, 0, Profile()),
+    ("regulator", Role.REGULATOR, 0, Profile()),
 ]
 
 
@@ -48,12 +62,15 @@ def run_demo(home: Home, say: Say) -> Ledger:
 
 def _story(op: Ledger, say: Say) -> None:
     say("2. the operator admits the members")
-    for name, roles, net_assets in CONSORTIUM:
+    for name, roles, net_assets, profile in CONSORTIUM:
         address = op.resolve(name)
         if op.member(address).status != "NONE":
             continue
-        op.admit(Admission(address=address, roles=roles, net_assets_fen=net_assets))
-        say(f"   {name:<10} {Role(roles).name:<16} {address}")
+        op.admit(
+            Admission(address=address, roles=roles, net_assets_fen=net_assets, profile=profile)
+        )
+        licence = "" if profile.licence == "NONE" else f" licence {profile.licence}"
+        say(f"   {name:<10} {Role(roles).name:<16} {address} region {profile.region}{licence}")
 
     issuer, core, s1 = op.as_signer("issuer"), op.as_signer("core"), op.as_signer("supplier1")
     say("3. the e-CNY issuer mints digital RMB")

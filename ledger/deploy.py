@@ -27,6 +27,7 @@ SUITE = (
     "ReceivableToken",
     "Policy",
     "ProvisionPool",
+    "Prudential",
     "LoanOrigination",
     "LoanBook",
 )
@@ -101,6 +102,8 @@ def _constructor_args(
         return [at["AuditTrail"], at["Membership"]]
     if name == "ProvisionPool":
         return [at["AuditTrail"], at["DigitalRMB"]]
+    if name == "Prudential":
+        return [at["Membership"], at["Policy"], at["LoanBook"]]
     if name == "LoanOrigination":
         return []
     if name == "LoanBook":
@@ -111,6 +114,7 @@ def _constructor_args(
             at["ReceivableToken"],
             at["Policy"],
             at["ProvisionPool"],
+            at["Prudential"],
         ]
     raise ValueError(name)
 

@@ -42,6 +42,11 @@ POLICY_NAMES = (
     "max_fee_share_bps",
     "max_single_borrower_bps",
     "default_days",
+    "max_online_individual_fen",
+    "max_online_business_fen",
+    "max_related_group_bps",
+    "max_book_x100",
+    "tech_fee_npl_bps",
 )
 # Gas limits: explicit so no node estimates.
 GAS_PROPOSE = 1_500_000
@@ -236,6 +241,11 @@ class PolicyView(BaseModel):
     max_fee_share_bps: int
     max_single_borrower_bps: int
     default_days: int
+    max_online_individual_fen: int
+    max_online_business_fen: int
+    max_related_group_bps: int
+    max_book_x100: int
+    tech_fee_npl_bps: int
 
 
 class Loans:

@@ -7,8 +7,11 @@ from eth_account import Account
 
 from ledger.client import Ledger
 from ledger.errors import ContractRefusal
-from ledger.models import Admission
+from ledger.models import Admission, Profile
 from ledger.roles import Role
+
+
+NO_PROFILE = Profile().as_tuple()
 
 
 def refusal(exc: pytest.ExceptionInfo[ContractRefusal]) -> str:
@@ -58,15 +61,26 @@ def test_admitting_twice_or_with_no_role_is_refused(ledger: Ledger) -> None:
     assert refusal(exc) == "AlreadyMember"
     # The contract checks roles itself: bypass the client's model validation.
     with pytest.raises(ContractRefusal) as exc:
-        ledger._send("Membership", "admit", Account.create().address, 0, b"\0" * 32, 0, gas=400_000)
-    assert refusal(exc) == "InvalidRoles"
-    with pytest.raises(ContractRefusal) as exc:
         ledger._send(
-            "Membership", "admit", Account.create().address, 1 << 9, b"\0" * 32, 0, gas=400_000
+            "Membership", "admit", Account.create().address, 0, b"\0" * 32, 0, NO_PROFILE, gas=400_000
         )
     assert refusal(exc) == "InvalidRoles"
     with pytest.raises(ContractRefusal) as exc:
-        ledger._send("Membership", "admit", "0x" + "00" * 20, 1, b"\0" * 32, 0, gas=400_000)
+        ledger._send(
+            "Membership",
+            "admit",
+            Account.create().address,
+            1 << 9,
+            b"\0" * 32,
+            0,
+            NO_PROFILE,
+            gas=400_000,
+        )
+    assert refusal(exc) == "InvalidRoles"
+    with pytest.raises(ContractRefusal) as exc:
+        ledger._send(
+            "Membership", "admit", "0x" + "00" * 20, 1, b"\0" * 32, 0, NO_PROFILE, gas=400_000
+        )
     assert refusal(exc) == "ZeroAddressMember"
 
 
@@ -109,13 +123,19 @@ def test_a_suspended_operator_can_do_nothing(ledger: Ledger) -> None:
     assert refusal(exc) == "MemberNotActive"
 
 
-def test_net_assets_are_registered_by_regulator_or_operator_only(ledger: Ledger) -> None:
+def test_net_assets_are_changed_by_a_regulator_only(ledger: Ledger) -> None:
     bank = ledger.resolve("bank")
     ledger.as_signer("regulator").set_net_assets(bank, 7_000_000_00)
     assert ledger.member(bank).net_assets_fen == 7_000_000_00
     with pytest.raises(ContractRefusal) as exc:
         ledger.as_signer("bank").set_net_assets(bank, 1)
+    assert refusal(exc) == "CannotChangeOwnRecord"
+    # The operator cannot lift a lender's exposure cap (issue 13, finding 4).
+    with pytest.raises(ContractRefusal) as exc:
+        ledger.set_net_assets(bank, 10**15)
     assert refusal(exc) == "MissingRole"
+    assert "needs role REGULATOR" in exc.value.rule
+    assert ledger.member(bank).net_assets_fen == 7_000_000_00
 
 
 def test_roles_can_be_replaced_by_an_operator(ledger: Ledger) -> None:
