@@ -20,7 +20,7 @@ import functools
 import json
 import sqlite3
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -198,8 +198,18 @@ class Member:
     address: str
     roles: int
     admitted_at: int
+    region: str = "000000"
     net_assets: list[tuple[int, int]] = field(default_factory=list)
     statuses: list[tuple[int, str, str | None]] = field(default_factory=list)
+    regions: list[tuple[int, str]] = field(default_factory=list)
+
+    def region_at(self, t: int) -> str:
+        """The member's GB/T 2260 region at `t` (as admitted, then as regulators set it)."""
+        value = self.region
+        for at, code in self.regions:
+            if at <= t:
+                value = code
+        return value
 
     def net_assets_at(self, t: int) -> int:
         value = 0
@@ -249,6 +259,22 @@ class Book:
             if at <= t and name in values:
                 values[name] = new
         return values
+
+
+def in_region(book: Book, region: str, t: int) -> Book:
+    """The part of `book` inside `region` at `t`: loans whose borrower is there, receivables
+    pledged to those loans or owed by a debtor there (DESIGN §6.6). Members stay all there
+    (a lender elsewhere lends into the region: its net assets bound its limits)."""
+    from ledger.models import covers
+
+    def inside(address: str) -> bool:
+        m = book.members.get(address)
+        return m is not None and covers(region, m.region_at(t))
+
+    loans = {i: loan for i, loan in book.loans.items() if inside(loan.borrower)}
+    pledged = {rid for loan in loans.values() for rid in loan.receivable_ids}
+    receivables = {i: r for i, r in book.receivables.items() if i in pledged or inside(r.debtor)}
+    return replace(book, loans=loans, receivables=receivables)
 
 
 def _json_column(values: list[str]) -> list[Any]:
@@ -332,10 +358,10 @@ def _load(db: sqlite3.Connection, block: int, head_at: int) -> Book:
     ):
         receivables[rid].payments.append((at, int(amount), loan_id))
     members: dict[str, Member] = {}
-    for address, roles, admitted_at in db.execute(
-        "SELECT address, roles, admitted_at FROM members"
+    for address, roles, admitted_at, region in db.execute(
+        "SELECT address, roles, admitted_at, region FROM members"
     ):
-        members[address] = Member(address, roles, admitted_at)
+        members[address] = Member(address, roles, admitted_at, region)
     for at, address, kind, value, actor in db.execute(
         "SELECT at, address, kind, value, actor FROM member_events ORDER BY block, log_index"
     ):
@@ -346,6 +372,8 @@ def _load(db: sqlite3.Connection, block: int, head_at: int) -> Book:
             m.net_assets.append((at, int(value)))
         elif kind in ("SUSPENDED", "REINSTATED"):
             m.statuses.append((at, "SUSPENDED" if kind == "SUSPENDED" else "ACTIVE", actor))
+        elif kind == "REGION":
+            m.regions.append((at, str(value)))
     pool = [
         (at, kind, member, int(amount))
         for at, kind, member, amount in db.execute(
@@ -598,6 +626,9 @@ class Options:
     Attributes:
         as_of: unix seconds (the chain's clock).
         lender: report this lender only (its address).
+        region: a GB/T 2260 code; every figure looks through to the loans whose borrower
+            is in that region (穿透), and the receivables pledged to them or owed by a debtor
+            there; members are those of the region; the pool stays the ledger's one pool.
         loan: the loan whose waterfall is charted (default: the one with most receipts).
         coverage_threshold_bps: provision coverage below this raises an alert (150%).
         exposure_warning_bps: a lender's exposure to one borrower above this share of its
@@ -607,6 +638,7 @@ class Options:
 
     as_of: int
     lender: str | None = None
+    region: str | None = None
     loan: int | None = None
     coverage_threshold_bps: int = 15_000
     exposure_warning_bps: int = 8_000
@@ -622,29 +654,34 @@ class Report:
         options: Options,
         name_of: Callable[[str], str | None] = lambda a: None,
     ) -> None:
-        self.book = book
         self.options = options
         self.t = options.as_of
+        self.book = book if options.region is None else in_region(book, options.region, self.t)
         self.name_of = name_of
         self.loans_at = [
-            la for la in (loan_at(loan, self.t) for loan in book.loans.values()) if la is not None
+            la
+            for la in (loan_at(loan, self.t) for loan in self.book.loans.values())
+            if la is not None
         ]
         self.ledger = Scope(None)
         self.lenders: dict[str, Scope] = {}
         for address in self._lender_addresses():
             self.lenders[address] = Scope(address)
         for la in self.loans_at:
-            self.ledger.add(la, book.receivables)
+            self.ledger.add(la, self.book.receivables)
             for lender in dict.fromkeys(la.loan.lenders):
                 if lender in self.lenders:
-                    self.lenders[lender].add(la, book.receivables)
+                    self.lenders[lender].add(la, self.book.receivables)
 
     def _lender_addresses(self) -> list[str]:
+        from ledger.models import covers
         from ledger.roles import Role
 
+        region = self.options.region
         found: dict[str, None] = {}
         for m in self.book.members.values():
-            if m.roles & Role.LENDER and m.admitted_at <= self.t:
+            in_scope = region is None or covers(region, m.region_at(self.t))
+            if m.roles & Role.LENDER and m.admitted_at <= self.t and in_scope:
                 found[m.address] = None
         for loan in self.book.loans.values():
             if loan.proposed_at <= self.t:
@@ -1174,6 +1211,8 @@ def document(report: Report, *, network: str) -> dict[str, Any]:
         "provisional": o.as_of > report.book.head_at,
         "network": network,
         "lender": report.party(o.lender) if o.lender else None,
+        "region": o.region,
+        "loan_ids": sorted(la.loan.id for la in report.loans_at),
         "thresholds": {
             "coverage_threshold_bps": o.coverage_threshold_bps,
             "exposure_warning_bps": o.exposure_warning_bps,

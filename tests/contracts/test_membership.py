@@ -10,7 +10,6 @@ from ledger.errors import ContractRefusal
 from ledger.models import Admission, Profile
 from ledger.roles import Role
 
-
 NO_PROFILE = Profile().as_tuple()
 
 
@@ -62,7 +61,14 @@ def test_admitting_twice_or_with_no_role_is_refused(ledger: Ledger) -> None:
     # The contract checks roles itself: bypass the client's model validation.
     with pytest.raises(ContractRefusal) as exc:
         ledger._send(
-            "Membership", "admit", Account.create().address, 0, b"\0" * 32, 0, NO_PROFILE, gas=400_000
+            "Membership",
+            "admit",
+            Account.create().address,
+            0,
+            b"\0" * 32,
+            0,
+            NO_PROFILE,
+            gas=400_000,
         )
     assert refusal(exc) == "InvalidRoles"
     with pytest.raises(ContractRefusal) as exc:
