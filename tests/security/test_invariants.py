@@ -22,7 +22,11 @@ whole ledger and these invariants must hold:
 6. each lender's recorded exposure to a borrower equals its open funding of that borrower;
 7. every settlement splits its receipt exactly (fee + provision + interest + principal +
    residual);
-8. the audit trail verifies: each new entry hashes correctly, links to its predecessor with
+8. the Prudential contract's books (DESIGN §6.6) agree with the loans: each lender's
+   funded book and its exposure to each related group are its open funding; the tech
+   partner's book is the outstanding principal of its fee-paying live loans, and of it
+   that of the defaulted ones;
+9. the audit trail verifies: each new entry hashes correctly, links to its predecessor with
    no gap in `seq`, and the last equals `head()` (incrementally, every step); and the full
    verifier (`ledger.audit.verify_trail`, event bindings included) passes at the end of
    every run.
@@ -257,6 +261,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.docs = 0
         self.used_docs: list[bytes] = []
         self.suspended: set[str] = set()
+        self.terms: dict[int, tuple[int, str, bytes]] = {}
         self._snap: Snapshot | None = None
         self.steps = -1  # invariants run once before the first step
         self.w.runs += 1
@@ -543,6 +548,11 @@ class LedgerMachine(RuleBasedStateMachine):
         assert support.exposure_is_open_funding(self.snap) == []
 
     @invariant()
+    def the_prudential_books_agree_with_the_loans(self) -> None:
+        problems = support.prudential_books_match_loans(self.ledger, self.snap, self.terms)
+        assert problems == []
+
+    @invariant()
     def every_settlement_splits_exactly(self) -> None:
         assert self.books.problems == []
 
@@ -604,7 +614,7 @@ def test_named_invariants_hold_after_every_random_step(
         f"invariants, quarter {quarter}: {world.runs} runs ({world.full_runs} of {STEPS} "
         f"steps), {steps} steps ({world.transactions} transactions, {world.refused} refused "
         f"by the contracts; {world.settlements} settlements, {world.defaults} defaults), "
-        f"8 named invariants after every step, trail of up to "
+        f"9 named invariants after every step, trail of up to "
         f"{world.entries} entries verified after every run, {elapsed:.0f} s"
     )
     record_property("invariant_runs", world.full_runs)
