@@ -32,14 +32,22 @@ contract Membership is IMembership, AuditedEngine {
     mapping(address account => Record) private _records;
     mapping(address account => bytes32) private _kycHashes;
     mapping(address account => Profile) private _profiles;
+    mapping(address account => bool) private _engines;
     uint256 private _regulators;
 
     /// @param trail the audit trail
     /// @param operator the first OPERATOR (the deployer's operator account)
     /// @param operatorKycHash its KYC attestation hash
-    constructor(IAuditTrail trail, address operator, bytes32 operatorKycHash)
-        AuditedEngine(trail)
-    {
+    /// @param engines every contract of the suite (predicted at deployment): never members
+    constructor(
+        IAuditTrail trail,
+        address operator,
+        bytes32 operatorKycHash,
+        address[] memory engines
+    ) AuditedEngine(trail) {
+        for (uint256 i = 0; i < engines.length; ++i) {
+            _engines[engines[i]] = true;
+        }
         Profile memory none;
         _admit(operator, Roles.OPERATOR, operatorKycHash, 0, none);
     }
@@ -151,6 +159,11 @@ contract Membership is IMembership, AuditedEngine {
     }
 
     /// @inheritdoc IMembership
+    function isEngine(address account) external view returns (bool) {
+        return _engines[account];
+    }
+
+    /// @inheritdoc IMembership
     function regulatorCount() external view returns (uint256) {
         return _regulators;
     }
@@ -218,8 +231,8 @@ contract Membership is IMembership, AuditedEngine {
     ) private {
         if (account == address(0)) revert ZeroAddressMember();
         // Engine contracts act through their own rules, never as members (an engine that
-        // could hold or move value as a member would bypass them); nor does any contract.
-        if (account.code.length != 0) revert ContractCannotBeMember(account);
+        // could hold or move value as a member would bypass them).
+        if (_engines[account]) revert EngineCannotBeMember(account);
         _checkRoles(roles);
         _checkRegion(profile.region);
         Record storage r = _records[account];

@@ -87,7 +87,8 @@ def _constructor_args(
         # The register tells the trail who may publish checkpoints (AUDITOR members).
         return [[at[w] for w in AUDIT_WRITERS], at["Membership"]]
     if name == "Membership":
-        return [at["AuditTrail"], operator, operator_kyc]
+        # Every contract of the suite is an engine, never a member.
+        return [at["AuditTrail"], operator, operator_kyc, [at[n] for n in SUITE]]
     if name == "DigitalRMB":
         return [
             at["AuditTrail"],

@@ -27,8 +27,8 @@ _RULES: dict[str, str] = {
     "CannotSuspendSelf": "membership: {account} cannot suspend itself",
     "CannotChangeOwnRecord": "membership: {account} cannot change its own roles, net assets or "
     "profile",
-    "ContractCannotBeMember": "membership: {account} is a contract; engine contracts (any "
-    "contract) are never members",
+    "EngineCannotBeMember": "membership: {account} is an engine contract of this deployment; "
+    "engines are never members",
     "RegulatorOnlyByRegulator": "membership: only a regulator grants or removes REGULATOR; "
     "{caller} is not one (the register holds {regulators} regulator(s))",
     "RegulatorSuspendedOnlyByRegulator": "membership: only a regulator suspends or reinstates "

@@ -19,7 +19,7 @@ pragma solidity ^0.8.24;
 /// - net assets and the profile are set at admission and changed only by a regulator inside
 ///   its jurisdiction (of the member's region before and after the change);
 /// - nobody changes its own roles, net assets or profile, or suspends itself;
-/// - an address with code (an engine contract, any contract) is never admitted.
+/// - an engine contract (any contract of the deployed suite) is never admitted.
 interface IMembership {
     enum Status {
         NONE,
@@ -112,8 +112,9 @@ interface IMembership {
     error CannotSuspendSelf(address account);
     /// @notice Nobody changes its own roles, net assets or profile.
     error CannotChangeOwnRecord(address account);
-    /// @notice `account` has code: engine contracts (any contract) are never members.
-    error ContractCannotBeMember(address account);
+    /// @notice `account` is an engine contract of this deployment: engines act by their own
+    /// rules, never as members.
+    error EngineCannotBeMember(address account);
     /// @notice REGULATOR is granted or removed only by a regulator (`caller` is not one, and
     /// the register already holds `regulators` regulators).
     error RegulatorOnlyByRegulator(address caller, uint256 regulators);
@@ -156,6 +157,8 @@ interface IMembership {
     function memberOf(address account) external view returns (MemberInfo memory);
     /// @notice A member's profile (all zero for a non-member).
     function profileOf(address account) external view returns (Profile memory);
+    /// @notice True for the contracts of the deployed suite (never members).
+    function isEngine(address account) external view returns (bool);
     /// @notice How many members hold REGULATOR (suspended ones included).
     function regulatorCount() external view returns (uint256);
     /// @notice True when `account` is ACTIVE and holds every role bit in `roles`.

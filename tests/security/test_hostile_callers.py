@@ -33,7 +33,7 @@ from ledger.client import Ledger
 from ledger.deploy import SUITE
 from ledger.errors import ContractRefusal, LedgerError
 from ledger.loans import LoanRequest, TrancheRequest
-from ledger.models import Admission
+from ledger.models import Admission, Profile
 from ledger.roles import Role
 from tests.security import support
 from tests.security.support import (
@@ -67,7 +67,20 @@ def send(ledger: Ledger, to: str, data: str, gas: int = 3_000_000) -> Any:
 
 
 def admit(world: Deployed, address: str, roles: Role, net_assets: int = 0) -> None:
-    world.ledger.admit(Admission(address=address, roles=int(roles), net_assets_fen=net_assets))
+    """Admit as the operator; a lender gets a bank licence, REGULATOR comes from the
+    regulator (the operator may not grant it)."""
+    profile = Profile(licence="BANK") if roles & Role.LENDER else Profile()
+    world.ledger.admit(
+        Admission(
+            address=address,
+            roles=int(roles) & ~int(Role.REGULATOR),
+            net_assets_fen=net_assets,
+            profile=profile,
+        )
+    )
+    if roles & Role.REGULATOR:
+        regulator = world.ledger.as_signer("regulator")
+        regulator._send("Membership", "setRoles", address, int(roles), gas=400_000)
 
 
 class Hostile:
