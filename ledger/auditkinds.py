@@ -50,8 +50,7 @@ KIND_NOTES: dict[str, str] = {
     "MEMBER_REINSTATED": "an operator or a regulator of its region reinstated a member",
     "MEMBER_ROLES_CHANGED": "an operator (a regulator, for REGULATOR) replaced a member's roles",
     "MEMBER_NET_ASSETS_SET": "a regulator of its region registered a member's net assets",
-    "MEMBER_PROFILE_SET": "a regulator of its region set a member's licence, region, kind or "
-    "group",
+    "MEMBER_PROFILE_SET": "a regulator of its region set a member's licence, region, kind or group",
     "ECNY_MINTED": "the issuer minted e-CNY (Transfer from the zero address; subject: recipient)",
     "ECNY_BURNT": "the issuer burnt its own e-CNY (Transfer to the zero address; subject: issuer)",
     "ECNY_TRANSFERRED": "a member paid another member (subject: recipient)",
