@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from eth_account import Account
 
-from ledger.client import Ledger
+from ledger.engine.client import Ledger
 from ledger.errors import ContractRefusal
 from ledger.models import Admission, Profile
 from ledger.roles import Role
@@ -262,8 +262,8 @@ def test_regulators_grant_and_remove_regulator_inside_their_jurisdiction(
 
 
 def test_the_first_regulator_is_admitted_by_the_operator(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from ledger.engine.setup import initialise
     from ledger.home import Home
-    from ledger.setup import initialise
 
     home = Home.at(tmp_path / "fresh")
     initialise(home, dev=True)

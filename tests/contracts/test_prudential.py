@@ -12,10 +12,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from ledger import waterfall
-from ledger.client import Ledger
+from ledger.engine.client import Ledger
 from ledger.models import LICENCES, Admission, Profile, group_bytes
 from ledger.money import format_fen
+from ledger.reference import waterfall
 from ledger.roles import Role
 from tests.contracts.test_loan_book import DAY, World, argsof, refused
 
