@@ -202,7 +202,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
             }
         }
         if (status != Status.PROPOSED) receivables.release(loanId, msg.sender, _l.receivableIds[loanId]);
-        if (refunded != 0) _prudential.release(loanId);
+        if (refunded != 0) _prudential.release(loanId, c.borrower);
         if (refunded != 0) ecny.engineSplit(address(this), lenders, refunds);
         emit LoanCancelled(loanId, msg.sender, refunded);
         _audit(AuditKinds.LOAN_CANCELLED, loanId, keccak256(abi.encode(loanId, msg.sender, refunded)));
@@ -597,7 +597,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         for (uint256 i = 0; i < b.n; ++i) {
             _l.exposure[b.lenders[i]][c.borrower] -= _l.amounts[loanId][i];
         }
-        _prudential.release(loanId);
+        _prudential.release(loanId, c.borrower);
         receivables.release(loanId, actor, _l.receivableIds[loanId]);
     }
 

@@ -15,11 +15,13 @@ import {Roles} from "./libraries/Roles.sol";
 /// @dev Kept out of the loan book, which is near the 24,576-byte limit: the book makes one
 /// call per event of a loan's life, and settlements call only for loans with a fee share.
 contract Prudential is IPrudential {
-    /// @dev What this contract remembers of one loan.
+    /// @dev What this contract remembers of one loan (nothing for a loan to a borrower with
+    /// no group, paying no fee share, not yet funded: no storage written for it).
     struct Loan {
-        bytes32 group; // the related-party group key at proposal
+        bytes32 group; // the borrower's related-party group at proposal; 0: none
         address techPartner; // zero when the loan pays no fee share
         uint64 principalFen; // ≤ the loan book's principal cap of 2^64 − 1
+        uint8 fundings; // how many fundings `_fundings` holds (≤ 8 tranches)
         bool defaulted;
     }
 
@@ -38,7 +40,7 @@ contract Prudential is IPrudential {
     //////////////////////////////////////////////////////////////*/
 
     mapping(uint256 loanId => Loan) private _loans;
-    mapping(uint256 loanId => Funding[]) private _fundings;
+    mapping(uint256 loanId => mapping(uint256 index => Funding)) private _fundings;
     mapping(address lender => mapping(bytes32 group => uint256)) private _groupExposure;
     mapping(address lender => uint256) private _book;
     mapping(address techPartner => TechBook) private _tech;
@@ -69,7 +71,12 @@ contract Prudential is IPrudential {
         uint256[] calldata exposuresFen
     ) external onlyLoanBook {
         bytes32 group = _checkProposal(borrower, lenders, totalsFen, exposuresFen);
-        _loans[loanId] = Loan(group, techPartner, uint64(principalFen), false);
+        Loan storage l = _loans[loanId];
+        if (group != bytes32(0)) l.group = group;
+        if (techPartner != address(0)) {
+            l.techPartner = techPartner;
+            l.principalFen = uint64(principalFen);
+        }
     }
 
     /// @inheritdoc IPrudential
@@ -80,7 +87,8 @@ contract Prudential is IPrudential {
         uint256 amountFen,
         uint256 exposureFen
     ) external onlyLoanBook {
-        bytes32 group = _loans[loanId].group;
+        Loan storage l = _loans[loanId];
+        bytes32 group = Compliance.groupKey(l.group, borrower);
         IMembership.BorrowerKind kind = membership.profileOf(borrower).kind;
         IPolicy.Params memory p = policy.params();
         // The single-borrower limit of DESIGN §4.7, checked again at funding (the loan book
@@ -93,20 +101,24 @@ contract Prudential is IPrudential {
         _check(m, lender, borrower, kind, group, amountFen, exposureFen, p);
         _groupExposure[lender][group] += amountFen;
         _book[lender] += amountFen;
-        // amountFen ≤ 8 tranches × 2^72 < 2^96
-        _fundings[loanId].push(Funding(lender, uint96(amountFen)));
+        // amountFen ≤ 8 tranches × 2^72 < 2^96; a lender funds once, so ≤ 8 fundings
+        uint8 n = l.fundings;
+        _fundings[loanId][n] = Funding(lender, uint96(amountFen));
+        l.fundings = n + 1;
     }
 
     /// @inheritdoc IPrudential
-    function release(uint256 loanId) external onlyLoanBook {
-        Funding[] storage fs = _fundings[loanId];
-        bytes32 group = _loans[loanId].group;
-        for (uint256 i = 0; i < fs.length; ++i) {
-            Funding memory f = fs[i];
+    function release(uint256 loanId, address borrower) external onlyLoanBook {
+        Loan storage l = _loans[loanId];
+        bytes32 group = Compliance.groupKey(l.group, borrower);
+        uint256 n = l.fundings;
+        for (uint256 i = 0; i < n; ++i) {
+            Funding memory f = _fundings[loanId][i];
             _groupExposure[f.lender][group] -= f.amountFen;
             _book[f.lender] -= f.amountFen;
+            delete _fundings[loanId][i];
         }
-        delete _fundings[loanId];
+        l.fundings = 0;
     }
 
     /// @inheritdoc IPrudential
@@ -146,9 +158,9 @@ contract Prudential is IPrudential {
         onlyLoanBook
     {
         Loan storage l = _loans[loanId];
-        l.defaulted = true;
         address tech = l.techPartner;
         if (tech == address(0)) return;
+        l.defaulted = true;
         TechBook storage s = _tech[tech];
         // cover + remaining is the loan's outstanding principal, part of the book's.
         s.outstandingFen -= uint128(coverFen);
@@ -190,7 +202,7 @@ contract Prudential is IPrudential {
                                 INTERNALS
     //////////////////////////////////////////////////////////////*/
 
-    /// @dev Every tranche's lender at proposal; returns the borrower's group key.
+    /// @dev Every tranche's lender at proposal; returns the borrower's group (0: none).
     function _checkProposal(
         address borrower,
         address[] calldata lenders,
@@ -198,11 +210,12 @@ contract Prudential is IPrudential {
         uint256[] calldata exposuresFen
     ) private view returns (bytes32 group) {
         IMembership.Profile memory b = membership.profileOf(borrower);
-        group = Compliance.groupKey(b.group, borrower);
+        group = b.group;
+        bytes32 key = Compliance.groupKey(group, borrower);
         IPolicy.Params memory p = policy.params();
         for (uint256 i = 0; i < lenders.length; ++i) {
             address lender = lenders[i];
-            _check(_lender(lender), lender, borrower, b.kind, group, totalsFen[i], exposuresFen[i], p);
+            _check(_lender(lender), lender, borrower, b.kind, key, totalsFen[i], exposuresFen[i], p);
         }
     }
 

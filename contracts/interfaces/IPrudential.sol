@@ -76,8 +76,9 @@ interface IPrudential {
         uint256 amountFen,
         uint256 exposureFen
     ) external;
-    /// @notice The loan was repaid or cancelled: release what its lenders funded.
-    function release(uint256 loanId) external;
+    /// @notice The loan (to `borrower`) was repaid or cancelled: release what its lenders
+    /// funded.
+    function release(uint256 loanId, address borrower) external;
     /// @notice The loan was disbursed: its principal joins its tech partner's book.
     function disbursed(uint256 loanId) external;
     /// @notice A settlement repaid `principalFen` with a fee of `feeFen`: returns true when
@@ -89,7 +90,9 @@ interface IPrudential {
     /// stays outstanding (defaulted).
     function defaulted(uint256 loanId, uint256 coverFen, uint256 remainingFen) external;
 
-    /// @notice The related-party group key a loan counts toward.
+    /// @notice The related-party group key a loan counts toward: the borrower's group at
+    /// proposal; zero when it had none (the loan then counts toward the borrower's own key,
+    /// `bytes32(uint256(uint160(borrower)))`).
     function groupOfLoan(uint256 loanId) external view returns (bytes32);
     /// @notice A lender's exposure to a group (funded principal of open loans).
     function groupExposureOf(address lender, bytes32 group) external view returns (uint256);

@@ -54,6 +54,8 @@ def books_agree(ledger: Ledger) -> None:
         if status in (6, 8):  # REPAID, CANCELLED: released
             continue
         group = bytes(prud.groupOfLoan(loan_id).call())
+        if group == bytes(32):  # no group: the borrower's own key
+            group = bytes(12) + bytes.fromhex(borrower[2:])
         for i in range(count):
             t = book.trancheOf(loan_id, i).call()
             if t[6]:  # funded
@@ -290,7 +292,7 @@ def test_only_the_loan_book_reports_to_the_prudential_contract(w: World) -> None
     for fn, args in [
         ("register", (1, w.addr("supplier1"), w.addr("tech"), 1, [], [], [])),
         ("fund", (1, w.addr("bank"), w.addr("supplier1"), 1, 1)),
-        ("release", (1,)),
+        ("release", (1, w.addr("supplier1"))),
         ("disbursed", (1,)),
         ("settled", (1, 0, 0)),
         ("defaulted", (1, 0, 0)),

@@ -476,6 +476,8 @@ def prudential_books_match_loans(
         if loan.id not in cache:
             terms = book.termsOf(loan.id).call()
             group = bytes(prudential.groupOfLoan(loan.id).call())
+            if group == bytes(32):  # no group: the borrower's own key
+                group = bytes(12) + bytes.fromhex(loan.borrower[2:])
             cache[loan.id] = (int(terms[6]), to_checksum_address(terms[1]), group)
         fee, tech, group = cache[loan.id]
         if loan.status in EXPOSED:

@@ -403,9 +403,9 @@ MATRIX: list[Row] = [
     ),
     Row(
         "Prudential",
-        "release(uint256)",
+        "release(uint256,address)",
         {},
-        lambda f: (f.loans["funded"],),
+        lambda f: (f.loans["funded"], f.a("supplier1")),
         "the FUNDED loan",
         engines=("LoanBook",),
     ),
