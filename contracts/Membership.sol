@@ -289,7 +289,8 @@ contract Membership is IMembership, AuditedEngine {
             if (!operatorMay) requireRegulatorOver(msg.sender, _profiles[account].region);
             return;
         }
-        requireRole(msg.sender, Roles.OPERATOR);
+        // Not an active regulator: an operator, or refused as needing either role.
+        requireRole(msg.sender, Roles.OPERATOR | Roles.REGULATOR);
         if (!operatorMay) revert RegulatorSuspendedOnlyByRegulator(msg.sender, account);
     }
 
