@@ -30,7 +30,7 @@ _RULES: dict[str, str] = {
     "EngineCannotBeMember": "membership: {account} is an engine contract of this deployment; "
     "engines are never members",
     "RegulatorOnlyByRegulator": "membership: only a regulator grants or removes REGULATOR; "
-    "{caller} is not one (the register holds {regulators} regulator(s))",
+    "{caller} is not one (the register holds {regulators} regulator(s); act as one with --as)",
     "RegulatorSuspendedOnlyByRegulator": "membership: only a regulator suspends or reinstates "
     "the regulator {regulator}, not {caller}",
     "OutsideJurisdiction": "jurisdiction: regulator {regulator} (region {jurisdiction}) may act "

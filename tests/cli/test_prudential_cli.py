@@ -161,6 +161,10 @@ def test_prudential_rules_and_supervisory_scope_end_to_end(run, home: Home) -> N
 
     # The tech fee goes to the pool once the tech partner's loans' NPL is above 2.5%.
     ok(run, home, "chain", "advance", "121")
+    # (past due now: Guangzhou's alerts name the region)
+    alerts = js(run, home, "report", "--region", "440100")["alerts"]
+    assert alerts and all(a["subject"]["region"] == "440100" for a in alerts)
+    assert all(a["message"].startswith("[region 440100] ") for a in alerts)
     ok(run, home, "--as", "lender2", "loan", "default", firm1_loan)
     tech_before = js(run, home, "cny", "balance", "tech")["balance_fen"]
     pool_before = js(run, home, "pool", "show")["balance_fen"]
