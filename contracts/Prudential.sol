@@ -224,10 +224,10 @@ contract Prudential is IPrudential {
     function _lender(address lender) private view returns (IMembership.MemberInfo memory m) {
         m = membership.memberOf(lender);
         if (m.status != IMembership.Status.ACTIVE) {
-            if (m.status == IMembership.Status.NONE) revert IMembership.NotAMember(lender);
-            revert IMembership.MemberNotActive(lender, m.status);
+            if (m.status == IMembership.Status.NONE) revert NotAMember(lender);
+            revert MemberNotActive(lender, uint8(m.status));
         }
-        if (m.roles & Roles.LENDER == 0) revert IMembership.MissingRole(lender, Roles.LENDER, m.roles);
+        if (m.roles & Roles.LENDER == 0) revert MissingRole(lender, Roles.LENDER, m.roles);
         if (m.roles & Roles.TECH_PARTNER != 0) revert ILoanBook.TechPartnerCannotFund(lender);
         IMembership.Licence licence = m.profile.licence;
         if (!Licences.has(Licences.LENDING, licence)) {

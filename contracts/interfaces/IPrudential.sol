@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {IMembershipErrors} from "./IMembershipErrors.sol";
+
 /// @title IPrudential — the prudential rules of DESIGN §6.6 and the books they need
 /// @notice The loan book reports each loan's life here — proposal, funding, disbursement,
 /// every settlement, default, close — and this contract checks, in the same transaction:
@@ -21,7 +23,7 @@ pragma solidity ^0.8.24;
 /// is defaulted. A loan counts toward the borrower's group as it was at proposal.
 /// A tech partner's book counts, over the loans that pay it a fee share: outstanding
 /// principal of disbursed and defaulted loans, and of it, that of defaulted loans.
-interface IPrudential {
+interface IPrudential is IMembershipErrors {
     /// @notice One tech partner's loans (those paying it a fee share).
     struct TechBook {
         uint128 outstandingFen; // principal outstanding of its disbursed or defaulted loans
