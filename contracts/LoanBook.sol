@@ -142,11 +142,11 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         address borrower = c.borrower;
         // Role, licence and every exposure limit (DESIGN §4.7, §6.6), checked and counted.
         uint256 exposure = _l.exposure[msg.sender][borrower] + amount;
-        _prudential.fund(loanId, msg.sender, borrower, amount, exposure);
         _l.exposure[msg.sender][borrower] = exposure;
         bool full = mask == (1 << n) - 1;
         c.fundedMask = mask;
         c.status = full ? Status.FUNDED : Status.FUNDING;
+        _prudential.fund(loanId, msg.sender, borrower, amount, exposure);
         ecny.engineTransfer(msg.sender, address(this), amount);
         emit LoanFunded(loanId, msg.sender, amount, full);
         _audit(AuditKinds.LOAN_FUNDED, loanId, keccak256(abi.encode(loanId, msg.sender, amount, full)));
@@ -289,11 +289,11 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         uint256 balance = ecny.balanceOf(pool);
         uint256 coverFen = balance < owed ? balance : owed;
         uint256[] memory parts = _principal(b, coverFen, true);
-        if (c.feeShareBps != 0) _prudential.defaulted(loanId, coverFen, owed - coverFen);
         _save(loanId, k, b);
         bool closed = coverFen == owed && k.interestDue == 0;
         _l.core[loanId].status = closed ? Status.REPAID : Status.DEFAULTED;
         _close(loanId, c, b, closed, msg.sender);
+        if (c.feeShareBps != 0) _prudential.defaulted(loanId, coverFen, owed - coverFen);
         if (coverFen != 0) ecny.engineSplit(pool, b.lenders, parts);
         emit LoanDefaulted(loanId, msg.sender, coverFen, parts, owed - coverFen, k.interestDue);
         _audit(
@@ -411,17 +411,17 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         Book memory b = _load(loanId, c.trancheCount);
         _accrue(c, k, b);
         uint256 owed = _split(r, c, k, b);
-        // DESIGN §6.6: the fee goes to the pool while the tech partner's loans' NPL is high.
-        if (c.feeShareBps != 0 && _prudential.settled(loanId, owed - _sum(b.outstanding), r.fee)) {
-            r.provision += r.fee;
-            r.fee = 0;
-        }
         _save(loanId, k, b);
         r.repaid = r.amount - r.residual - _sum(r.interest) - r.fee - r.provision == owed
             && k.interestDue == 0;
         if (r.repaid) {
             _l.core[loanId].status = Status.REPAID;
             _close(loanId, c, b, true, payer);
+        }
+        // DESIGN §6.6: the fee goes to the pool while the tech partner's loans' NPL is high.
+        if (c.feeShareBps != 0 && _prudential.settled(loanId, owed - _sum(b.outstanding), r.fee)) {
+            r.provision += r.fee;
+            r.fee = 0;
         }
         _pay(r, b);
         emit LoanSettled(

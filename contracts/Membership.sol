@@ -48,7 +48,7 @@ contract Membership is IMembership, AuditedEngine {
         for (uint256 i = 0; i < engines.length; ++i) {
             _engines[engines[i]] = true;
         }
-        Profile memory none;
+        Profile memory none = Profile(Licence.NONE, 0, 0, BorrowerKind.UNSPECIFIED, 0);
         _admit(operator, Roles.OPERATOR, operatorKycHash, 0, none);
     }
 
