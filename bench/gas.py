@@ -102,9 +102,7 @@ def _receivables_and_loans(op: Ledger) -> dict[str, int]:
     ]:
         profile = Profile(licence=licence)
         op.admit(
-            Admission(
-                address=op.resolve(name), roles=roles, net_assets_fen=10**15, profile=profile
-            )
+            Admission(address=op.resolve(name), roles=roles, net_assets_fen=10**15, profile=profile)
         )
     issuer, core, s1 = op.as_signer("issuer"), op.as_signer("core"), op.as_signer("supplier1")
     for name in ("bank", "microloan", "supplier1"):
