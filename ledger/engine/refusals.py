@@ -135,7 +135,8 @@ _RULES: dict[str, str] = {
     "(no 兜底)",
     "ExposureAboveLimit": "compliance max_single_borrower_bps: {lender}'s exposure to {borrower} "
     "would be {exposureFen}, above its limit of {limitFen} (the limit is a share of its "
-    "registered net assets: `liandai member set-net-assets {lender} AMT`)",
+    "registered net assets, which a regulator sets: "
+    "`liandai --as REGULATOR member set-net-assets {lender} AMT`)",
     # prudential rules (DESIGN §6.6)
     "OnlineCapExceeded": "compliance max_online_{kindCap}_fen: online micro-lender {lender}'s "
     "exposure to {borrower} ({kind}) would be {exposureFen}, above the cap of {capFen}",

@@ -620,6 +620,11 @@ class Deployed:
         return self.ledger
 
     def warp(self, seconds: int) -> None:
-        """The next block is at least `seconds` later (mined at once)."""
-        rpc(self.ledger, "evm_increaseTime", [seconds])
+        """The next block is `seconds` after the latest (mined at once)."""
+        rpc(self.ledger, "evm_setNextBlockTimestamp", [self.now() + seconds])
         rpc(self.ledger, "evm_mine")
+
+    def fix_block_times(self) -> None:
+        """Each block one second after the last, whatever the wall clock: a run replayed
+        from a snapshot then sees the same times, so the same interest and the same draws."""
+        rpc(self.ledger, "anvil_setBlockTimestampInterval", [1])

@@ -168,6 +168,7 @@ def build_world(home: Home, url: str) -> World:
     snap = Lens(ledger, lens, holders).read()
     assert watcher.check(ledger, snap) == []
     names = {ledger.resolve(n): n for n in MEMBERS}
+    deployed.fix_block_times()
     return World(
         deployed, deployed.snapshot(), holders, lens.address, books, watcher.state(), names
     )
