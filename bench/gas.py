@@ -21,7 +21,7 @@ from ledger.engine.accounts import DEV_WARNING
 from ledger.engine.client import Ledger
 from ledger.engine.setup import DEV_ACCOUNTS, initialise
 from ledger.home import Home, write_json_atomic
-from ledger.models import Admission
+from ledger.models import Admission, Profile
 from ledger.roles import Role
 from ledger.solidity.artifacts import manifest
 
@@ -70,6 +70,15 @@ def measure() -> dict[str, int]:
             gas["member.suspend"] = regulator.suspend(s2).gas_used
             gas["member.reinstate"] = regulator.reinstate(s2).gas_used
             gas["member.set_net_assets"] = regulator.set_net_assets(s2, 1_000_00).gas_used
+            profile = Profile(region="440300", kind="MICRO", group="Delta Group")
+            gas["member.set_profile"] = regulator.set_profile(s2, profile).gas_used
+            newcomer = Admission(
+                address=op.resolve("newcomer"),
+                roles=Role.LENDER,
+                net_assets_fen=10**12,
+                profile=Profile(licence="BANK", licence_expiry_at=2**40, region="440100"),
+            )
+            gas["member.admit.with_profile"] = op.admit(newcomer).gas_used
             gas.update(_receivables_and_loans(op))
     for name, entry in manifest()["contracts"].items():
         gas[f"size.{name}"] = int(entry["deployedSize"])
@@ -86,13 +95,16 @@ def _receivables_and_loans(op: Ledger) -> dict[str, int]:
 
     gas: dict[str, int] = {}
     loans: dict[int, int] = {}
-    for name, roles in [
-        ("bank", Role.LENDER),
-        ("microloan", Role.LENDER),
-        ("tech", Role.TECH_PARTNER),
-        ("auditor", Role.AUDITOR),
+    for name, roles, licence in [
+        ("bank", Role.LENDER, "BANK"),
+        ("microloan", Role.LENDER, "MICROLOAN"),
+        ("tech", Role.TECH_PARTNER, "NONE"),
+        ("auditor", Role.AUDITOR, "NONE"),
     ]:
-        op.admit(Admission(address=op.resolve(name), roles=roles, net_assets_fen=10**15))
+        profile = Profile(licence=licence)
+        op.admit(
+            Admission(address=op.resolve(name), roles=roles, net_assets_fen=10**15, profile=profile)
+        )
     issuer, core, s1 = op.as_signer("issuer"), op.as_signer("core"), op.as_signer("supplier1")
     for name in ("bank", "microloan", "supplier1"):
         issuer.mint(op.resolve(name), 10**12)
@@ -157,6 +169,10 @@ def _receivables_and_loans(op: Ledger) -> dict[str, int]:
     gas["pool.contribute"] = contribute.gas_used
     gas.update(_batch(op, supplier, due))
     gas.update(_default_and_audit(op, loans[5]))
+    # The tech partner's defaulted principal is now far above tech_fee_npl_bps of its
+    # outstanding: a receipt's fee share goes to the pool (DESIGN §6.6).
+    withheld = s1.loans.repay(loans[2], 10_000_00)
+    gas["loan.settle.fee_withheld.2_tranches"] = withheld.gas_used
     gas.update(_consent(op))
     gas.update(_held_cancel_and_sweep(op, supplier, due))
     gas.update(_staged(op, supplier, due))
@@ -222,44 +238,49 @@ def _staged(op: Ledger, supplier: str, due: int) -> dict[str, int]:
     return gas
 
 
+def _funded_loan(op: Ledger, supplier: str, due: int, label: str, sweep_bps: int = 0) -> int:
+    """The bench's standard loan, funded: microloan senior 100,000 at 5%, bank junior
+    100,000; 10% for 90 days; fee 20% to tech, provision 10%; against a fresh receivable."""
+    from ledger.engine.loans import LoanRequest, TrancheRequest
+
+    core, s1 = op.as_signer("core"), op.as_signer("supplier1")
+    originator, bank = op.as_signer("microloan"), op.as_signer("bank")
+    doc = core.receivables.issue(supplier, 1_000_000_00, due, keccak(text=label))
+    s1.receivables.accept(doc.id)
+    request = LoanRequest(
+        borrower=supplier,
+        tranches=[
+            TrancheRequest(
+                lender=op.resolve("microloan"), senior=True, amount_fen=100_000_00, coupon_bps=500
+            ),
+            TrancheRequest(lender=op.resolve("bank"), senior=False, amount_fen=100_000_00),
+        ],
+        receivable_ids=[doc.id],
+        rate_bps=1000,
+        term_days=90,
+        fee_share_bps=2000,
+        provision_share_bps=1000,
+        tech_partner=op.resolve("tech"),
+        sweep_bps=sweep_bps,
+    )
+    lid = originator.loans.propose(request).id
+    s1.loans.accept(lid)
+    originator.loans.fund(lid)
+    bank.loans.fund(lid)
+    return lid
+
+
 def _held_cancel_and_sweep(op: Ledger, supplier: str, due: int) -> dict[str, int]:
     """DESIGN §6.1 and the sweep: a settlement whose senior lender and tech partner are
     suspended (their shares held), the claim after reinstatement, a cancellation refunding
     two lenders, a payment into a sweeping borrower's wallet, and another loan's residual
     swept by the sweeping loan."""
-    from ledger.engine.loans import LoanRequest, TrancheRequest
 
     core, s1 = op.as_signer("core"), op.as_signer("supplier1")
-    originator, bank = op.as_signer("microloan"), op.as_signer("bank")
-    regulator = op.as_signer("regulator")
+    originator, regulator = op.as_signer("microloan"), op.as_signer("regulator")
 
     def loan(label: str, sweep_bps: int = 0) -> int:
-        doc = core.receivables.issue(supplier, 1_000_000_00, due, keccak(text=label))
-        s1.receivables.accept(doc.id)
-        request = LoanRequest(
-            borrower=supplier,
-            tranches=[
-                TrancheRequest(
-                    lender=op.resolve("microloan"),
-                    senior=True,
-                    amount_fen=100_000_00,
-                    coupon_bps=500,
-                ),
-                TrancheRequest(lender=op.resolve("bank"), senior=False, amount_fen=100_000_00),
-            ],
-            receivable_ids=[doc.id],
-            rate_bps=1000,
-            term_days=90,
-            fee_share_bps=2000,
-            provision_share_bps=1000,
-            tech_partner=op.resolve("tech"),
-            sweep_bps=sweep_bps,
-        )
-        lid = originator.loans.propose(request).id
-        s1.loans.accept(lid)
-        originator.loans.fund(lid)
-        bank.loans.fund(lid)
-        return lid
+        return _funded_loan(op, supplier, due, label, sweep_bps)
 
     gas: dict[str, int] = {}
     held = loan("held")
@@ -338,36 +359,11 @@ def _default_and_audit(op: Ledger, loan_id: int) -> dict[str, int]:
 def _batch(op: Ledger, supplier: str, due: int) -> dict[str, int]:
     """Gas per receipt of `repayMany` at batch sizes 1, 10 and 50, each over distinct
     2-tranche loans in the same state (one earlier receipt each, a month of interest due)."""
-    from ledger.engine.loans import LoanRequest, TrancheRequest
 
-    core, s1 = op.as_signer("core"), op.as_signer("supplier1")
-    originator, bank = op.as_signer("microloan"), op.as_signer("bank")
+    s1, originator = op.as_signer("supplier1"), op.as_signer("microloan")
     ids = []
     for i in range(61):
-        doc = core.receivables.issue(supplier, 1_000_000_00, due, keccak(text=f"batch {i}"))
-        s1.receivables.accept(doc.id)
-        request = LoanRequest(
-            borrower=supplier,
-            tranches=[
-                TrancheRequest(
-                    lender=op.resolve("microloan"),
-                    senior=True,
-                    amount_fen=100_000_00,
-                    coupon_bps=500,
-                ),
-                TrancheRequest(lender=op.resolve("bank"), senior=False, amount_fen=100_000_00),
-            ],
-            receivable_ids=[doc.id],
-            rate_bps=1000,
-            term_days=90,
-            fee_share_bps=2000,
-            provision_share_bps=1000,
-            tech_partner=op.resolve("tech"),
-        )
-        lid = originator.loans.propose(request).id
-        s1.loans.accept(lid)
-        originator.loans.fund(lid)
-        bank.loans.fund(lid)
+        lid = _funded_loan(op, supplier, due, f"batch {i}")
         originator.loans.disburse(lid)
         ids.append(lid)
     s1.loans.repay_many([(lid, 1_000_00) for lid in ids])

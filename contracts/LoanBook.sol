@@ -9,11 +9,11 @@ import {ILoanBook} from "./interfaces/ILoanBook.sol";
 import {ILoanReceipts} from "./interfaces/ILoanReceipts.sol";
 import {IMembership} from "./interfaces/IMembership.sol";
 import {IPolicy} from "./interfaces/IPolicy.sol";
+import {IPrudential} from "./interfaces/IPrudential.sol";
 import {IReceivableToken} from "./interfaces/IReceivableToken.sol";
 import {AuditedEngine} from "./AuditedEngine.sol";
 import {AuditKinds} from "./libraries/AuditKinds.sol";
 import {Roles} from "./libraries/Roles.sol";
-import {Compliance} from "./libraries/Compliance.sol";
 import {LoanLifecycle} from "./libraries/LoanLifecycle.sol";
 import {LoanOrigination} from "./libraries/LoanOrigination.sol";
 import {LoanStages} from "./libraries/LoanStages.sol";
@@ -70,6 +70,8 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
     IPolicy public immutable policy;
     /// @notice The provision pool (an e-CNY holder the loan book pays into and draws on).
     address public immutable pool;
+    /// @dev The prudential rules of DESIGN §6.6 and their books.
+    IPrudential private immutable _prudential;
 
     /*//////////////////////////////////////////////////////////////
                                  STORAGE
@@ -83,13 +85,15 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         IDigitalRMB ecny_,
         IReceivableToken receivables_,
         IPolicy policy_,
-        address pool_
+        address pool_,
+        IPrudential prudential_
     ) AuditedEngine(trail) {
         membership = members;
         ecny = ecny_;
         receivables = receivables_;
         policy = policy_;
         pool = pool_;
+        _prudential = prudential_;
         _l.nextLoanId = 1;
     }
 
@@ -102,7 +106,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         membership.requireRole(msg.sender, Roles.LENDER);
         address borrower;
         bytes32 termsHash;
-        (loanId, borrower, termsHash) = LoanOrigination.propose(_l, membership, policy, terms);
+        (loanId, borrower, termsHash) = LoanOrigination.propose(_l, membership, policy, _prudential, terms);
         emit LoanProposed(loanId, msg.sender, borrower, terms, termsHash);
         _audit(
             AuditKinds.LOAN_PROPOSED,
@@ -132,7 +136,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
     /// @inheritdoc ILoanBook
     function fund(uint256 loanId) external nonReentrant {
         _existing(loanId);
-        (uint256 amount, bool full) = LoanLifecycle.fund(_l, membership, policy, loanId);
+        (uint256 amount, bool full) = LoanLifecycle.fund(_l, policy, _prudential, loanId);
         ecny.engineTransfer(msg.sender, address(this), amount);
         emit LoanFunded(loanId, msg.sender, amount, full);
         _audit(AuditKinds.LOAN_FUNDED, loanId, keccak256(abi.encode(loanId, msg.sender, amount, full)));
@@ -140,9 +144,10 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
 
     /// @inheritdoc ILoanBook
     function disburse(uint256 loanId) external nonReentrant {
-        _existing(loanId);
+        Core storage c = _existing(loanId);
         (uint64 nowAt, uint64 maturityAt) =
             LoanLifecycle.disburse(_l, membership, policy, receivables, ecny, loanId);
+        if (c.feeShareBps != 0) _prudential.disbursed(loanId);
         address[] memory payees = _l.payees[loanId];
         uint256[] memory amounts = _l.payeeAmounts[loanId];
         ecny.engineSplit(address(this), payees, amounts);
@@ -156,9 +161,10 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
 
     /// @inheritdoc ILoanBook
     function cancel(uint256 loanId) external nonReentrant {
-        _existing(loanId);
+        Core storage c = _existing(loanId);
         (address[] memory lenders, uint256[] memory refunds, uint256 refunded) =
             LoanLifecycle.cancel(_l, membership, receivables, loanId);
+        if (refunded != 0) _prudential.release(loanId, c.borrower);
         // A lender that is not active is refunded into its held balance (DESIGN §6.1).
         if (refunded != 0) ecny.engineSplit(address(this), lenders, refunds);
         emit LoanCancelled(loanId, msg.sender, refunded);
@@ -239,6 +245,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         bool closed = coverFen == owed && k.interestDue == 0;
         _l.core[loanId].status = closed ? Status.REPAID : Status.DEFAULTED;
         _close(loanId, c, b, closed, msg.sender);
+        if (c.feeShareBps != 0) _prudential.defaulted(loanId, coverFen, owed - coverFen);
         if (coverFen != 0) ecny.engineSplit(pool, b.lenders, parts);
         emit LoanDefaulted(loanId, msg.sender, coverFen, parts, owed - coverFen, k.interestDue);
         _audit(
@@ -376,6 +383,11 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         if (r.repaid) {
             _l.core[loanId].status = Status.REPAID;
             _close(loanId, c, b, true, payer);
+        }
+        // DESIGN §6.6: the fee goes to the pool while the tech partner's loans' NPL is high.
+        if (c.feeShareBps != 0 && _prudential.settled(loanId, owed - _sum(b.outstanding), r.fee)) {
+            r.provision += r.fee;
+            r.fee = 0;
         }
         uint256 swept = _pay(r, b);
         _record(r);
@@ -596,6 +608,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         for (uint256 i = 0; i < b.n; ++i) {
             _l.exposure[b.lenders[i]][c.borrower] -= _l.amounts[loanId][i];
         }
+        _prudential.release(loanId, c.borrower);
         receivables.release(loanId, actor, _l.receivableIds[loanId]);
     }
 
