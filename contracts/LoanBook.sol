@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IAuditTrail} from "./interfaces/IAuditTrail.sol";
+import {ICoverBook} from "./interfaces/ICoverBook.sol";
 import {IDigitalRMB} from "./interfaces/IDigitalRMB.sol";
 import {ILoanBook} from "./interfaces/ILoanBook.sol";
 import {ILoanReceipts} from "./interfaces/ILoanReceipts.sol";
@@ -13,7 +14,6 @@ import {IReceivableToken} from "./interfaces/IReceivableToken.sol";
 import {AuditedEngine} from "./AuditedEngine.sol";
 import {AuditKinds} from "./libraries/AuditKinds.sol";
 import {Roles} from "./libraries/Roles.sol";
-import {Compliance} from "./libraries/Compliance.sol";
 import {LoanOrigination} from "./libraries/LoanOrigination.sol";
 import {Clock, Core, Details, Loans, Slot} from "./libraries/LoanStorage.sol";
 import {Waterfall} from "./libraries/Waterfall.sol";
@@ -64,6 +64,9 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
     IPolicy public immutable policy;
     /// @notice The provision pool (an e-CNY holder the loan book pays into and draws on).
     address public immutable pool;
+    /// @dev The cover layers of loans (DESIGN §6.2): hooked in at proposal, funding,
+    /// default, close and every receipt after a default.
+    ICoverBook private immutable _cover;
 
     /*//////////////////////////////////////////////////////////////
                                  STORAGE
@@ -77,13 +80,15 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         IDigitalRMB ecny_,
         IReceivableToken receivables_,
         IPolicy policy_,
-        address pool_
+        address pool_,
+        ICoverBook cover_
     ) AuditedEngine(trail) {
         membership = members;
         ecny = ecny_;
         receivables = receivables_;
         policy = policy_;
         pool = pool_;
+        _cover = cover_;
         _l.nextLoanId = 1;
     }
 
@@ -96,7 +101,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         membership.requireRole(msg.sender, Roles.LENDER);
         address borrower;
         bytes32 termsHash;
-        (loanId, borrower, termsHash) = LoanOrigination.propose(_l, membership, policy, terms);
+        (loanId, borrower, termsHash) = LoanOrigination.propose(_l, membership, policy, _cover, terms);
         emit LoanProposed(loanId, msg.sender, borrower, terms, termsHash);
         _audit(
             AuditKinds.LOAN_PROPOSED,
@@ -121,28 +126,8 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
 
     /// @inheritdoc ILoanBook
     function fund(uint256 loanId) external nonReentrant {
-        Core storage c = _existing(loanId);
-        if (c.status != Status.ACCEPTED && c.status != Status.FUNDING) {
-            revert WrongLoanStatus(loanId, c.status);
-        }
-        Compliance.checkLender(membership, msg.sender);
-        uint256 n = c.trancheCount;
-        uint8 mask = c.fundedMask;
-        uint256 amount;
-        for (uint256 i = 0; i < n; ++i) {
-            if (_l.slots[loanId][i].lender == msg.sender && mask & (1 << i) == 0) {
-                amount += _l.amounts[loanId][i];
-                mask |= uint8(1 << i);
-            }
-        }
-        if (amount == 0) revert NothingToFund(loanId, msg.sender);
-        address borrower = c.borrower;
-        Compliance.checkExposure(membership, _l, msg.sender, borrower, amount, policy.params());
-        _l.exposure[msg.sender][borrower] += amount;
-        bool full = mask == (1 << n) - 1;
-        c.fundedMask = mask;
-        c.status = full ? Status.FUNDED : Status.FUNDING;
-        ecny.engineTransfer(msg.sender, address(this), amount);
+        (uint256 amount, bool full) =
+            LoanOrigination.fund(_l, membership, policy, ecny, _cover, loanId);
         emit LoanFunded(loanId, msg.sender, amount, full);
         _audit(AuditKinds.LOAN_FUNDED, loanId, keccak256(abi.encode(loanId, msg.sender, amount, full)));
     }
@@ -197,6 +182,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         }
         if (status != Status.PROPOSED) receivables.release(loanId, msg.sender, _l.receivableIds[loanId]);
         if (refunded != 0) ecny.engineSplit(address(this), lenders, refunds);
+        _cover.release(loanId, msg.sender);
         emit LoanCancelled(loanId, msg.sender, refunded);
         _audit(AuditKinds.LOAN_CANCELLED, loanId, keccak256(abi.encode(loanId, msg.sender, refunded)));
     }
@@ -262,6 +248,13 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         _settle(loanId, c, payer, amountFen, c.borrower, Source.SWEEP);
     }
 
+    /// @inheritdoc ILoanReceipts
+    function settleCover(uint256 loanId, address payer, uint256 amountFen) external nonReentrant {
+        if (msg.sender != address(_cover)) revert NotCoverBook(msg.sender);
+        Core memory c = _existing(loanId);
+        _settle(loanId, c, payer, amountFen, payer, Source.COVER);
+    }
+
     /// @inheritdoc ILoanBook
     function declareDefault(uint256 loanId) external nonReentrant {
         Core memory c = _existing(loanId);
@@ -279,14 +272,14 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         _accrue(c, k, b);
         uint256 owed = _sum(b.outstanding);
         if (owed == 0) revert NothingOutstanding(loanId);
-        uint256 balance = ecny.balanceOf(pool);
-        uint256 coverFen = balance < owed ? balance : owed;
+        // Margins and the pool (DESIGN §6.2 steps 1–4); without layers, the pool alone.
+        (uint256 coverFen, address payer) = _cover.onDefault(loanId, owed, msg.sender);
         uint256[] memory parts = _principal(b, coverFen, true);
         _save(loanId, k, b);
         bool closed = coverFen == owed && k.interestDue == 0;
         _l.core[loanId].status = closed ? Status.REPAID : Status.DEFAULTED;
         _close(loanId, c, b, closed, msg.sender);
-        if (coverFen != 0) ecny.engineSplit(pool, b.lenders, parts);
+        if (coverFen != 0) ecny.engineSplit(payer, b.lenders, parts);
         emit LoanDefaulted(loanId, msg.sender, coverFen, parts, owed - coverFen, k.interestDue);
         _audit(
             AuditKinds.LOAN_DEFAULTED,
@@ -406,6 +399,10 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         _save(loanId, k, b);
         r.repaid = r.amount - r.residual - _sum(r.interest) - r.fee - r.provision == owed
             && k.interestDue == 0;
+        // After a default, what is left reimburses cover before the residual (DESIGN §6.2).
+        if (c.status == Status.DEFAULTED && r.residual != 0) {
+            r.residual -= _cover.reimburse(loanId, payer, r.residual);
+        }
         if (r.repaid) {
             _l.core[loanId].status = Status.REPAID;
             _close(loanId, c, b, true, payer);
@@ -433,7 +430,8 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         view
         returns (uint256 owed)
     {
-        uint256 x = r.amount < k.interestDue ? r.amount : k.interestDue;
+        // A cover payment is principal only.
+        uint256 x = r.source == Source.COVER ? 0 : r.amount < k.interestDue ? r.amount : k.interestDue;
         r.fee = x * c.feeShareBps / BPS;
         r.provision = x * c.provisionShareBps / BPS;
         r.interest = _interest(r.loanId, b, x - r.fee - r.provision);
@@ -585,6 +583,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
             _l.exposure[b.lenders[i]][c.borrower] -= _l.amounts[loanId][i];
         }
         receivables.release(loanId, actor, _l.receivableIds[loanId]);
+        _cover.release(loanId, actor);
     }
 
     function _sweepAdd(address borrower, uint256 loanId, uint16 sweepBps) private {

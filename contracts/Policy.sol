@@ -11,13 +11,17 @@ import {Roles} from "./libraries/Roles.sol";
 /// @title Policy — the regulator's parameters, in one storage word
 /// @notice Defaults per DESIGN §4.7: originator share ≥ 30%, rate + penalty ≤ 24%, tech fee
 /// ≤ 30% of interest, single-borrower exposure ≤ 10% of a lender's net assets, default
-/// after 90 days past maturity.
+/// after 90 days past maturity; cover (§6.2): a tech partner's share ≤ 20%, lenders keep
+/// ≥ 20% of every loss, claims due 30 days after a default.
 contract Policy is IPolicy, AuditedEngine {
     bytes32 private constant MIN_ORIGINATOR_SHARE = "min_originator_share_bps";
     bytes32 private constant MAX_APR = "max_apr_bps";
     bytes32 private constant MAX_FEE_SHARE = "max_fee_share_bps";
     bytes32 private constant MAX_SINGLE_BORROWER = "max_single_borrower_bps";
     bytes32 private constant DEFAULT_DAYS = "default_days";
+    bytes32 private constant MAX_TECH_COVER = "max_tech_cover_bps";
+    bytes32 private constant MIN_LENDER_RETENTION = "min_lender_retention_bps";
+    bytes32 private constant CLAIM_DAYS = "claim_days";
 
     IMembership public immutable membership;
 
@@ -26,7 +30,10 @@ contract Policy is IPolicy, AuditedEngine {
         maxAprBps: 2400,
         maxFeeShareBps: 3000,
         maxSingleBorrowerBps: 1000,
-        defaultDays: 90
+        defaultDays: 90,
+        maxTechCoverBps: 2000,
+        minLenderRetentionBps: 2000,
+        claimDays: 30
     });
 
     constructor(IAuditTrail trail, IMembership members) AuditedEngine(trail) {
@@ -53,6 +60,15 @@ contract Policy is IPolicy, AuditedEngine {
         } else if (name == DEFAULT_DAYS) {
             old = p.defaultDays;
             p.defaultDays = uint16(_bounded(name, value, 3650));
+        } else if (name == MAX_TECH_COVER) {
+            old = p.maxTechCoverBps;
+            p.maxTechCoverBps = uint16(_bounded(name, value, 10_000));
+        } else if (name == MIN_LENDER_RETENTION) {
+            old = p.minLenderRetentionBps;
+            p.minLenderRetentionBps = uint16(_bounded(name, value, 10_000));
+        } else if (name == CLAIM_DAYS) {
+            old = p.claimDays;
+            p.claimDays = uint16(_bounded(name, value, 3650));
         } else {
             revert UnknownParameter(name);
         }

@@ -40,6 +40,12 @@ AUDIT_KINDS: dict[str, tuple[str, str]] = {
     "LOAN_DEFAULTED": ("LoanBook", "LoanDefaulted"),
     "POOL_CONTRIBUTED": ("ProvisionPool", "PoolContributed"),
     "POLICY_CHANGED": ("Policy", "PolicyChanged"),
+    "COVER_ACCEPTED": ("CoverBook", "CoverAccepted"),
+    "COVER_CALLED": ("CoverBook", "CoverCalled"),
+    "COVER_HONOURED": ("CoverBook", "CoverHonoured"),
+    "COVER_BREACHED": ("CoverBook", "CoverBreached"),
+    "COVER_REIMBURSED": ("CoverBook", "CoverReimbursed"),
+    "COVER_RELEASED": ("CoverBook", "CoverReleased"),
 }
 
 KIND_NOTES: dict[str, str] = {
@@ -70,6 +76,12 @@ KIND_NOTES: dict[str, str] = {
     "LOAN_DEFAULTED": "the loan was declared defaulted; the pool's cover is in the event",
     "POOL_CONTRIBUTED": "a member contributed to the provision pool",
     "POLICY_CHANGED": "a regulator changed a policy parameter (subject: its name)",
+    "COVER_ACCEPTED": "a provider accepted its cover layers by the terms hash, depositing margins",
+    "COVER_CALLED": "a covered loan defaulted: each layer's claim, its margin's payment, the pool's",
+    "COVER_HONOURED": "a provider paid (part of) its claim, a principal-only receipt",
+    "COVER_BREACHED": "a member marked a claim unpaid past its due date as breached",
+    "COVER_REIMBURSED": "a receipt after a default paid back the pool and the layers (actor: payer)",
+    "COVER_RELEASED": "a covered loan was repaid or cancelled; the margins held went back",
 }
 
 

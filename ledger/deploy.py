@@ -29,6 +29,7 @@ SUITE = (
     "ProvisionPool",
     "LoanOrigination",
     "LoanBook",
+    "CoverBook",
 )
 # Engine contracts that append to the trail.
 AUDIT_WRITERS = (
@@ -38,6 +39,7 @@ AUDIT_WRITERS = (
     "LoanBook",
     "ProvisionPool",
     "Policy",
+    "CoverBook",
 )
 DEPLOY_GAS = 12_000_000
 
@@ -94,6 +96,7 @@ def _constructor_args(
             at["ReceivableToken"],
             at["LoanBook"],
             at["ProvisionPool"],
+            at["CoverBook"],
         ]
     if name == "ReceivableToken":
         return [at["AuditTrail"], at["Membership"], at["DigitalRMB"], at["LoanBook"]]
@@ -110,6 +113,17 @@ def _constructor_args(
             at["DigitalRMB"],
             at["ReceivableToken"],
             at["Policy"],
+            at["ProvisionPool"],
+            at["CoverBook"],
+        ]
+    if name == "CoverBook":
+        return [
+            at["AuditTrail"],
+            at["Membership"],
+            at["DigitalRMB"],
+            at["ReceivableToken"],
+            at["Policy"],
+            at["LoanBook"],
             at["ProvisionPool"],
         ]
     raise ValueError(name)

@@ -35,13 +35,19 @@ TERMS_TYPES = [
     "uint256[]",
     "address[]",
     "uint256[]",
+    "(address,uint8,uint16,uint256,uint256)[]",
 ]
+COVER_KINDS = ("GUARANTEE", "INSURANCE", "REPURCHASE")
+MAX_COVER_LAYERS = 4
 POLICY_NAMES = (
     "min_originator_share_bps",
     "max_apr_bps",
     "max_fee_share_bps",
     "max_single_borrower_bps",
     "default_days",
+    "max_tech_cover_bps",
+    "min_lender_retention_bps",
+    "claim_days",
 )
 # Gas limits: explicit so no node estimates.
 GAS_PROPOSE = 1_500_000
@@ -68,6 +74,33 @@ class TrancheRequest(BaseModel):
         return self
 
 
+class CoverRequest(BaseModel):
+    """One cover layer of a proposal (DESIGN §6.2): its provider accepts it by the terms hash.
+
+    Attributes:
+        provider: who gives it (a GUARANTOR; a TECH_PARTNER for a GUARANTEE; the debtor of a
+            pledged receivable for a REPURCHASE).
+        kind: GUARANTEE, INSURANCE or REPURCHASE.
+        share_bps: the share of the principal outstanding at default it covers.
+        cap_fen: the most it ever owes.
+        margin_fen: deposited at acceptance; pays first at default.
+    """
+
+    provider: str
+    kind: Literal["GUARANTEE", "INSURANCE", "REPURCHASE"]
+    share_bps: int = Field(gt=0, le=10_000)
+    cap_fen: int = Field(gt=0, lt=2**128)
+    margin_fen: int = Field(default=0, ge=0, lt=2**128)
+
+    @model_validator(mode="after")
+    def _margin_within_cap(self) -> CoverRequest:
+        if self.margin_fen > self.cap_fen:
+            raise ValueError(
+                f"margin {self.margin_fen} fen is above the cap of {self.cap_fen} fen"
+            )
+        return self
+
+
 class LoanRequest(BaseModel):
     """A loan proposal: what `loan propose` sends and the borrower accepts by its hash."""
 
@@ -84,6 +117,7 @@ class LoanRequest(BaseModel):
     tech_partner: str | None = None
     payees: list[tuple[str, int]] = Field(default_factory=list)
     sweep_bps: int = Field(default=0, ge=0, le=10_000)
+    covers: list[CoverRequest] = Field(default_factory=list, max_length=MAX_COVER_LAYERS)
 
     @model_validator(mode="after")
     def _principal_within_cap(self) -> LoanRequest:
@@ -102,7 +136,8 @@ class LoanRequest(BaseModel):
         return self.payees or [(self.borrower, self.principal_fen)]
 
     def terms_document(self) -> bytes:
-        """abi.encode(Terms, TrancheSpec[], receivableIds, payees, amounts): what is hashed."""
+        """abi.encode(Terms, TrancheSpec[], receivableIds, payees, amounts, CoverSpec[]): what
+        the borrower and the cover providers accept by its hash."""
         from eth_abi import encode
 
         payees = self.effective_payees()
@@ -119,9 +154,20 @@ class LoanRequest(BaseModel):
             MODES.index(self.mode),
         )
         tranches = [(t.lender, t.senior, t.amount_fen, t.coupon_bps) for t in self.tranches]
+        covers = [
+            (c.provider, COVER_KINDS.index(c.kind), c.share_bps, c.cap_fen, c.margin_fen)
+            for c in self.covers
+        ]
         return encode(
             TERMS_TYPES,
-            [terms, tranches, self.receivable_ids, [p for p, _ in payees], [a for _, a in payees]],
+            [
+                terms,
+                tranches,
+                self.receivable_ids,
+                [p for p, _ in payees],
+                [a for _, a in payees],
+                covers,
+            ],
         )
 
     def model_terms(self, disbursed_at: int) -> waterfall.LoanTerms:
@@ -147,7 +193,7 @@ def decode_terms(document: bytes) -> LoanRequest:
     from eth_abi import decode
     from eth_utils import to_checksum_address
 
-    terms, tranches, rids, payees, amounts = decode(TERMS_TYPES, document)
+    terms, tranches, rids, payees, amounts, covers = decode(TERMS_TYPES, document)
     (borrower, tech, rate, penalty, term, grace, fee, provision, sweep, mode) = terms
     return LoanRequest(
         borrower=to_checksum_address(borrower),
@@ -168,6 +214,16 @@ def decode_terms(document: bytes) -> LoanRequest:
         tech_partner=None if int(tech, 16) == 0 else to_checksum_address(tech),
         payees=[(to_checksum_address(p), int(a)) for p, a in zip(payees, amounts, strict=True)],
         sweep_bps=sweep,
+        covers=[
+            CoverRequest(
+                provider=to_checksum_address(c[0]),
+                kind=COVER_KINDS[c[1]],
+                share_bps=c[2],
+                cap_fen=c[3],
+                margin_fen=c[4],
+            )
+            for c in covers
+        ],
     )
 
 
@@ -236,6 +292,9 @@ class PolicyView(BaseModel):
     max_fee_share_bps: int
     max_single_borrower_bps: int
     default_days: int
+    max_tech_cover_bps: int
+    min_lender_retention_bps: int
+    claim_days: int
 
 
 class Loans:

@@ -87,8 +87,9 @@ interface ILoanBook is ILoanReceipts {
         uint256 trancheCount;
     }
 
-    /// @notice `terms` is the terms document the borrower accepts by its keccak-256:
-    /// `abi.encode(Terms, TrancheSpec[], receivableIds, payees, payeeAmountsFen)`.
+    /// @notice `terms` is the terms document the borrower and the cover providers accept by
+    /// its keccak-256: `abi.encode(Terms, TrancheSpec[], receivableIds, payees,
+    /// payeeAmountsFen, ICoverBook.CoverSpec[] layers)`.
     event LoanProposed(
         uint256 indexed loanId,
         address indexed originator,
@@ -158,6 +159,7 @@ interface ILoanBook is ILoanReceipts {
     error NothingOutstanding(uint256 loanId);
     error NotReceivableToken(address caller);
     error NotTokenContract(address caller);
+    error NotCoverBook(address caller);
 
     // --- compliance (DESIGN §4.7): each names the rule and the numbers ---
     /// @notice joint loan: the originating lender funds `shareBps` of principal, below `minBps`.
@@ -174,12 +176,14 @@ interface ILoanBook is ILoanReceipts {
     );
 
     /// @notice Propose a loan. `terms` is `abi.encode(Terms, TrancheSpec[], uint256[]
-    /// receivableIds, address[] payees, uint256[] payeeAmountsFen)`; the borrower accepts it
-    /// by its hash. Only an active LENDER, which becomes the originator.
+    /// receivableIds, address[] payees, uint256[] payeeAmountsFen, CoverSpec[] layers)`; the
+    /// borrower and every cover provider accept it by its hash. Only an active LENDER, which
+    /// becomes the originator.
     function propose(bytes calldata terms) external returns (uint256 loanId);
     /// @notice The borrower accepts the terms it reviewed (`termsHash`), pledging its receivables.
     function accept(uint256 loanId, bytes32 termsHash) external;
-    /// @notice A lender funds all of its unfunded tranches of the loan.
+    /// @notice A lender funds all of its unfunded tranches of the loan, once every cover layer
+    /// is accepted.
     function fund(uint256 loanId) external;
     /// @notice The originator pays the principal to the loan's fixed payees.
     function disburse(uint256 loanId) external;
@@ -192,7 +196,8 @@ interface ILoanBook is ILoanReceipts {
     /// @notice The originator or the borrower cancels before disbursement.
     function cancel(uint256 loanId) external;
     /// @notice A lender of the loan or an operator declares it defaulted `default_days` past
-    /// maturity; the provision pool covers principal, seniors first.
+    /// maturity; the layers' margins and the provision pool cover principal, seniors first,
+    /// in one principal-only receipt (DESIGN §6.2).
     function declareDefault(uint256 loanId) external;
 
     function loanOf(uint256 loanId) external view returns (LoanInfo memory);

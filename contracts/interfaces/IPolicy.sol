@@ -12,6 +12,9 @@ interface IPolicy {
         uint16 maxFeeShareBps; // tech partner's share of interest at most this
         uint16 maxSingleBorrowerBps; // one lender's exposure to one borrower, of its net assets
         uint16 defaultDays; // a loan can be declared defaulted this many days past maturity
+        uint16 maxTechCoverBps; // a tech partner's cover share of one loan at most this (§6.2)
+        uint16 minLenderRetentionBps; // GUARANTEE + INSURANCE leave lenders at least this
+        uint16 claimDays; // a cover claim is due this many days after the default
     }
 
     event PolicyChanged(bytes32 indexed name, uint256 oldValue, uint256 newValue);

@@ -33,4 +33,10 @@ library AuditKinds {
     bytes32 internal constant LOAN_DEFAULTED = keccak256("LOAN_DEFAULTED");
     bytes32 internal constant POOL_CONTRIBUTED = keccak256("POOL_CONTRIBUTED");
     bytes32 internal constant POLICY_CHANGED = keccak256("POLICY_CHANGED");
+    bytes32 internal constant COVER_ACCEPTED = keccak256("COVER_ACCEPTED");
+    bytes32 internal constant COVER_CALLED = keccak256("COVER_CALLED");
+    bytes32 internal constant COVER_HONOURED = keccak256("COVER_HONOURED");
+    bytes32 internal constant COVER_BREACHED = keccak256("COVER_BREACHED");
+    bytes32 internal constant COVER_REIMBURSED = keccak256("COVER_REIMBURSED");
+    bytes32 internal constant COVER_RELEASED = keccak256("COVER_RELEASED");
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {ICoverBook} from "../interfaces/ICoverBook.sol";
+import {IDigitalRMB} from "../interfaces/IDigitalRMB.sol";
 import {ILoanBook} from "../interfaces/ILoanBook.sol";
 import {IMembership} from "../interfaces/IMembership.sol";
 import {IPolicy} from "../interfaces/IPolicy.sol";
@@ -8,10 +10,10 @@ import {Compliance} from "./Compliance.sol";
 import {Clock, Core, Details, Loans, Slot} from "./LoanStorage.sol";
 import {Roles} from "./Roles.sol";
 
-/// @title LoanOrigination — decode, check and store a loan proposal
+/// @title LoanOrigination — decode, check and store a loan proposal; fund it
 /// @notice Runs inside the loan book by DELEGATECALL (an external library, linked at
-/// deployment), writing the book's own storage: it keeps the proposal code, needed once
-/// per loan, out of the book's 24 KB of contract code.
+/// deployment), writing the book's own storage: it keeps the proposal and funding code,
+/// needed once per loan and lender, out of the book's 24 KB of contract code.
 library LoanOrigination {
     uint256 internal constant MAX_TRANCHES = 8;
     uint256 internal constant BPS = 10_000;
@@ -21,34 +23,99 @@ library LoanOrigination {
     uint256 internal constant MAX_PRINCIPAL = type(uint64).max;
     uint256 internal constant MAX_TERM_DAYS = 3650;
 
+    /// @dev The terms document, decoded.
+    struct Document {
+        ILoanBook.Terms t;
+        ILoanBook.TrancheSpec[] tranches;
+        uint256[] receivableIds;
+        address[] payees;
+        uint256[] payeeAmounts;
+        ICoverBook.CoverSpec[] layers;
+    }
+
     /// @notice Check every rule of the terms document and store the loan as PROPOSED, the
-    /// caller (msg.sender, the originating lender) as originator.
-    /// @param terms abi.encode(Terms, TrancheSpec[], receivableIds, payees, payeeAmountsFen)
+    /// caller (msg.sender, the originating lender) as originator; its cover layers, if any,
+    /// are checked and recorded by the cover book.
+    /// @param terms abi.encode(Terms, TrancheSpec[], receivableIds, payees, payeeAmountsFen,
+    /// CoverSpec[] layers)
     function propose(
         Loans storage self,
         IMembership membership,
         IPolicy policy,
+        ICoverBook cover,
         bytes calldata terms
     ) external returns (uint256 loanId, address borrower, bytes32 termsHash) {
-        (
-            ILoanBook.Terms memory t,
-            ILoanBook.TrancheSpec[] memory tranches,
-            uint256[] memory receivableIds,
-            address[] memory payees,
-            uint256[] memory payeeAmounts
-        ) = abi.decode(
-            terms, (ILoanBook.Terms, ILoanBook.TrancheSpec[], uint256[], address[], uint256[])
-        );
-        uint256 principal = _checkTerms(self, membership, policy, t, tranches);
-        if (receivableIds.length == 0) revert ILoanBook.NoReceivables();
-        _checkPayees(membership, payees, payeeAmounts, principal);
+        Document memory d = _decode(terms);
+        uint256 principal = _checkTerms(self, membership, policy, d.t, d.tranches);
+        if (d.receivableIds.length == 0) revert ILoanBook.NoReceivables();
+        _checkPayees(membership, d.payees, d.payeeAmounts, principal);
         loanId = self.nextLoanId++;
         termsHash = keccak256(terms);
-        borrower = t.borrower;
-        _store(self, loanId, t, tranches, principal, termsHash);
-        self.receivableIds[loanId] = receivableIds;
-        self.payees[loanId] = payees;
-        self.payeeAmounts[loanId] = payeeAmounts;
+        borrower = d.t.borrower;
+        _store(self, loanId, d.t, d.tranches, principal, termsHash);
+        self.receivableIds[loanId] = d.receivableIds;
+        self.payees[loanId] = d.payees;
+        self.payeeAmounts[loanId] = d.payeeAmounts;
+        if (d.layers.length != 0) cover.register(loanId, termsHash, d.receivableIds, d.layers);
+    }
+
+    /// @notice The caller, a lender of the loan, funds all of its unfunded tranches, once
+    /// every cover layer is accepted (the cover book refuses otherwise); the e-CNY moves into
+    /// the book. Returns the amount and whether the loan is now fully funded.
+    function fund(
+        Loans storage self,
+        IMembership membership,
+        IPolicy policy,
+        IDigitalRMB ecny,
+        ICoverBook cover,
+        uint256 loanId
+    ) external returns (uint256 amount, bool full) {
+        Core storage c = _fundable(self, membership, cover, loanId);
+        uint256 n = c.trancheCount;
+        uint8 mask = c.fundedMask;
+        for (uint256 i = 0; i < n; ++i) {
+            if (self.slots[loanId][i].lender == msg.sender && mask & (1 << i) == 0) {
+                amount += self.amounts[loanId][i];
+                mask |= uint8(1 << i);
+            }
+        }
+        if (amount == 0) revert ILoanBook.NothingToFund(loanId, msg.sender);
+        address borrower = c.borrower;
+        Compliance.checkExposure(membership, self, msg.sender, borrower, amount, policy.params());
+        self.exposure[msg.sender][borrower] += amount;
+        full = mask == (1 << n) - 1;
+        c.fundedMask = mask;
+        c.status = full ? ILoanBook.Status.FUNDED : ILoanBook.Status.FUNDING;
+        ecny.engineTransfer(msg.sender, address(this), amount);
+    }
+
+    function _fundable(Loans storage self, IMembership membership, ICoverBook cover, uint256 loanId)
+        private
+        view
+        returns (Core storage c)
+    {
+        c = self.core[loanId];
+        ILoanBook.Status status = c.status;
+        if (status == ILoanBook.Status.NONE) revert ILoanBook.UnknownLoan(loanId);
+        if (status != ILoanBook.Status.ACCEPTED && status != ILoanBook.Status.FUNDING) {
+            revert ILoanBook.WrongLoanStatus(loanId, status);
+        }
+        Compliance.checkLender(membership, msg.sender);
+        cover.requireAccepted(loanId);
+    }
+
+    function _decode(bytes calldata terms) private pure returns (Document memory d) {
+        (d.t, d.tranches, d.receivableIds, d.payees, d.payeeAmounts, d.layers) = abi.decode(
+            terms,
+            (
+                ILoanBook.Terms,
+                ILoanBook.TrancheSpec[],
+                uint256[],
+                address[],
+                uint256[],
+                ICoverBook.CoverSpec[]
+            )
+        );
     }
 
     function _checkTerms(
