@@ -22,6 +22,7 @@ from ledger.tx import Sender, Sent, refusal_from
 if TYPE_CHECKING:
     from web3.contract import Contract
 
+    from ledger.covers import Covers
     from ledger.loans import Loans
     from ledger.receivables import Receivables
 
@@ -133,6 +134,12 @@ class Ledger:
         from ledger.loans import Loans
 
         return Loans(self)
+
+    @property
+    def covers(self) -> Covers:
+        from ledger.covers import Covers
+
+        return Covers(self)
 
     def resolve(self, name_or_address: str) -> str:
         return self.keyring.resolve(name_or_address)

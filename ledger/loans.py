@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from ledger import waterfall
+from ledger.covers import CoverLayerView
 from ledger.errors import BadInput
 from ledger.tx import Sent
 
@@ -239,6 +240,9 @@ class TrancheView(BaseModel):
 
 
 class SettlementView(BaseModel):
+    """One receipt's split; `cover_fen` is what it paid back to the pool and the cover layers
+    after a default (DESIGN §6.2), so the parts sum to `amount_fen`."""
+
     at: int
     source: str
     payer: str
@@ -250,6 +254,7 @@ class SettlementView(BaseModel):
     residual_fen: int
     residual_to: str | None
     tx: str
+    cover_fen: int = 0
 
 
 class LoanView(BaseModel):
@@ -278,6 +283,7 @@ class LoanView(BaseModel):
     payees: list[tuple[str, int]]
     tranches: list[TrancheView]
     settlements: list[SettlementView]
+    cover: list[CoverLayerView] = Field(default_factory=list)
 
 
 class Proposed(BaseModel):
@@ -429,6 +435,15 @@ class Loans:
                     ),
                 )
             )
+        back: dict[str, int] = {}
+        for log in ledger.events(
+            "CoverBook", "CoverReimbursed", argument_filters={"loanId": loan_id}
+        ):
+            tx = "0x" + bytes(log["transactionHash"]).hex()
+            back[tx] = back.get(tx, 0) + sum(log["args"]["layersFen"]) + log["args"]["poolFen"]
+        for _, _, s in out:
+            if s.source != "COVER":
+                s.cover_fen = back.get(s.tx, 0)
         out.sort(key=lambda e: (e[0], e[1]))
         times: dict[int, int] = {}
         for block, _, s in out:
@@ -494,4 +509,5 @@ class Loans:
             payees=list(zip(payees, (int(a) for a in amounts), strict=True)),
             tranches=tranches,
             settlements=self.settlements(loan_id),
+            cover=self.ledger.covers.view(loan_id, int(outstanding)).layers,
         )

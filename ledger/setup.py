@@ -24,6 +24,8 @@ DEV_ACCOUNTS = (
     "tech",
     "auditor",
     "regulator",
+    "guarantor",
+    "insurer",
 )
 DEV_GAS_WEI = 10**21
 

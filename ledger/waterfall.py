@@ -340,6 +340,7 @@ def accrue(terms: LoanTerms, state: LoanState, t: int) -> LoanState:
         coupon_due_fen=coupons,
         interest_due_fen=interest_due,
         accrued_to=t,
+        defaulted=state.defaulted,
     )
 
 
