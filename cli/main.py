@@ -31,6 +31,7 @@ COMMANDS = {
     "cny": "cli.cny:cny",
     "receivable": "cli.receivable:receivable",
     "loan": "cli.loan:loan",
+    "cover": "cli.cover:cover",
     "pool": "cli.pool:pool",
     "policy": "cli.pool:policy",
     "audit": "cli.audit:audit",

@@ -77,10 +77,10 @@ KIND_NOTES: dict[str, str] = {
     "POOL_CONTRIBUTED": "a member contributed to the provision pool",
     "POLICY_CHANGED": "a regulator changed a policy parameter (subject: its name)",
     "COVER_ACCEPTED": "a provider accepted its cover layers by the terms hash, depositing margins",
-    "COVER_CALLED": "a covered loan defaulted: each layer's claim, its margin's payment, the pool's",
+    "COVER_CALLED": "a covered loan defaulted: each layer's claim and margin payment, the pool's",
     "COVER_HONOURED": "a provider paid (part of) its claim, a principal-only receipt",
     "COVER_BREACHED": "a member marked a claim unpaid past its due date as breached",
-    "COVER_REIMBURSED": "a receipt after a default paid back the pool and the layers (actor: payer)",
+    "COVER_REIMBURSED": "a receipt after a default paid back the pool and layers (actor: payer)",
     "COVER_RELEASED": "a covered loan was repaid or cancelled; the margins held went back",
 }
 

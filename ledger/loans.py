@@ -88,17 +88,17 @@ class CoverRequest(BaseModel):
     """
 
     provider: str
-    kind: Literal["GUARANTEE", "INSURANCE", "REPURCHASE"]
+    kind: str
     share_bps: int = Field(gt=0, le=10_000)
     cap_fen: int = Field(gt=0, lt=2**128)
     margin_fen: int = Field(default=0, ge=0, lt=2**128)
 
     @model_validator(mode="after")
     def _margin_within_cap(self) -> CoverRequest:
+        if self.kind not in COVER_KINDS:
+            raise ValueError(f"cover kind {self.kind!r} is not one of {', '.join(COVER_KINDS)}")
         if self.margin_fen > self.cap_fen:
-            raise ValueError(
-                f"margin {self.margin_fen} fen is above the cap of {self.cap_fen} fen"
-            )
+            raise ValueError(f"margin {self.margin_fen} fen is above the cap of {self.cap_fen} fen")
         return self
 
 

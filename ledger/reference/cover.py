@@ -310,9 +310,7 @@ def honour(
     return result, loan, replace(cover, paid_fen=tuple(paid))
 
 
-def breach(
-    loan: waterfall.LoanState, cover: CoverState, layer: int, t: int
-) -> CoverState:
+def breach(loan: waterfall.LoanState, cover: CoverState, layer: int, t: int) -> CoverState:
     """Mark `layer`'s claim breached at `t` (after its due date, still unpaid, not lapsed)."""
     if cover.defaulted_at is None or cover.due_at is None:
         raise BadInput("the loan has not defaulted: there is no claim")
