@@ -64,7 +64,9 @@ def request(ledger: Ledger, *covers: CoverRequest) -> LoanRequest:
     )
 
 
-def layer(ledger: Ledger, who: str, kind: str, share: int, cap: int, margin: int = 0) -> CoverRequest:
+def layer(
+    ledger: Ledger, who: str, kind: str, share: int, cap: int, margin: int = 0
+) -> CoverRequest:
     return CoverRequest(
         provider=ledger.resolve(who), kind=kind, share_bps=share, cap_fen=cap, margin_fen=margin
     )
