@@ -22,7 +22,12 @@ whole ledger and these invariants must hold:
 6. each lender's recorded exposure to a borrower equals its open funding of that borrower;
 7. every settlement splits its receipt exactly (fee + provision + interest + principal +
    residual);
-8. the audit trail verifies: each new entry hashes correctly, links to its predecessor with
+8. cover layers (DESIGN §6.2): each layer owes at most its cap and its share of the
+   principal at default, has paid at most that and had back at most what it paid; the pool
+   had back at most what it paid; the cover book holds exactly the margins deposited and not
+   yet paid, returned or released (in 2), and the pool's books count its cover and what
+   recoveries paid back to it; a settlement's split includes what it paid back (in 7);
+9. the audit trail verifies: each new entry hashes correctly, links to its predecessor with
    no gap in `seq`, and the last equals `head()` (incrementally, every step); and the full
    verifier (`ledger.audit.verify_trail`, event bindings included) passes at the end of
    every run.
@@ -60,7 +65,9 @@ from ledger.client import Ledger
 from ledger.deploy import SUITE
 from ledger.errors import LedgerError
 from ledger.home import Home
-from ledger.loans import LoanRequest, TrancheRequest
+from ledger.loans import CoverRequest, LoanRequest, TrancheRequest
+from ledger.models import Admission
+from ledger.roles import Role
 from ledger.setup import initialise
 from tests.conftest import seed
 from tests.security import support
@@ -90,15 +97,17 @@ MEMBERS = (
     "tech",
     "auditor",
     "regulator",
+    "guarantor",
 )
 SUPPLIERS = ("supplier1", "supplier2")
 LENDERS = ("bank", "microloan")
-SUSPENDABLE = ("supplier1", "supplier2", "microloan", "tech")
+SUSPENDABLE = ("supplier1", "supplier2", "microloan", "tech", "guarantor")
 EXTRA_BALANCES = {
     "issuer": 100_000_00,
     "supplier1": 50_000_00,
     "supplier2": 50_000_00,
     "tech": 10_000_00,
+    "guarantor": 100_000_00,
 }
 
 CAP = 10**12  # draws stay small (a run's choices must fit hypothesis's 8 KB buffer)
@@ -143,6 +152,7 @@ def build_world(home: Home, url: str) -> World:
     ledger = Ledger.open(home, rpc=url)
     ledger.simulate = False
     seed(ledger)
+    ledger.admit(Admission(address=ledger.resolve("guarantor"), roles=Role.GUARANTOR))
     issuer = ledger.as_signer("issuer")
     for name, fen in EXTRA_BALANCES.items():
         issuer.mint(ledger.resolve(name), fen)
@@ -257,6 +267,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.docs = 0
         self.used_docs: list[bytes] = []
         self.suspended: set[str] = set()
+        self.covered: list[int] = []  # loans proposed with cover layers
         self._snap: Snapshot | None = None
         self.steps = -1  # invariants run once before the first step
         self.w.runs += 1
@@ -445,8 +456,50 @@ class LedgerMachine(RuleBasedStateMachine):
             mode=data.draw(st.sampled_from(["sequential", "pro-rata"])),
             tech_partner=self.addr["tech"] if fee else None,
             sweep_bps=data.draw(st.sampled_from([0, 0, 0, 1000, 5000])),
+            covers=[self.cover_layer(data) for _ in range(data.draw(st.integers(0, 3)))],
         )
-        self.act(originator, lambda lg: lg.loans.propose(request))
+        if self.act(originator, lambda lg: lg.loans.propose(request)) and request.covers:
+            self.covered.append(int(self.ledger.loans._call("nextLoanId")) - 1)
+
+    def cover_layer(self, data: st.DataObject) -> CoverRequest:
+        who, kind = data.draw(
+            st.sampled_from(
+                [
+                    ("guarantor", "GUARANTEE"),
+                    ("guarantor", "INSURANCE"),
+                    ("tech", "GUARANTEE"),
+                    ("core", "REPURCHASE"),
+                ]
+            )
+        )
+        cap = data.draw(st.integers(1, 3_000_000))
+        return CoverRequest(
+            provider=self.addr[who],
+            kind=kind,
+            share_bps=data.draw(st.integers(1, 2000)),
+            cap_fen=cap,
+            margin_fen=data.draw(st.integers(0, min(cap, 500_000))),
+        )
+
+    @precondition(lambda self: self.covered)
+    @rule(data=st.data())
+    def the_providers_accept_their_cover(self, data: st.DataObject) -> None:
+        loan_id = data.draw(st.sampled_from(self.covered))
+        for who in data.draw(st.permutations(["guarantor", "tech", "core"])):
+            self.act(who, lambda lg, w=who: lg.covers.accept(loan_id))
+
+    @precondition(lambda self: self.covered)
+    @rule(data=st.data(), who=st.sampled_from(("guarantor", "tech", "core", "bank")))
+    def a_provider_honours_a_claim(self, data: st.DataObject, who: str) -> None:
+        loan_id = data.draw(st.sampled_from(self.covered))
+        layer, fen = data.draw(st.integers(0, 2)), data.draw(amounts)
+        self.act(who, lambda lg: lg.covers.honour(loan_id, layer, fen))
+
+    @precondition(lambda self: self.covered)
+    @rule(data=st.data())
+    def a_member_marks_a_claim_breached(self, data: st.DataObject) -> None:
+        loan_id = data.draw(st.sampled_from(self.covered))
+        self.act("bank", lambda lg: lg.covers.breach(loan_id, data.draw(st.integers(0, 2))))
 
     @precondition(lambda self: self.loans("PROPOSED"))
     @rule(data=st.data())
@@ -547,6 +600,10 @@ class LedgerMachine(RuleBasedStateMachine):
         assert self.books.problems == []
 
     @invariant()
+    def cover_claims_stay_within_share_cap_and_payment(self) -> None:
+        assert support.cover_claims_are_bounded(self.ledger, self.snap, self.covered) == []
+
+    @invariant()
     def the_audit_trail_verifies(self) -> None:
         assert self.trail.check(self.ledger, self.snap) == []
 
@@ -604,7 +661,7 @@ def test_named_invariants_hold_after_every_random_step(
         f"invariants, quarter {quarter}: {world.runs} runs ({world.full_runs} of {STEPS} "
         f"steps), {steps} steps ({world.transactions} transactions, {world.refused} refused "
         f"by the contracts; {world.settlements} settlements, {world.defaults} defaults), "
-        f"8 named invariants after every step, trail of up to "
+        f"9 named invariants after every step, trail of up to "
         f"{world.entries} entries verified after every run, {elapsed:.0f} s"
     )
     record_property("invariant_runs", world.full_runs)
