@@ -56,9 +56,9 @@ lint: $(PY_OK)
 bench: setup
 	$(BIN)/python -m bench
 
-## make artifacts: recompile contracts/ into ledger/artifacts/ (npm solc via py-solc-x).
+## make artifacts: recompile contracts/ into ledger/solidity/artifacts/ (npm solc via py-solc-x).
 artifacts: setup
-	$(BIN)/python -m ledger.compiler
+	$(BIN)/python -m ledger.solidity.compiler
 
 clean:
 	rm -rf .demo-home .pytest_cache .mypy_cache .ruff_cache

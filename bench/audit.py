@@ -30,8 +30,8 @@ from typing import Any
 
 from eth_abi import encode
 
-from ledger.audit_binding import Binding, by_name, data_hash, keccak
-from ledger.merkle import Frontier, leaf_hash
+from ledger.audit.binding import Binding, by_name, data_hash, keccak
+from ledger.audit.merkle import Frontier, leaf_hash
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench-results"
@@ -138,7 +138,7 @@ def synth_bundle(path: Path, n: int, checkpoint_every: int) -> dict[str, Any]:
 
 def _hashing_only(path: Path, limit: int) -> float:
     """Entries/s of the hashes alone: entry hash, data hash, leaf and (amortised) node."""
-    from ledger.audit_binding import Keccak
+    from ledger.audit.binding import Keccak
 
     pre = os.urandom(224)
     event = os.urandom(96)
@@ -156,7 +156,7 @@ def _hashing_only(path: Path, limit: int) -> float:
 
 def _breakdown(path: Path, limit: int) -> dict[str, float]:
     """Microseconds per entry of each step of the single-process verifier."""
-    from ledger.audit_bundle import row_args
+    from ledger.audit.bundle import row_args
 
     kinds = {name: b.kind_hash for name, b in by_name().items()}
     with path.open(encoding="utf-8") as f:
@@ -184,7 +184,7 @@ def _breakdown(path: Path, limit: int) -> dict[str, float]:
 
 
 def bench_offline(n: int) -> dict[str, Any]:
-    from ledger.audit_bundle import verify_bundle
+    from ledger.audit.offline import verify_bundle
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "trail.jsonl"
@@ -225,9 +225,9 @@ def _anvil() -> Iterator[str]:
 
 
 def _home(root: Path, rpc: str | None) -> Any:
-    from ledger.client import Ledger
+    from ledger.engine.client import Ledger
+    from ledger.engine.setup import initialise
     from ledger.home import Home
-    from ledger.setup import initialise
     from tests.conftest import seed
 
     home = Home.at(root)
@@ -242,8 +242,8 @@ def fill(ledger: Any, count: int, *, blocks_of: int = 1) -> None:
     """`count` more entries: e-CNY payments between members, sent in pipelined batches (a
     node's pool stalls when thousands of transactions wait at once). `blocks_of` > 1 mines
     that many per block on anvil (one per block is ~10× slower to build a long trail)."""
-    from ledger.audit import rpc
-    from ledger.client import GAS_TRANSFER
+    from ledger.audit.trail import rpc
+    from ledger.engine.client import GAS_TRANSFER
 
     payers = [ledger.as_signer("core"), ledger.as_signer("bank")]
     to = [ledger.resolve("supplier2"), ledger.resolve("supplier1")]
@@ -270,7 +270,7 @@ def fill(ledger: Any, count: int, *, blocks_of: int = 1) -> None:
 
 
 def _chain_once(root: Path, rpc: str | None, n: int) -> dict[str, Any]:
-    from ledger.audit import verify_trail
+    from ledger.audit.trail import verify_trail
 
     ledger = _home(root, rpc)
     try:
@@ -303,7 +303,7 @@ def bench_chain(n: int) -> dict[str, Any]:
 
 def _loan_with_entries(ledger: Any, entries: int, filler_between: int) -> int:
     """A loan whose own trail is `entries` long, with other entries interleaved."""
-    from ledger.loans import LoanRequest, TrancheRequest
+    from ledger.engine.loans import LoanRequest, TrancheRequest
 
     core, s1 = ledger.as_signer("core"), ledger.as_signer("supplier1")
     now = int(ledger.chain.w3.eth.get_block("latest")["timestamp"])
@@ -337,8 +337,8 @@ def _loan_with_entries(ledger: Any, entries: int, filler_between: int) -> int:
 
 
 def bench_evidence(trail: int, loan_entries: int) -> dict[str, Any]:
-    from ledger.audit_checkpoint import publish
-    from ledger.audit_evidence import lineage_of, verify_evidence, write_evidence
+    from ledger.audit.checkpoint import publish
+    from ledger.audit.evidence import lineage_of, verify_evidence, write_evidence
 
     with tempfile.TemporaryDirectory() as tmp, _anvil() as rpc:
         ledger = _home(Path(tmp) / "home", rpc)
@@ -406,7 +406,7 @@ def bench_gas() -> dict[str, Any]:
     import shutil
 
     import bench.gas as gas
-    from ledger import artifacts, compiler
+    from ledger.solidity import artifacts, compiler
 
     committed = gas.measure()
     variants: dict[str, dict[str, int]] = {}
@@ -439,7 +439,7 @@ def bench_gas() -> dict[str, Any]:
 
 def _checkpoint_gas() -> dict[str, int]:
     """Gas of an auditor's first checkpoint and of a later one."""
-    from ledger.audit_checkpoint import publish
+    from ledger.audit.checkpoint import publish
 
     with tempfile.TemporaryDirectory() as tmp:
         ledger = _home(Path(tmp) / "home", None)

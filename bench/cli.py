@@ -17,10 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from ledger.client import Ledger
+from ledger.engine.client import Ledger
+from ledger.engine.loans import LoanRequest, TrancheRequest
+from ledger.engine.setup import initialise
 from ledger.home import Home
-from ledger.loans import LoanRequest, TrancheRequest
-from ledger.setup import initialise
 
 ROOT = Path(__file__).resolve().parent.parent
 LIANDAI = [sys.executable, "-m", "cli.main"]

@@ -16,13 +16,13 @@ from pathlib import Path
 from eth_account import Account
 from eth_utils import keccak
 
-from ledger.accounts import DEV_WARNING
-from ledger.artifacts import manifest
-from ledger.client import Ledger
+from ledger.engine.accounts import DEV_WARNING
+from ledger.engine.client import Ledger
+from ledger.engine.setup import DEV_ACCOUNTS, initialise
 from ledger.home import Home, write_json_atomic
 from ledger.models import Admission
 from ledger.roles import Role
-from ledger.setup import DEV_ACCOUNTS, initialise
+from ledger.solidity.artifacts import manifest
 
 SNAPSHOT = Path(__file__).resolve().parent.parent / "gas-snapshot.json"
 
@@ -81,7 +81,7 @@ def _gas(op: Ledger, tx: str) -> int:
 
 def _receivables_and_loans(op: Ledger) -> dict[str, int]:
     """Receivable lifecycle, loan lifecycle, and one receipt on 1, 2 and 5 tranches."""
-    from ledger.loans import LoanRequest, TrancheRequest
+    from ledger.engine.loans import LoanRequest, TrancheRequest
 
     gas: dict[str, int] = {}
     loans: dict[int, int] = {}
@@ -165,7 +165,7 @@ def _cover(op: Ledger, supplier: str) -> dict[str, int]:
     insurance without, the debtor's repurchase with a margin; its default (margins, the pool,
     one principal-only receipt), a partial honour, a breach, and the late receivable payment
     that pays back the pool and the layers."""
-    from ledger.loans import CoverRequest, LoanRequest, TrancheRequest
+    from ledger.engine.loans import CoverRequest, LoanRequest, TrancheRequest
 
     gas: dict[str, int] = {}
     op.admit(Admission(address=op.resolve("guarantor"), roles=Role.GUARANTOR))
@@ -243,8 +243,8 @@ def _cover(op: Ledger, supplier: str) -> dict[str, int]:
 def _default_and_audit(op: Ledger, loan_id: int) -> dict[str, int]:
     """A default covered by the pool (5 tranches, 4 senior), the auditor's checkpoints, and
     one audit append on its own (every operation above includes one)."""
-    from ledger import artifacts
-    from ledger.audit_checkpoint import publish
+    from ledger.audit.checkpoint import publish
+    from ledger.solidity import artifacts
 
     gas: dict[str, int] = {}
     op.chain.advance_time((90 + 90 + 1) * 86_400)  # term, then the policy's default_days
@@ -271,7 +271,7 @@ def _default_and_audit(op: Ledger, loan_id: int) -> dict[str, int]:
 def _batch(op: Ledger, supplier: str, due: int) -> dict[str, int]:
     """Gas per receipt of `repayMany` at batch sizes 1, 10 and 50, each over distinct
     2-tranche loans in the same state (one earlier receipt each, a month of interest due)."""
-    from ledger.loans import LoanRequest, TrancheRequest
+    from ledger.engine.loans import LoanRequest, TrancheRequest
 
     core, s1 = op.as_signer("core"), op.as_signer("supplier1")
     originator, bank = op.as_signer("microloan"), op.as_signer("bank")

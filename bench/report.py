@@ -1,11 +1,11 @@
 """`liandai report` on a ledger of 10,000 loans and 50,000 receivables, from the local index.
 
-The report reads only the local event index (`ledger.index`), so the benchmark builds a real
-home (contracts deployed on the embedded chain) and fills its index with a synthetic but
-consistent history — members, receivables with split chains and payments, loans with their
-status changes, settlements, pool movements — then marks the index as synced to the chain's
-head, exactly as `Index.sync` leaves it. Mining the 300,000 transactions such a ledger
-takes would measure the chain, not the report.
+The report reads only the local event index (`ledger.supervision.index`), so the benchmark
+builds a real home (contracts deployed on the embedded chain) and fills its index with a
+synthetic but consistent history — members, receivables with split chains and payments,
+loans with their status changes, settlements, pool movements — then marks the index as
+synced to the chain's head, exactly as `Index.sync` leaves it. Mining the 300,000
+transactions such a ledger takes would measure the chain, not the report.
 
 Timed: the whole command, `liandai report --json` and `--html FILE`, each a fresh process
 (median of the runs, import of the client included), and the in-process phases: loading
@@ -31,13 +31,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ledger.client import Ledger
+from ledger.engine.client import Ledger
+from ledger.engine.loans import LoanRequest, TrancheRequest
+from ledger.engine.setup import initialise
 from ledger.home import Home
-from ledger.index import Index
-from ledger.loans import LoanRequest, TrancheRequest
-from ledger.report import Options, Report, book_of, document, local_names
 from ledger.roles import Role
-from ledger.setup import initialise
+from ledger.supervision.figures import Options, Report, book_of, document, local_names
+from ledger.supervision.index import Index
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench-results"

@@ -24,12 +24,12 @@ from eth_account import Account
 from eth_utils import keccak
 
 from bench.throughput import open_loan
-from ledger.client import Ledger
+from ledger.engine.client import Ledger
+from ledger.engine.loans import LoanRequest, TrancheRequest
+from ledger.engine.setup import initialise
 from ledger.home import Home
-from ledger.loans import LoanRequest, TrancheRequest
 from ledger.models import Admission
 from ledger.roles import Role
-from ledger.setup import initialise
 from tests.conftest import running_anvil, seed
 
 ROOT = Path(__file__).resolve().parent.parent

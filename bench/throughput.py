@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ledger.client import Ledger
+from ledger.engine.client import Ledger
+from ledger.engine.loans import LoanRequest, TrancheRequest
+from ledger.engine.setup import initialise
 from ledger.home import Home
-from ledger.loans import LoanRequest, TrancheRequest
-from ledger.setup import initialise
 from tests.conftest import running_anvil, seed
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,7 +20,7 @@ def account() -> None:
 def account_new(app: App, name: str, dev: bool, as_json: bool) -> None:
     """Create account NAME with a new key, encrypted with a password you choose."""
     from cli.context import bad_input_as_usage
-    from ledger.accounts import Keyring, check_name
+    from ledger.engine.accounts import Keyring, check_name
 
     with bad_input_as_usage():
         check_name(name)
@@ -36,7 +36,7 @@ def account_new(app: App, name: str, dev: bool, as_json: bool) -> None:
 @pass_app
 def account_list(app: App, as_json: bool) -> None:
     """List the local accounts of this home."""
-    from ledger.accounts import Keyring
+    from ledger.engine.accounts import Keyring
 
     accounts = Keyring(app.home).accounts()
     if as_json:

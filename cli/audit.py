@@ -14,8 +14,8 @@ import click
 from cli.context import App, emit_json, json_option, pass_app, say, table
 
 if TYPE_CHECKING:
-    from ledger.audit import Entry, Event, Trusted, Verdict
-    from ledger.client import Ledger
+    from ledger.audit.trail import Entry, Event, Trusted, Verdict
+    from ledger.engine.client import Ledger
 
 
 @click.group()
@@ -122,8 +122,8 @@ def audit_verify(
 
 
 def _verify_chain(app: App, from_seq: int | None, trusted_head: str | None, as_json: bool) -> None:
-    from ledger.audit import verify_trail
-    from ledger.audit_state import load_verified, save_verified
+    from ledger.audit.state import load_verified, save_verified
+    from ledger.audit.trail import verify_trail
 
     ledger = app.ledger()
     saved = load_verified(ledger)
@@ -140,7 +140,7 @@ def _verify_chain(app: App, from_seq: int | None, trusted_head: str | None, as_j
 
 
 def _start(from_seq: int | None, trusted_head: str | None, saved: Trusted | None) -> Trusted | None:
-    from ledger.audit import Trusted
+    from ledger.audit.trail import Trusted
     from ledger.errors import BadInput
 
     if not from_seq:
@@ -174,7 +174,7 @@ def _say_verified(verdict: Verdict, after: int) -> None:
 
 
 def _verify_bundle(path: Path, jobs: int | None, as_json: bool) -> None:
-    from ledger.audit_bundle import verify_bundle
+    from ledger.audit.offline import verify_bundle
 
     with progress_bar("verifying", as_json) as bar:
         verdict = verify_bundle(path, bar, jobs=jobs)
@@ -190,7 +190,7 @@ def _verify_bundle(path: Path, jobs: int | None, as_json: bool) -> None:
 
 
 def _verify_evidence(path: Path, trusted_root: str | None, as_json: bool) -> None:
-    from ledger.audit_evidence import verify_evidence
+    from ledger.audit.evidence import verify_evidence
 
     root = None if trusted_root is None else _hash32(trusted_root, "--trusted-root")
     verdict = verify_evidence(path, root)
@@ -219,7 +219,7 @@ def _verify_evidence(path: Path, trusted_root: str | None, as_json: bool) -> Non
 def audit_export(app: App, file: Path, as_json: bool) -> None:
     """Write the whole trail, with the business events it binds, as a self-contained
     JSON-lines bundle that `audit verify --bundle` checks offline."""
-    from ledger.audit_bundle import export
+    from ledger.audit.bundle import export
 
     with progress_bar("exporting", as_json) as bar:
         done = export(app.ledger(), file, bar)
@@ -262,7 +262,7 @@ def audit_evidence(
 ) -> None:
     """Write an evidence bundle for one loan or receivable: its entries and events, each
     with an inclusion proof against a published checkpoint, verifiable offline."""
-    from ledger.audit_evidence import lineage_of, write_evidence
+    from ledger.audit.evidence import lineage_of, write_evidence
     from ledger.errors import BadInput
 
     if (loan is None) == (receivable is None):
@@ -302,8 +302,8 @@ def audit_evidence(
 @pass_app
 def audit_checkpoint(app: App, as_json: bool) -> None:
     """Verify the whole trail, then fix its Merkle root on-chain (an AUDITOR signs)."""
-    from ledger.audit_checkpoint import publish
-    from ledger.audit_state import load_verified
+    from ledger.audit.checkpoint import publish
+    from ledger.audit.state import load_verified
 
     ledger = app.ledger()
     done = publish(ledger, load_verified(ledger))
@@ -320,7 +320,7 @@ def audit_checkpoint(app: App, as_json: bool) -> None:
 @pass_app
 def audit_consistency(app: App, old: int, new: int | None, as_json: bool) -> None:
     """Prove that checkpoint NEW (default: the latest) extends checkpoint OLD (RFC 9162)."""
-    from ledger.audit_checkpoint import consistency
+    from ledger.audit.checkpoint import consistency
     from ledger.errors import Refused
 
     proof = consistency(app.ledger(), old, new)
@@ -357,8 +357,8 @@ def audit_show(
     app: App, subject: str | None, kind: str | None, last: int | None, as_json: bool
 ) -> None:
     """The trail as a timeline: who did what to which subject, with the event's fields."""
-    from ledger.audit import chain_entries
-    from ledger.auditkinds import AUDIT_KINDS
+    from ledger.audit.kinds import AUDIT_KINDS
+    from ledger.audit.trail import chain_entries
     from ledger.errors import BadInput
 
     ledger = app.ledger()
@@ -390,7 +390,7 @@ def _subject_value(ledger: Ledger, text: str) -> int:
 
 
 def _entry_json(e: Entry, ev: Event | None) -> dict[str, Any]:
-    from ledger.audit_binding import by_name, readable_fields
+    from ledger.audit.binding import by_name, readable_fields
 
     b = by_name().get(e.kind_name)
     return {
@@ -432,7 +432,7 @@ def _subject_text(ledger: Ledger, value: int) -> str:
 
 def _what(ledger: Ledger, e: Entry, ev: Event | None) -> str:
     """The event's fields in a few words: names for addresses, yuan for fen."""
-    from ledger.audit_binding import by_name, readable_fields
+    from ledger.audit.binding import by_name, readable_fields
 
     b = by_name().get(e.kind_name)
     if b is None or ev is None:

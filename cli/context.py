@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 if TYPE_CHECKING:
-    from ledger.client import Ledger
+    from ledger.engine.client import Ledger
     from ledger.home import Home
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -39,7 +39,7 @@ class App:
 
     def ledger(self) -> Ledger:
         if self._ledger is None:
-            from ledger.client import Ledger
+            from ledger.engine.client import Ledger
 
             self._ledger = Ledger.open(
                 self.home, rpc=self.rpc, signer=self.signer, password=password_prompt

@@ -20,8 +20,8 @@ from cli.context import (
 )
 
 if TYPE_CHECKING:
-    from ledger.client import Ledger
-    from ledger.covers import CoverView
+    from ledger.engine.client import Ledger
+    from ledger.engine.covers import CoverView
 
 
 def _loan(value: str) -> int:

@@ -22,8 +22,8 @@ from cli.context import (
 )
 
 if TYPE_CHECKING:
-    from ledger.client import Ledger
-    from ledger.loans import CoverRequest, LoanRequest, LoanView
+    from ledger.engine.client import Ledger
+    from ledger.engine.loans import CoverRequest, LoanRequest, LoanView
 
 F = TypeVar("F", bound=Callable[..., Any])
 STATUSES = [
@@ -133,8 +133,8 @@ def build_request(ledger: Ledger, o: dict[str, Any]) -> LoanRequest:
     """CLI options → a validated LoanRequest (raises BadInput)."""
     from pydantic import ValidationError
 
+    from ledger.engine.loans import LoanRequest, TrancheRequest
     from ledger.errors import BadInput
-    from ledger.loans import LoanRequest, TrancheRequest
     from ledger.money import parse_amount, parse_rate
 
     tranches = []
@@ -198,9 +198,9 @@ def parse_cover(ledger: Ledger, spec: str) -> CoverRequest:
     """`KIND:NAME:SHARE:CAP[:MARGIN]` → a cover layer (raises BadInput)."""
     from pydantic import ValidationError
 
-    from ledger.covers import COVER_KINDS
+    from ledger.engine.covers import COVER_KINDS
     from ledger.errors import BadInput
-    from ledger.loans import CoverRequest
+    from ledger.engine.loans import CoverRequest
     from ledger.money import parse_amount, parse_rate
 
     parts = spec.split(":")
@@ -226,8 +226,8 @@ def parse_cover(ledger: Ledger, spec: str) -> CoverRequest:
 
 def _disclosure(ledger: Ledger, request: LoanRequest) -> list[list[str]]:
     """APR disclosure and a repayment preview: everything repaid at maturity in one receipt."""
-    from ledger import waterfall
     from ledger.money import format_bps, format_fen
+    from ledger.reference import waterfall
 
     now = int(ledger.chain.w3.eth.get_block("latest")["timestamp"])
     terms = request.model_terms(now)
@@ -529,8 +529,8 @@ def show(app: App, lid: str, as_json: bool) -> None:
 @pass_app
 def list_loans(app: App, borrower: str | None, status: str | None, as_json: bool) -> None:
     """Loans from the local index (built from chain events)."""
-    from ledger.index import Index
     from ledger.money import format_bps, format_date, format_fen
+    from ledger.supervision.index import Index
 
     ledger = app.ledger()
     with bad_input_as_usage():

@@ -37,8 +37,8 @@ def contribute(app: App, amount: int, as_json: bool) -> None:
 @pass_app
 def show(app: App, as_json: bool) -> None:
     """The pool's balance and where it came from."""
-    from ledger.index import Index
     from ledger.money import format_fen
+    from ledger.supervision.index import Index
 
     ledger = app.ledger()
     index = Index(ledger)
@@ -103,8 +103,8 @@ def policy_show(app: App, as_json: bool) -> None:
 def policy_set(app: App, name: str, value: str, as_json: bool) -> None:
     """Change one parameter: rates as 10% or 1000bps, *_days as a number of days."""
     from cli.context import bad_input_as_usage
+    from ledger.engine.loans import POLICY_NAMES
     from ledger.errors import BadInput
-    from ledger.loans import POLICY_NAMES
     from ledger.money import parse_rate
 
     ledger = app.ledger()

@@ -23,8 +23,8 @@ from cli.context import (
 )
 
 if TYPE_CHECKING:
-    from ledger.client import Ledger
-    from ledger.receivables import ReceivableView
+    from ledger.engine.client import Ledger
+    from ledger.engine.receivables import ReceivableView
 
 STATUSES = ["PENDING", "ACTIVE", "PLEDGED", "PAID", "SPLIT", "REJECTED", "CANCELLED", "OVERDUE"]
 
@@ -208,8 +208,8 @@ def pay(app: App, rid: str, amount: int | None, as_json: bool) -> None:
 
 
 def _view(ledger: Ledger, row: Any, now: int) -> ReceivableView:
-    from ledger.index import derived_status
-    from ledger.receivables import ReceivableView
+    from ledger.engine.receivables import ReceivableView
+    from ledger.supervision.index import derived_status
 
     first, count = row["first_child"], row["child_count"]
     return ReceivableView(
@@ -229,7 +229,7 @@ def _view(ledger: Ledger, row: Any, now: int) -> ReceivableView:
 
 
 def _index(ledger: Ledger) -> Any:
-    from ledger.index import Index
+    from ledger.supervision.index import Index
 
     index = Index(ledger)
     index.sync()
@@ -263,8 +263,8 @@ def _print_receivable(ledger: Ledger, index: Any, v: ReceivableView, now: int) -
     from rich.console import Console
     from rich.tree import Tree
 
-    from ledger.index import derived_status
     from ledger.money import format_date, format_fen
+    from ledger.supervision.index import derived_status
 
     rows = [
         ["id", f"#{v.id}"],
@@ -367,7 +367,7 @@ def list_(app: App, holder: str | None, status: str | None, as_json: bool) -> No
 @pass_app
 def import_(app: App, csv_file: str, as_json: bool) -> None:
     """Issue a batch from a spreadsheet export; every row is checked before anything is sent."""
-    from ledger.batch import issue_rows, read_rows
+    from ledger.engine.batch import issue_rows, read_rows
 
     ledger = app.ledger()
     rows = read_rows(ledger, Path(csv_file))  # raises BadInput listing every bad row

@@ -17,9 +17,9 @@ import click
 from cli.context import DATE, RATE, App, bad_input_as_usage, pass_app, say, table
 
 if TYPE_CHECKING:
-    from ledger.alerts import Alert
-    from ledger.client import Ledger
-    from ledger.report import Book, Options
+    from ledger.engine.client import Ledger
+    from ledger.supervision.alerts import Alert
+    from ledger.supervision.figures import Book, Options
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -133,7 +133,7 @@ def _document(
     exposure_warning: int,
 ) -> dict[str, Any]:
     from ledger.errors import BadInput
-    from ledger.report import Options, Report, book_of, document, local_names
+    from ledger.supervision.figures import Options, Report, book_of, document, local_names
 
     ledger = app.ledger()
     book = book_of(ledger)
@@ -153,8 +153,8 @@ def _document(
 
 def write_html(doc: dict[str, Any], path: Path) -> None:
     from ledger.errors import Refused
-    from ledger.report import definitions
-    from ledger.report_html import render
+    from ledger.supervision.figures import definitions
+    from ledger.supervision.html import render
 
     page = render(doc, definitions())
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -239,8 +239,8 @@ def _print(doc: dict[str, Any]) -> None:
 def _signature(app: App) -> tuple[Any, ...] | None:
     """What changes when the embedded chain mines a block or a refusal is recorded; None
     when the chain is a node (then the block number is polled)."""
-    from ledger.alerts import refused_path
-    from ledger.backend import running_node
+    from ledger.chain.backend import running_node
+    from ledger.engine.attempts import refused_path
 
     home = app.home
     if app.rpc or running_node(home) is not None:
@@ -269,8 +269,8 @@ def watch_once(app: App, options: Options, lender: str | None) -> tuple[list[Ale
     """One evaluation at the chain's latest block: (alerts, chain time)."""
     from dataclasses import replace
 
-    from ledger.alerts import evaluate
-    from ledger.report import Report, book_of, local_names
+    from ledger.supervision.alerts import evaluate
+    from ledger.supervision.figures import Report, book_of, local_names
 
     ledger = app.ledger()
     book = book_of(ledger)
@@ -314,7 +314,7 @@ def watch(
     looks, so other commands can write to it meanwhile.
     """
     from ledger.errors import ChainUnavailable
-    from ledger.report import Options
+    from ledger.supervision.figures import Options
 
     options = Options(
         as_of=0, coverage_threshold_bps=coverage_threshold, exposure_warning_bps=exposure_warning

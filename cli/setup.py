@@ -16,7 +16,7 @@ from cli.context import App, emit_json, json_option, pass_app, password_prompt, 
 @pass_app
 def init(app: App, dev: bool) -> None:
     """Create the home, the operator's key, deploy the contracts and record them."""
-    from ledger.setup import initialise
+    from ledger.engine.setup import initialise
 
     result = initialise(app.home, rpc=app.rpc, dev=dev, password=password_prompt)
     d = result.deployment
@@ -43,7 +43,7 @@ def node(app: App, port: int) -> None:
     While it runs, liandai commands on this home go through it, and any Ethereum tool
     can connect to it.
     """
-    from ledger.noderun import run_node
+    from ledger.chain.noderun import run_node
 
     run_node(
         app.home, port, on_ready=lambda url: say(f"serving {app.home.root} at {url} (Ctrl-C stops)")

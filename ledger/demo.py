@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ledger.client import Ledger
+from ledger.engine.client import Ledger
+from ledger.engine.setup import initialise
 from ledger.errors import ContractRefusal
 from ledger.home import Home
 from ledger.models import Admission
 from ledger.money import format_fen
 from ledger.roles import Role
-from ledger.setup import initialise
 
 Say = Callable[[str], None]
 
@@ -63,7 +63,7 @@ def _story(op: Ledger, say: Say) -> None:
 
     from eth_utils import keccak
 
-    from ledger.loans import LoanRequest, TrancheRequest
+    from ledger.engine.loans import LoanRequest, TrancheRequest
     from ledger.money import format_bps, format_date
 
     now = int(op.chain.w3.eth.get_block("latest")["timestamp"])
@@ -170,10 +170,10 @@ def _story(op: Ledger, say: Say) -> None:
 
 def _audit(op: Ledger, say: Say, loan_id: int) -> None:
     """The auditor's part: verify from the chain, fix a checkpoint, prove one loan offline."""
-    from ledger.audit import verify_trail
-    from ledger.audit_checkpoint import publish
-    from ledger.audit_evidence import lineage_of, verify_evidence, write_evidence
-    from ledger.audit_state import save_verified
+    from ledger.audit.checkpoint import publish
+    from ledger.audit.evidence import lineage_of, verify_evidence, write_evidence
+    from ledger.audit.state import save_verified
+    from ledger.audit.trail import verify_trail
 
     verdict = verify_trail(op)
     save_verified(op, verdict)  # later runs check the chain still holds this head

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from cli.main import main
-from ledger.client import Ledger
+from ledger.engine.client import Ledger
+from ledger.engine.setup import initialise
 from ledger.home import Home
 from ledger.models import Admission
 from ledger.roles import Role
-from ledger.setup import initialise
 
 # The access-control matrix is printed in the test report by the controller process.
 pytest_plugins = ["tests.security.report"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ledger import compiler
+from ledger.solidity import compiler
 
 
 def test_committed_artifacts_match_a_fresh_compile(tmp_path: Path) -> None:
@@ -23,7 +23,7 @@ def test_committed_artifacts_match_a_fresh_compile(tmp_path: Path) -> None:
 
 
 def test_artifacts_pin_the_compiler_and_an_evm_the_embedded_chain_runs() -> None:
-    from ledger.artifacts import manifest
+    from ledger.solidity.artifacts import manifest
 
     m = manifest()
     assert m["compiler"]["version"].startswith("0.8.37+commit.")

@@ -2,7 +2,7 @@
 
 The contracts (CoverBook with the loan book's hooks) implement the same rules; a
 differential property test compares the two fen by fen. Built on the waterfall model
-(`ledger.waterfall`): a default's cover and every honour are its principal-only `cover`
+(`ledger.reference.waterfall`): a default's cover and every honour are its principal-only `cover`
 receipts, seniors first; a recovery is its `settle` followed by the reimbursement of cover
 out of the residual. Everything is integer fen and unix seconds; all functions are pure.
 
@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from ledger import waterfall
+from ledger.reference import waterfall
 from ledger.errors import BadInput
 
 BPS = 10_000

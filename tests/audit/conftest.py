@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ledger.audit_bundle import export
-from ledger.client import Ledger
+from ledger.audit.bundle import export
 from ledger.demo import run_demo
+from ledger.engine.client import Ledger
 from ledger.home import Home
 
 LOAN = 1

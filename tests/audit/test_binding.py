@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ledger.audit import chain_entries
-from ledger.audit_binding import _slow_data_hash, bindings, data_hash
-from ledger.audit_docs import PAGE, render
-from ledger.client import Ledger
+from ledger.audit.binding import _slow_data_hash, bindings, data_hash
+from ledger.audit.docs import PAGE, render
+from ledger.audit.trail import chain_entries
+from ledger.engine.client import Ledger
 from ledger.home import Home
 
 
@@ -38,4 +38,4 @@ def test_a_malformed_log_has_no_data_hash() -> None:
 
 
 def test_the_kinds_page_is_generated_from_the_table_and_the_abis() -> None:
-    assert PAGE.read_text(encoding="utf-8") == render(), "run `python -m ledger.audit_docs`"
+    assert PAGE.read_text(encoding="utf-8") == render(), "run `python -m ledger.audit.docs`"

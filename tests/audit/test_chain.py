@@ -10,16 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from ledger import audit
-from ledger.audit import Trusted, checkpoints, verify_trail
-from ledger.audit_bundle import export, verify_bundle
-from ledger.audit_checkpoint import consistency, publish
-from ledger.audit_evidence import lineage_of, verify_evidence, write_evidence
-from ledger.audit_state import load_verified, save_verified
-from ledger.client import Ledger
+from ledger.audit import trail as audit
+from ledger.audit.bundle import export
+from ledger.audit.checkpoint import consistency, publish
+from ledger.audit.evidence import lineage_of, verify_evidence, write_evidence
+from ledger.audit.offline import verify_bundle
+from ledger.audit.state import load_verified, save_verified
+from ledger.audit.trail import Trusted, checkpoints, verify_trail
+from ledger.engine.client import Ledger
+from ledger.engine.setup import initialise
 from ledger.errors import ContractRefusal, Refused
 from ledger.home import Home
-from ledger.setup import initialise
 from tests.audit.conftest import LOAN
 from tests.conftest import seed
 

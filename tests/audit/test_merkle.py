@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.merkle import (
+from ledger.audit.merkle import (
     EMPTY_ROOT,
     Frontier,
     Tree,

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from ledger.audit_binding import by_name, data_hash, keccak
-from ledger.audit_bundle import verify_bundle
-from ledger.audit_evidence import verify_evidence
-from ledger.merkle import Tree, leaf_hash, verify_inclusion
+from ledger.audit.binding import by_name, data_hash, keccak
+from ledger.audit.evidence import verify_evidence
+from ledger.audit.merkle import Tree, leaf_hash, verify_inclusion
+from ledger.audit.offline import verify_bundle
 
 # (what was done, the file's lines after it, the first bad seq expected)
 Mutation = tuple[str, list[str], int | None]
@@ -202,7 +202,7 @@ def test_every_single_change_to_an_exported_bundle_fails_and_names_the_first_bad
 def test_the_parallel_verifier_gives_the_same_verdicts_as_one_process(
     story_bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ledger.audit_parallel as parallel
+    import ledger.audit.parallel as parallel
 
     monkeypatch.setattr(parallel, "SLICE_BYTES", 2_000)  # a few entries per slice
     path = tmp_path / "bent.jsonl"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.deploy import SUITE
+from ledger.engine.deploy import SUITE
 from ledger.home import Home
 
 MEMBERS = [

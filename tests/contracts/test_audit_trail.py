@@ -7,8 +7,8 @@ from eth_abi import encode
 from eth_account import Account
 from eth_utils import keccak
 
-from ledger.audit import read_entries, verify_trail
-from ledger.client import Ledger
+from ledger.audit.trail import read_entries, verify_trail
+from ledger.engine.client import Ledger
 from ledger.errors import ContractRefusal
 from ledger.models import Admission
 from ledger.roles import Role

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from ledger.audit import verify_trail
-from ledger.client import Ledger
+from ledger.audit.trail import verify_trail
+from ledger.engine.client import Ledger
 from ledger.errors import ContractRefusal
-from ledger.loans import CoverRequest, LoanRequest, TrancheRequest
+from ledger.engine.loans import CoverRequest, LoanRequest, TrancheRequest
 from ledger.models import Admission
 from ledger.roles import Role
 

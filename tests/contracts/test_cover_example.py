@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from ledger import waterfall
-from ledger.audit import verify_trail
-from ledger.client import Ledger
+from ledger.reference import waterfall
+from ledger.audit.trail import verify_trail
+from ledger.engine.client import Ledger
 from ledger.home import Home
-from ledger.loans import CoverRequest, LoanRequest, TrancheRequest
+from ledger.engine.loans import CoverRequest, LoanRequest, TrancheRequest
 from ledger.models import Admission
 from ledger.reference import cover as model
 from ledger.roles import Role

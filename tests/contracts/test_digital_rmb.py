@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from eth_account import Account
 
-from ledger.client import Ledger
+from ledger.engine.client import Ledger
 from ledger.errors import ContractRefusal
 from tests.conftest import OPENING_BALANCES
 

@@ -19,13 +19,13 @@ from eth_abi import encode
 from eth_account import Account
 from eth_utils import keccak, to_checksum_address
 
-from ledger import waterfall
-from ledger.audit import read_entries, verify_trail
-from ledger.client import Ledger
+from ledger.audit.trail import read_entries, verify_trail
+from ledger.engine.client import Ledger
+from ledger.engine.loans import LOAN_STATUS, LoanRequest, LoanView, TrancheRequest
 from ledger.errors import BadInput, ContractRefusal
-from ledger.loans import LOAN_STATUS, LoanRequest, LoanView, TrancheRequest
 from ledger.models import Admission
 from ledger.money import format_bps, format_fen, format_time
+from ledger.reference import waterfall
 from ledger.roles import Role
 
 DAY = 86_400

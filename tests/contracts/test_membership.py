@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from eth_account import Account
 
-from ledger.client import Ledger
+from ledger.engine.client import Ledger
 from ledger.errors import ContractRefusal
 from ledger.models import Admission
 from ledger.roles import Role

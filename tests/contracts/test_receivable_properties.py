@@ -40,11 +40,11 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from ledger.client import Ledger
+from ledger.engine.client import Ledger
+from ledger.engine.receivables import STATUS_NAMES
 from ledger.errors import ContractRefusal
 from ledger.home import Home
 from ledger.models import Admission
-from ledger.receivables import STATUS_NAMES
 from ledger.roles import Role
 
 LONG = os.environ.get("LIANDAI_LONG") == "1"

@@ -15,13 +15,13 @@ from eth_account import Account
 from eth_utils import keccak, to_checksum_address
 from web3.logs import DISCARD
 
-from ledger.audit import read_entries, verify_trail
-from ledger.client import Ledger
+from ledger.audit.trail import read_entries, verify_trail
+from ledger.engine.client import Ledger
+from ledger.engine.loans import LoanRequest, TrancheRequest
+from ledger.engine.receivables import MAX_PARTS, MAX_VALUE_FEN, STATUS_NAMES
 from ledger.errors import BadInput, ContractRefusal
-from ledger.loans import LoanRequest, TrancheRequest
 from ledger.models import Admission
 from ledger.money import format_fen
-from ledger.receivables import MAX_PARTS, MAX_VALUE_FEN, STATUS_NAMES
 from ledger.roles import Role
 from tests.conftest import OPENING_BALANCES
 
@@ -228,7 +228,10 @@ def test_split_of_a_partly_paid_receivable_divides_its_unpaid_value(ledger: Ledg
     supplier = ledger.as_signer("supplier1").receivables
     refused(ledger, "PartsMismatch", lambda: supplier.split(rid, [500_000_00, 500_000_00]))
     children = supplier.split(rid, [500_000_00, 250_000_00]).children
-    assert [ledger.receivables.get(c).face_value_fen for c in children] == [500_000_00, 250_000_00]
+    assert [ledger.receivables.get(c).face_value_fen for c in children] == [
+        500_000_00,
+        250_000_00,
+    ]
     parent = ledger.receivables.get(rid)
     assert (parent.status, parent.paid_fen) == ("SPLIT", 250_000_00)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from ledger import waterfall
-from ledger.audit import read_entries, verify_trail
-from ledger.client import Ledger
+from ledger.audit.trail import read_entries, verify_trail
+from ledger.engine.client import Ledger
+from ledger.engine.loans import LoanRequest, TrancheRequest
 from ledger.errors import ContractRefusal
-from ledger.loans import LoanRequest, TrancheRequest
+from ledger.reference import waterfall
 
 
 def _loans(ledger: Ledger, count: int) -> tuple[list[int], list[LoanRequest], list[int]]:

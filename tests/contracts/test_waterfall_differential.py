@@ -4,7 +4,7 @@ Hypothesis generates loans (1–6 tranches, both classes, both principal modes, 
 rates, penalty and grace, fee and provision shares) and receipt sequences at random times
 (before and after maturity, partial and overpaying) arriving as direct repayments, as the
 pledged receivable's payment and as sweeps; loans left open end in a default with the pool's
-cover. Every settlement on-chain must equal `ledger.waterfall` on every part, and sum
+cover. Every settlement on-chain must equal `ledger.reference.waterfall` on every part, and sum
 exactly to its receipt.
 
 The bulk runs on anvil (the same bytecode, a fast EVM); a smaller run on the embedded chain.
@@ -22,11 +22,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from ledger import waterfall
-from ledger.client import Ledger
+from ledger.engine.client import Ledger
+from ledger.engine.loans import LoanRequest, TrancheRequest
+from ledger.engine.setup import initialise
 from ledger.home import Home
-from ledger.loans import LoanRequest, TrancheRequest
-from ledger.setup import initialise
+from ledger.reference import waterfall
 from tests.conftest import running_anvil, seed
 
 LONG = bool(os.environ.get("LIANDAI_LONG"))

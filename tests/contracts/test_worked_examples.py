@@ -2,7 +2,7 @@
 
 anvil's `evm_setNextBlockTimestamp` puts the disbursement and every receipt at exact
 seconds, so each figure of the design's tables can be asserted exactly; the pure-Python
-reference model (`ledger.waterfall`) must give the same figures. Every party's e-CNY
+reference model (`ledger.reference.waterfall`) must give the same figures. Every party's e-CNY
 balance is checked exactly at the end.
 """
 
@@ -14,12 +14,12 @@ from typing import Any, Literal
 
 import pytest
 
-from ledger import waterfall
-from ledger.audit import verify_trail
-from ledger.client import Ledger
+from ledger.audit.trail import verify_trail
+from ledger.engine.client import Ledger
+from ledger.engine.loans import LoanRequest, TrancheRequest
 from ledger.home import Home
-from ledger.loans import LoanRequest, TrancheRequest
 from ledger.models import Admission
+from ledger.reference import waterfall
 from ledger.roles import Role
 
 pytestmark = pytest.mark.anvil

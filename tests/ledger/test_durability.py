@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.audit import verify_trail
-from ledger.client import Ledger
+from ledger.audit.trail import verify_trail
+from ledger.engine.client import Ledger
 from ledger.home import Home
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,7 +104,7 @@ def test_a_second_writer_gets_a_clear_busy_refusal_when_it_will_not_wait(
         [
             sys.executable,
             "-c",
-            "import sys,time; from ledger.backend import open_embedded; "
+            "import sys,time; from ledger.chain.backend import open_embedded; "
             "from ledger.home import Home; c = open_embedded(Home.at(sys.argv[1])); "
             "print('held', flush=True); time.sleep(30)",
             str(home.root),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from ledger.client import Ledger
+from ledger.engine.client import Ledger
 from ledger.home import Home
 
 

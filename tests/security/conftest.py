@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ledger.client import Ledger
+from ledger.engine.client import Ledger
+from ledger.engine.setup import initialise
 from ledger.home import Home
-from ledger.setup import initialise
 from tests.conftest import seed
 from tests.security.report import (  # noqa: F401  (hooks, see report.py)
     pytest_configure_node,

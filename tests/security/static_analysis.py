@@ -3,7 +3,7 @@
 slither (PyPI `slither-analyzer`) compiles through crytic-compile, which wants a native
 `solc` (or a framework) and cannot drive the npm solcjs wrapper directly. But crytic-compile
 reads Hardhat build-info files as they are: the standard-JSON input and output of one
-compilation. So this module compiles `contracts/` with `ledger.compiler`'s standard input
+compilation. So this module compiles `contracts/` with `ledger.solidity.compiler`'s standard input
 (same sources, same settings; the AST and source maps added to the output selection),
 writes the pair as a build-info into a throwaway Hardhat-shaped directory (symlinks to
 `contracts/` and `node_modules/`), and points slither at it with `--hardhat-ignore-compile`.
@@ -76,7 +76,7 @@ def build_info() -> dict[str, Any]:
     """One compilation of contracts/ in Hardhat's build-info shape."""
     import solcx
 
-    from ledger import compiler
+    from ledger.solidity import compiler
 
     std = copy.deepcopy(compiler.standard_input(compiler.entry_points()))
     std["settings"]["outputSelection"] = {

@@ -3,7 +3,7 @@
 - `anvil_node`: the suite's real anvil (states pruned to the last 256; blocks and logs kept,
   so a trail verifies from the first block) with snapshot/revert.
 - `fixture_contracts`: the hostile and helper contracts of `fixtures/`, compiled with the
-  project's own compiler machinery (`ledger.compiler`, npm solc through py-solc-x).
+  project's own compiler machinery (`ledger.solidity.compiler`, npm solc through py-solc-x).
 - `Deployed`: a seeded deployment on such a node, with cheap `eth_call` probes.
 - `Lens`, `Books` and the named invariants: one `eth_call` reads the whole ledger; the
   books are what the tests know was minted, burnt, paid and contributed; each invariant is
@@ -24,13 +24,13 @@ from typing import Any
 from eth_abi import decode
 from eth_utils import keccak, to_checksum_address
 
-from ledger.artifacts import decode_error
-from ledger.audit import entry_hash
-from ledger.client import Ledger
+from ledger.audit.trail import entry_hash
+from ledger.engine.client import Ledger
+from ledger.engine.loans import LOAN_STATUS
+from ledger.engine.receivables import STATUS_NAMES
+from ledger.engine.tx import revert_data
 from ledger.home import Home
-from ledger.loans import LOAN_STATUS
-from ledger.receivables import STATUS_NAMES
-from ledger.tx import revert_data
+from ledger.solidity.artifacts import decode_error
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -74,7 +74,7 @@ class Compiled:
 @functools.cache
 def fixture_contracts() -> dict[str, Compiled]:
     """Every contract of `fixtures/*.sol`, compiled once per process (about 2 s)."""
-    from ledger.compiler import compile_contracts
+    from ledger.solidity.compiler import compile_contracts
 
     roots = sorted(p.relative_to(ROOT).as_posix() for p in FIXTURES.glob("*.sol"))
     _, output, _ = compile_contracts(roots)

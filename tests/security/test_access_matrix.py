@@ -26,11 +26,11 @@ from typing import Any
 import pytest
 from eth_utils import keccak, to_checksum_address
 
-from ledger import artifacts
-from ledger.deploy import AUDIT_WRITERS, SUITE
-from ledger.loans import CoverRequest, LoanRequest, TrancheRequest
+from ledger.engine.deploy import AUDIT_WRITERS, SUITE
+from ledger.engine.loans import CoverRequest, LoanRequest, TrancheRequest
 from ledger.models import Admission
 from ledger.roles import Role
+from ledger.solidity import artifacts
 from tests.security.report import MATRIX_TEXT
 from tests.security.support import (
     DAY,

@@ -28,11 +28,11 @@ import pytest
 from eth_utils import keccak
 
 from cli.main import COMMANDS, main
-from ledger.accounts import Keyring
 from ledger.chain.embedded import EmbeddedChain
-from ledger.client import Ledger
+from ledger.engine.accounts import Keyring
+from ledger.engine.client import Ledger
+from ledger.engine.loans import LoanRequest, TrancheRequest
 from ledger.home import Home
-from ledger.loans import LoanRequest, TrancheRequest
 from ledger.models import Admission
 from ledger.roles import Role
 from tests.conftest import free_port

@@ -9,7 +9,7 @@ and must show:
   same block, and every block seen before is still there with the same hash (no rollback,
   no fork: each block's parent is the block before it);
 - the local index catches up and then agrees with the chain on every receivable;
-- the audit trail verifies from the chain (`ledger.audit.verify_trail`);
+- the audit trail verifies from the chain (`ledger.audit.trail.verify_trail`);
 - a batch cut short by the kill left a prefix of its rows issued, nothing half-done.
 
 `LIANDAI_CRASH_KILLS` sets the kill points per kind (CLI, node): 10 each by default (20 in
@@ -33,11 +33,11 @@ from typing import Any
 import pytest
 from eth_utils import keccak
 
-from ledger.audit import verify_trail
-from ledger.client import Ledger
+from ledger.audit.trail import verify_trail
+from ledger.engine.client import Ledger
 from ledger.home import Home
-from ledger.index import Index
 from ledger.money import format_date
+from ledger.supervision.index import Index
 from tests.security.support import LONG
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -287,7 +287,7 @@ def warm_cli(home: Home, *args: str, env: dict[str, str]) -> subprocess.Popen[st
     """The CLI with its imports already done, run (`cli.main.main`) on a line from stdin:
     so it reaches the chain at a moment the test chooses, not a second later."""
     code = (
-        "import sys, web3, eth_account, ledger.client, cli.main; sys.stdin.readline(); "
+        "import sys, web3, eth_account, ledger.engine.client, cli.main; sys.stdin.readline(); "
         "sys.exit(cli.main.main(sys.argv[1:]))"
     )
     return subprocess.Popen(
@@ -396,8 +396,8 @@ def test_ctrl_c_during_a_batch_import_leaves_exactly_the_reported_rows_issued(ho
 def test_ctrl_c_right_after_a_row_is_mined_still_reports_that_row_issued(
     home: Home, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ledger.batch import issue_rows, read_rows
-    from ledger.tx import Sender
+    from ledger.engine.batch import issue_rows, read_rows
+    from ledger.engine.tx import Sender
 
     ledger = Ledger.open(home, signer="core")
     path = home.root.parent / "rows.csv"

@@ -28,13 +28,13 @@ from eth_utils import keccak, to_checksum_address
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import artifacts
-from ledger.client import Ledger
-from ledger.deploy import SUITE
+from ledger.engine.client import Ledger
+from ledger.engine.deploy import SUITE
+from ledger.engine.loans import LoanRequest, TrancheRequest
 from ledger.errors import ContractRefusal, LedgerError
-from ledger.loans import LoanRequest, TrancheRequest
 from ledger.models import Admission
 from ledger.roles import Role
+from ledger.solidity import artifacts
 from tests.security import support
 from tests.security.support import (
     DAY,
@@ -124,7 +124,7 @@ def invariants_hold(world: Deployed, books: Books, extra_holders: list[str]) -> 
         + books.problems
     )
     assert problems == []
-    from ledger.audit import verify_trail
+    from ledger.audit.trail import verify_trail
 
     assert verify_trail(ledger).ok
 

@@ -29,7 +29,7 @@ whole ledger and these invariants must hold:
    recoveries paid back to it; a settlement's split includes what it paid back (in 7);
 9. the audit trail verifies: each new entry hashes correctly, links to its predecessor with
    no gap in `seq`, and the last equals `head()` (incrementally, every step); and the full
-   verifier (`ledger.audit.verify_trail`, event bindings included) passes at the end of
+   verifier (`ledger.audit.trail.verify_trail`, event bindings included) passes at the end of
    every run.
 
 It runs on anvil: every run starts from the same seeded state by `evm_revert` to a
@@ -60,15 +60,15 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from ledger.audit import verify_trail
-from ledger.client import Ledger
-from ledger.deploy import SUITE
+from ledger.audit.trail import verify_trail
+from ledger.engine.client import Ledger
+from ledger.engine.deploy import SUITE
+from ledger.engine.loans import CoverRequest, LoanRequest, TrancheRequest
+from ledger.engine.setup import initialise
 from ledger.errors import LedgerError
 from ledger.home import Home
-from ledger.loans import CoverRequest, LoanRequest, TrancheRequest
 from ledger.models import Admission
 from ledger.roles import Role
-from ledger.setup import initialise
 from tests.conftest import seed
 from tests.security import support
 from tests.security.support import (

@@ -1,0 +1,513 @@
+"""Joint loans (联合贷款): the typed wrapper of LoanBook, its pool and its policy."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from ledger.engine.covers import CoverLayerView
+from ledger.engine.tx import Sent
+from ledger.errors import BadInput
+from ledger.reference import waterfall
+
+if TYPE_CHECKING:
+    from ledger.engine.client import Ledger
+
+LOAN_STATUS = [
+    "NONE",
+    "PROPOSED",
+    "ACCEPTED",
+    "FUNDING",
+    "FUNDED",
+    "DISBURSED",
+    "REPAID",
+    "DEFAULTED",
+    "CANCELLED",
+]
+MODES: tuple[Literal["sequential"], Literal["pro-rata"]] = ("sequential", "pro-rata")
+SOURCES = ["REPAYMENT", "RECEIVABLE", "SWEEP", "COVER"]
+MAX_TRANCHES = 8
+MAX_PRINCIPAL_FEN = 2**64 - 1  # LoanOrigination.MAX_PRINCIPAL
+ZERO_ADDRESS = "0x" + "00" * 20
+TERMS_TYPES = [
+    "(address,address,uint16,uint16,uint16,uint16,uint16,uint16,uint16,uint8)",
+    "(address,bool,uint256,uint16)[]",
+    "uint256[]",
+    "address[]",
+    "uint256[]",
+    "(address,uint8,uint16,uint256,uint256)[]",
+]
+COVER_KINDS = ("GUARANTEE", "INSURANCE", "REPURCHASE")
+MAX_COVER_LAYERS = 4
+POLICY_NAMES = (
+    "min_originator_share_bps",
+    "max_apr_bps",
+    "max_fee_share_bps",
+    "max_single_borrower_bps",
+    "default_days",
+    "max_tech_cover_bps",
+    "min_lender_retention_bps",
+    "claim_days",
+)
+# Gas limits: explicit so no node estimates.
+GAS_PROPOSE = 1_500_000
+GAS_LIFECYCLE = 800_000
+GAS_SETTLE = 900_000
+
+
+def gas_settle(tranches: int) -> int:
+    return 250_000 + 60_000 * tranches
+
+
+class TrancheRequest(BaseModel):
+    """One tranche of a proposal."""
+
+    lender: str
+    senior: bool
+    amount_fen: int = Field(gt=0, lt=2**72)
+    coupon_bps: int = Field(default=0, ge=0, lt=2**16)
+
+    @model_validator(mode="after")
+    def _junior_has_no_coupon(self) -> TrancheRequest:
+        if not self.senior and self.coupon_bps:
+            raise ValueError("a junior tranche has no coupon: it shares the residual interest")
+        return self
+
+
+class CoverRequest(BaseModel):
+    """One cover layer of a proposal (DESIGN §6.2): its provider accepts it by the terms hash.
+
+    Attributes:
+        provider: who gives it (a GUARANTOR; a TECH_PARTNER for a GUARANTEE; the debtor of a
+            pledged receivable for a REPURCHASE).
+        kind: GUARANTEE, INSURANCE or REPURCHASE.
+        share_bps: the share of the principal outstanding at default it covers.
+        cap_fen: the most it ever owes.
+        margin_fen: deposited at acceptance; pays first at default.
+    """
+
+    provider: str
+    kind: str
+    share_bps: int = Field(gt=0, le=10_000)
+    cap_fen: int = Field(gt=0, lt=2**128)
+    margin_fen: int = Field(default=0, ge=0, lt=2**128)
+
+    @model_validator(mode="after")
+    def _margin_within_cap(self) -> CoverRequest:
+        if self.kind not in COVER_KINDS:
+            raise ValueError(f"cover kind {self.kind!r} is not one of {', '.join(COVER_KINDS)}")
+        if self.margin_fen > self.cap_fen:
+            raise ValueError(f"margin {self.margin_fen} fen is above the cap of {self.cap_fen} fen")
+        return self
+
+
+class LoanRequest(BaseModel):
+    """A loan proposal: what `loan propose` sends and the borrower accepts by its hash."""
+
+    borrower: str
+    tranches: list[TrancheRequest] = Field(min_length=1, max_length=MAX_TRANCHES)
+    receivable_ids: list[int] = Field(min_length=1)
+    rate_bps: int = Field(ge=0, lt=2**16)
+    term_days: int = Field(ge=1, le=3650)
+    penalty_bps: int = Field(default=0, ge=0, lt=2**16)
+    grace_days: int = Field(default=0, ge=0, lt=2**16)
+    fee_share_bps: int = Field(default=0, ge=0, le=10_000)
+    provision_share_bps: int = Field(default=0, ge=0, le=10_000)
+    mode: Literal["sequential", "pro-rata"] = "sequential"
+    tech_partner: str | None = None
+    payees: list[tuple[str, int]] = Field(default_factory=list)
+    sweep_bps: int = Field(default=0, ge=0, le=10_000)
+    covers: list[CoverRequest] = Field(default_factory=list, max_length=MAX_COVER_LAYERS)
+
+    @model_validator(mode="after")
+    def _principal_within_cap(self) -> LoanRequest:
+        if self.principal_fen > MAX_PRINCIPAL_FEN:
+            raise ValueError(
+                f"principal {self.principal_fen} fen is above the cap of {MAX_PRINCIPAL_FEN} fen"
+            )
+        return self
+
+    @property
+    def principal_fen(self) -> int:
+        return sum(t.amount_fen for t in self.tranches)
+
+    def effective_payees(self) -> list[tuple[str, int]]:
+        """Targeted disbursement: the named payees, or the borrower for the whole principal."""
+        return self.payees or [(self.borrower, self.principal_fen)]
+
+    def terms_document(self) -> bytes:
+        """abi.encode(Terms, TrancheSpec[], receivableIds, payees, amounts, CoverSpec[]): what
+        the borrower and the cover providers accept by its hash."""
+        from eth_abi import encode
+
+        payees = self.effective_payees()
+        terms = (
+            self.borrower,
+            self.tech_partner or ZERO_ADDRESS,
+            self.rate_bps,
+            self.penalty_bps,
+            self.term_days,
+            self.grace_days,
+            self.fee_share_bps,
+            self.provision_share_bps,
+            self.sweep_bps,
+            MODES.index(self.mode),
+        )
+        tranches = [(t.lender, t.senior, t.amount_fen, t.coupon_bps) for t in self.tranches]
+        covers = [
+            (c.provider, COVER_KINDS.index(c.kind), c.share_bps, c.cap_fen, c.margin_fen)
+            for c in self.covers
+        ]
+        return encode(
+            TERMS_TYPES,
+            [
+                terms,
+                tranches,
+                self.receivable_ids,
+                [p for p, _ in payees],
+                [a for _, a in payees],
+                covers,
+            ],
+        )
+
+    def model_terms(self, disbursed_at: int) -> waterfall.LoanTerms:
+        """The reference model's terms, as if disbursed at `disbursed_at`."""
+        return waterfall.LoanTerms.for_term(
+            [
+                waterfall.Tranche(t.lender, t.senior, t.amount_fen, t.coupon_bps)
+                for t in self.tranches
+            ],
+            rate_bps=self.rate_bps,
+            disbursed_at=disbursed_at,
+            term_days=self.term_days,
+            penalty_bps=self.penalty_bps,
+            fee_share_bps=self.fee_share_bps,
+            provision_share_bps=self.provision_share_bps,
+            mode=self.mode,
+            grace_days=self.grace_days,
+        )
+
+
+def decode_terms(document: bytes) -> LoanRequest:
+    """The terms document of a LoanProposed event → the request it encodes."""
+    from eth_abi import decode
+    from eth_utils import to_checksum_address
+
+    terms, tranches, rids, payees, amounts, covers = decode(TERMS_TYPES, document)
+    (borrower, tech, rate, penalty, term, grace, fee, provision, sweep, mode) = terms
+    return LoanRequest(
+        borrower=to_checksum_address(borrower),
+        tranches=[
+            TrancheRequest(
+                lender=to_checksum_address(t[0]), senior=t[1], amount_fen=t[2], coupon_bps=t[3]
+            )
+            for t in tranches
+        ],
+        receivable_ids=list(rids),
+        rate_bps=rate,
+        term_days=term,
+        penalty_bps=penalty,
+        grace_days=grace,
+        fee_share_bps=fee,
+        provision_share_bps=provision,
+        mode=MODES[mode],
+        tech_partner=None if int(tech, 16) == 0 else to_checksum_address(tech),
+        payees=[(to_checksum_address(p), int(a)) for p, a in zip(payees, amounts, strict=True)],
+        sweep_bps=sweep,
+        covers=[
+            CoverRequest(
+                provider=to_checksum_address(c[0]),
+                kind=COVER_KINDS[c[1]],
+                share_bps=c[2],
+                cap_fen=c[3],
+                margin_fen=c[4],
+            )
+            for c in covers
+        ],
+    )
+
+
+class TrancheView(BaseModel):
+    lender: str
+    lender_name: str | None
+    class_: str = Field(serialization_alias="class")
+    amount_fen: int
+    coupon_bps: int
+    outstanding_fen: int
+    coupon_due_fen: int
+    funded: bool
+
+
+class SettlementView(BaseModel):
+    """One receipt's split; `cover_fen` is what it paid back to the pool and the cover layers
+    after a default (DESIGN §6.2), so the parts sum to `amount_fen`."""
+
+    at: int
+    source: str
+    payer: str
+    amount_fen: int
+    fee_fen: int
+    provision_fen: int
+    interest_fen: list[int]
+    principal_fen: list[int]
+    residual_fen: int
+    residual_to: str | None
+    tx: str
+    cover_fen: int = 0
+
+
+class LoanView(BaseModel):
+    """One loan, as `loan show --json` prints it (DESIGN §5, plus its full terms)."""
+
+    id: int
+    status: str
+    borrower: str
+    originator: str
+    principal_fen: int
+    outstanding_fen: int
+    interest_due_fen: int
+    rate_bps: int
+    penalty_bps: int
+    term_days: int
+    grace_days: int
+    fee_share_bps: int
+    provision_share_bps: int
+    mode: str
+    sweep_bps: int
+    tech_partner: str | None
+    disbursed_at: int
+    maturity_at: int
+    terms_hash: str
+    receivables: list[int]
+    payees: list[tuple[str, int]]
+    tranches: list[TrancheView]
+    settlements: list[SettlementView]
+    cover: list[CoverLayerView] = Field(default_factory=list)
+
+
+class Proposed(BaseModel):
+    id: int
+    tx: str
+    terms_hash: str
+
+
+class PolicyView(BaseModel):
+    min_originator_share_bps: int
+    max_apr_bps: int
+    max_fee_share_bps: int
+    max_single_borrower_bps: int
+    default_days: int
+    max_tech_cover_bps: int
+    min_lender_retention_bps: int
+    claim_days: int
+
+
+class Loans:
+    """Propose, accept, fund, disburse, repay, cancel and default loans; read them back."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    @property
+    def _c(self) -> Any:
+        return self.ledger.contract("LoanBook")
+
+    def _send(self, fn: str, *args: Any, gas: int) -> Sent:
+        return self.ledger._send("LoanBook", fn, *args, gas=gas)
+
+    def _call(self, fn: str, *args: Any) -> Any:
+        try:
+            return getattr(self._c.functions, fn)(*args).call()
+        except Exception as exc:
+            raise self.ledger.refusal(exc) from None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def propose(self, request: LoanRequest) -> Proposed:
+        from eth_utils import keccak
+        from web3.logs import DISCARD
+
+        document = request.terms_document()
+        sent = self._send("propose", document, gas=GAS_PROPOSE)
+        (event,) = self._c.events.LoanProposed().process_receipt(sent.receipt, errors=DISCARD)
+        return Proposed(
+            id=int(event["args"]["loanId"]), tx=sent.tx, terms_hash="0x" + keccak(document).hex()
+        )
+
+    def accept(self, loan_id: int, terms_hash: bytes | None = None) -> Sent:
+        """The borrower accepts; `terms_hash` defaults to the proposal's own (after review)."""
+        expected = terms_hash if terms_hash is not None else bytes(self._call("loanOf", loan_id)[9])
+        return self._send("accept", loan_id, expected, gas=GAS_LIFECYCLE)
+
+    def fund(self, loan_id: int) -> Sent:
+        return self._send("fund", loan_id, gas=GAS_LIFECYCLE)
+
+    def disburse(self, loan_id: int) -> Sent:
+        return self._send("disburse", loan_id, gas=GAS_LIFECYCLE)
+
+    def repay(self, loan_id: int, amount_fen: int) -> Sent:
+        n = int(self._call("loanOf", loan_id)[10])
+        return self._send("repay", loan_id, amount_fen, gas=gas_settle(n))
+
+    def repay_many(self, receipts: list[tuple[int, int]]) -> Sent:
+        """Several repayments (loan id, fen) in one transaction, each through the waterfall."""
+        if not receipts:
+            raise BadInput("no receipts to settle")
+        ids, amounts = [r[0] for r in receipts], [r[1] for r in receipts]
+        return self._send("repayMany", ids, amounts, gas=100_000 + gas_settle(8) * len(receipts))
+
+    def cancel(self, loan_id: int) -> Sent:
+        return self._send("cancel", loan_id, gas=GAS_LIFECYCLE)
+
+    def declare_default(self, loan_id: int) -> Sent:
+        return self._send("declareDefault", loan_id, gas=GAS_SETTLE)
+
+    def contribute(self, amount_fen: int) -> Sent:
+        return self.ledger._send("ProvisionPool", "contribute", amount_fen, gas=300_000)
+
+    def pool_balance_fen(self) -> int:
+        return int(self.ledger.contract("ProvisionPool").functions.balanceFen().call())
+
+    def policy(self) -> PolicyView:
+        p = self.ledger.contract("Policy").functions.params().call()
+        return PolicyView(**dict(zip(POLICY_NAMES, (int(v) for v in p), strict=True)))
+
+    def set_policy(self, name: str, value: int) -> Sent:
+        if name not in POLICY_NAMES:
+            raise BadInput(f"unknown policy parameter {name!r} (one of {', '.join(POLICY_NAMES)})")
+        return self.ledger._send(
+            "Policy", "set", name.encode().ljust(32, b"\0"), value, gas=300_000
+        )
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def request_of(self, loan_id: int) -> LoanRequest:
+        """The terms document the loan was proposed with (from its LoanProposed event)."""
+        logs = self.ledger.events("LoanBook", "LoanProposed", argument_filters={"loanId": loan_id})
+        if not logs:
+            raise BadInput(f"no loan {loan_id}")
+        return decode_terms(bytes(logs[0]["args"]["terms"]))
+
+    def settlements(self, loan_id: int) -> list[SettlementView]:
+        ledger = self.ledger
+        out: list[tuple[int, int, SettlementView]] = []
+        for log in ledger.events("LoanBook", "LoanSettled", argument_filters={"loanId": loan_id}):
+            a = log["args"]
+            out.append(
+                (
+                    log["blockNumber"],
+                    log["logIndex"],
+                    SettlementView(
+                        at=0,
+                        source=SOURCES[a["source"]],
+                        payer=a["payer"],
+                        amount_fen=a["amountFen"],
+                        fee_fen=a["feeFen"],
+                        provision_fen=a["provisionFen"],
+                        interest_fen=list(a["interestFen"]),
+                        principal_fen=list(a["principalFen"]),
+                        residual_fen=a["residualFen"],
+                        residual_to=a["residualTo"],
+                        tx="0x" + bytes(log["transactionHash"]).hex(),
+                    ),
+                )
+            )
+        for log in ledger.events("LoanBook", "LoanDefaulted", argument_filters={"loanId": loan_id}):
+            a = log["args"]
+            n = len(a["principalFen"])
+            out.append(
+                (
+                    log["blockNumber"],
+                    log["logIndex"],
+                    SettlementView(
+                        at=0,
+                        source="COVER",
+                        payer=ledger.deployment.address("ProvisionPool"),
+                        amount_fen=a["coverFen"],
+                        fee_fen=0,
+                        provision_fen=0,
+                        interest_fen=[0] * n,
+                        principal_fen=list(a["principalFen"]),
+                        residual_fen=0,
+                        residual_to=None,
+                        tx="0x" + bytes(log["transactionHash"]).hex(),
+                    ),
+                )
+            )
+        back: dict[str, int] = {}
+        for log in ledger.events(
+            "CoverBook", "CoverReimbursed", argument_filters={"loanId": loan_id}
+        ):
+            tx = "0x" + bytes(log["transactionHash"]).hex()
+            back[tx] = back.get(tx, 0) + sum(log["args"]["layersFen"]) + log["args"]["poolFen"]
+        for _, _, s in out:
+            if s.source != "COVER":
+                s.cover_fen = back.get(s.tx, 0)
+        out.sort(key=lambda e: (e[0], e[1]))
+        times: dict[int, int] = {}
+        for block, _, s in out:
+            if block not in times:
+                times[block] = int(ledger.chain.w3.eth.get_block(block)["timestamp"])
+            s.at = times[block]
+        return [s for _, _, s in out]
+
+    def get(self, loan_id: int) -> LoanView:
+        info = self._call("loanOf", loan_id)
+        (
+            status,
+            originator,
+            borrower,
+            principal,
+            outstanding,
+            interest_due,
+            disbursed_at,
+            maturity_at,
+            _accrued_to,
+            terms_hash,
+            count,
+        ) = info
+        terms = self._call("termsOf", loan_id)
+        tranches = []
+        for i in range(int(count)):
+            t = self._call("trancheOf", loan_id, i)
+            name = self.ledger.name_of(t[0])
+            tranches.append(
+                TrancheView(
+                    lender=t[0],
+                    lender_name=None if name == t[0] else name,
+                    class_="senior" if t[1] else "junior",
+                    amount_fen=t[2],
+                    coupon_bps=t[3],
+                    outstanding_fen=t[4],
+                    coupon_due_fen=t[5],
+                    funded=t[6],
+                )
+            )
+        payees, amounts = self._call("payeesOf", loan_id)
+        return LoanView(
+            id=loan_id,
+            status=LOAN_STATUS[status],
+            borrower=borrower,
+            originator=originator,
+            principal_fen=principal,
+            outstanding_fen=outstanding,
+            interest_due_fen=interest_due,
+            rate_bps=terms[2],
+            penalty_bps=terms[3],
+            term_days=terms[4],
+            grace_days=terms[5],
+            fee_share_bps=terms[6],
+            provision_share_bps=terms[7],
+            sweep_bps=terms[8],
+            mode=MODES[terms[9]],
+            tech_partner=None if int(terms[1], 16) == 0 else terms[1],
+            disbursed_at=disbursed_at,
+            maturity_at=maturity_at,
+            terms_hash="0x" + bytes(terms_hash).hex(),
+            receivables=list(self._call("receivablesOf", loan_id)),
+            payees=list(zip(payees, (int(a) for a in amounts), strict=True)),
+            tranches=tranches,
+            settlements=self.settlements(loan_id),
+            cover=self.ledger.covers.view(loan_id, int(outstanding)).layers,
+        )
