@@ -199,8 +199,8 @@ def parse_cover(ledger: Ledger, spec: str) -> CoverRequest:
     from pydantic import ValidationError
 
     from ledger.engine.covers import COVER_KINDS
-    from ledger.errors import BadInput
     from ledger.engine.loans import CoverRequest
+    from ledger.errors import BadInput
     from ledger.money import parse_amount, parse_rate
 
     parts = spec.split(":")

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from ledger.errors import BadInput
 from ledger.engine.tx import Sent
+from ledger.errors import BadInput
 
 if TYPE_CHECKING:
     from ledger.engine.client import Ledger

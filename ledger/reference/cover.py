@@ -26,8 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from ledger.reference import waterfall
 from ledger.errors import BadInput
+from ledger.reference import waterfall
 
 BPS = 10_000
 DAY = 86_400

@@ -16,8 +16,8 @@ import pytest
 
 from ledger.audit.trail import verify_trail
 from ledger.engine.client import Ledger
-from ledger.errors import ContractRefusal
 from ledger.engine.loans import CoverRequest, LoanRequest, TrancheRequest
+from ledger.errors import ContractRefusal
 from ledger.models import Admission
 from ledger.roles import Role
 

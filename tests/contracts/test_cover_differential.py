@@ -26,15 +26,15 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from ledger.reference import waterfall
 from ledger.engine.client import Ledger
+from ledger.engine.loans import CoverRequest, LoanRequest, TrancheRequest
+from ledger.engine.setup import initialise
 from ledger.errors import BadInput, Refused
 from ledger.home import Home
-from ledger.engine.loans import CoverRequest, LoanRequest, TrancheRequest
 from ledger.models import Admission
 from ledger.reference import cover as model
+from ledger.reference import waterfall
 from ledger.roles import Role
-from ledger.engine.setup import initialise
 from tests.conftest import running_anvil, seed
 
 LONG = bool(os.environ.get("LIANDAI_LONG"))

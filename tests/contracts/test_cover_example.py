@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 
-from ledger.reference import waterfall
 from ledger.audit.trail import verify_trail
 from ledger.engine.client import Ledger
-from ledger.home import Home
 from ledger.engine.loans import CoverRequest, LoanRequest, TrancheRequest
+from ledger.home import Home
 from ledger.models import Admission
 from ledger.reference import cover as model
+from ledger.reference import waterfall
 from ledger.roles import Role
 
 pytestmark = pytest.mark.anvil
