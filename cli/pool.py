@@ -43,7 +43,7 @@ def show(app: App, as_json: bool) -> None:
     ledger = app.ledger()
     index = Index(ledger)
     index.sync()
-    totals = {"PROVISION": 0, "CONTRIBUTION": 0, "COVER": 0}
+    totals = {"PROVISION": 0, "CONTRIBUTION": 0, "COVER": 0, "REIMBURSED": 0}
     for kind, amount in index.db.execute("SELECT kind, amount_fen FROM pool"):
         totals[kind] += int(amount)
     balance = ledger.loans.pool_balance_fen()
@@ -53,6 +53,7 @@ def show(app: App, as_json: bool) -> None:
         "provisions_fen": totals["PROVISION"],
         "contributions_fen": totals["CONTRIBUTION"],
         "cover_paid_fen": totals["COVER"],
+        "cover_reimbursed_fen": totals["REIMBURSED"],
     }
     if as_json:
         emit_json(data)
@@ -65,6 +66,7 @@ def show(app: App, as_json: bool) -> None:
             ["provisions from receipts", format_fen(totals["PROVISION"])],
             ["contributions", format_fen(totals["CONTRIBUTION"])],
             ["cover paid on defaults", format_fen(totals["COVER"])],
+            ["cover paid back by recoveries", format_fen(totals["REIMBURSED"])],
         ],
     )
 

@@ -227,7 +227,7 @@ class Report:
         }
 
     def pool(self) -> dict[str, Any]:
-        totals = {"PROVISION": 0, "CONTRIBUTION": 0, "COVER": 0}
+        totals = {"PROVISION": 0, "CONTRIBUTION": 0, "COVER": 0, "REIMBURSED": 0}
         by_member: dict[str, int] = {}
         for at, kind, member, amount in self.book.pool:
             if at > self.t:
@@ -235,7 +235,9 @@ class Report:
             totals[kind] += amount
             if kind == "CONTRIBUTION" and member:
                 by_member[member] = by_member.get(member, 0) + amount
-        balance = totals["PROVISION"] + totals["CONTRIBUTION"] - totals["COVER"]
+        balance = (
+            totals["PROVISION"] + totals["CONTRIBUTION"] - totals["COVER"] + totals["REIMBURSED"]
+        )
         return {
             "balance_fen": balance,
             "provisions_fen": totals["PROVISION"],
@@ -244,6 +246,7 @@ class Report:
                 {"member": self.party(m), "amount_fen": v} for m, v in _ranked(by_member, None)
             ],
             "cover_paid_fen": totals["COVER"],
+            "cover_reimbursed_fen": totals["REIMBURSED"],
             "coverage_ratio": Ratio(balance, self.ledger.npl),
         }
 
