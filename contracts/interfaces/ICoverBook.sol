@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {IMembershipErrors} from "./IMembershipErrors.sol";
+
 /// @title ICoverBook — cover layers of a loan (分险) and the reimbursement of cover (DESIGN §6.2)
 /// @notice A loan's terms may list up to 4 cover layers `(provider, kind, shareBps, capFen,
 /// marginFen)`, part of the terms document the borrower accepts by its hash:
@@ -26,7 +28,7 @@ pragma solidity ^0.8.24;
 /// A receipt after the default pays interest, then principal seniors first, then reimburses
 /// what the pool and each layer paid (代偿追偿), pro rata by what each paid and has not had
 /// back (largest remainder; ties in layer order, the pool last), and only then the residual.
-interface ICoverBook {
+interface ICoverBook is IMembershipErrors {
     enum Kind {
         GUARANTEE,
         INSURANCE,
