@@ -264,6 +264,11 @@ CASES: list[Case] = [
     c("--as", "bank", "loan", "default", "1", code=1, phrase="WrongLoanStatus"),
     c("loan", "show", "0", phrase="not a loan id"),
     c("loan", "list", "--status", "BOGUS", phrase="BOGUS"),
+    # --- cover
+    c("cover", "show", "0", phrase="not a loan id"),
+    c("cover", "accept", "x1", phrase="not a loan id"),
+    c("cover", "honour", "1", "1.234", phrase="1.234"),
+    c("cover", "breach", "1", "0", phrase="numbered from 1"),
     # --- member
     c("member", "add", "newbie", "--role", "LENDER", "--net-assets", "５００", phrase="not a yuan"),
     c("member", "add", "0xabc", "--role", "SUPPLIER", phrase="not a 20-byte hex address"),
