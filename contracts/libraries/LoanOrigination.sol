@@ -2,7 +2,6 @@
 pragma solidity ^0.8.24;
 
 import {ICoverBook} from "../interfaces/ICoverBook.sol";
-import {IDigitalRMB} from "../interfaces/IDigitalRMB.sol";
 import {ILoanBook} from "../interfaces/ILoanBook.sol";
 import {IMembership} from "../interfaces/IMembership.sol";
 import {IPolicy} from "../interfaces/IPolicy.sol";
@@ -10,10 +9,10 @@ import {Compliance} from "./Compliance.sol";
 import {Clock, Core, Details, Loans, Slot} from "./LoanStorage.sol";
 import {Roles} from "./Roles.sol";
 
-/// @title LoanOrigination — decode, check and store a loan proposal; fund it
+/// @title LoanOrigination — decode, check and store a loan proposal
 /// @notice Runs inside the loan book by DELEGATECALL (an external library, linked at
-/// deployment), writing the book's own storage: it keeps the proposal and funding code,
-/// needed once per loan and lender, out of the book's 24 KB of contract code.
+/// deployment), writing the book's own storage: it keeps the proposal code, needed once
+/// per loan, out of the book's 24 KB of contract code.
 library LoanOrigination {
     uint256 internal constant MAX_TRANCHES = 8;
     uint256 internal constant BPS = 10_000;
@@ -22,6 +21,12 @@ library LoanOrigination {
     /// reaches the uint80 it is stored in only after some 10,000 years.
     uint256 internal constant MAX_PRINCIPAL = type(uint64).max;
     uint256 internal constant MAX_TERM_DAYS = 3650;
+    /// @dev Receivables and payees per loan: a close releases every receivable and a
+    /// disbursement pays every payee in one transaction, so both lists are bounded.
+    uint256 internal constant MAX_RECEIVABLES = 16;
+    uint256 internal constant MAX_PAYEES = 16;
+    uint256 internal constant DEFAULT_EXPIRY_DAYS = 30;
+    uint256 internal constant DAY = 86_400;
 
     /// @dev The terms document, decoded.
     struct Document {
@@ -48,6 +53,12 @@ library LoanOrigination {
         Document memory d = _decode(terms);
         uint256 principal = _checkTerms(self, membership, policy, d.t, d.tranches);
         if (d.receivableIds.length == 0) revert ILoanBook.NoReceivables();
+        if (d.receivableIds.length > MAX_RECEIVABLES) {
+            revert ILoanBook.TooManyReceivables(d.receivableIds.length, MAX_RECEIVABLES);
+        }
+        if (d.payees.length > MAX_PAYEES) {
+            revert ILoanBook.TooManyPayees(d.payees.length, MAX_PAYEES);
+        }
         _checkPayees(membership, d.payees, d.payeeAmounts, principal);
         loanId = self.nextLoanId++;
         termsHash = keccak256(terms);
@@ -57,51 +68,6 @@ library LoanOrigination {
         self.payees[loanId] = d.payees;
         self.payeeAmounts[loanId] = d.payeeAmounts;
         if (d.layers.length != 0) cover.register(loanId, termsHash, d.receivableIds, d.layers);
-    }
-
-    /// @notice The caller, a lender of the loan, funds all of its unfunded tranches, once
-    /// every cover layer is accepted (the cover book refuses otherwise); the e-CNY moves into
-    /// the book. Returns the amount and whether the loan is now fully funded.
-    function fund(
-        Loans storage self,
-        IMembership membership,
-        IPolicy policy,
-        IDigitalRMB ecny,
-        ICoverBook cover,
-        uint256 loanId
-    ) external returns (uint256 amount, bool full) {
-        Core storage c = _fundable(self, membership, cover, loanId);
-        uint256 n = c.trancheCount;
-        uint8 mask = c.fundedMask;
-        for (uint256 i = 0; i < n; ++i) {
-            if (self.slots[loanId][i].lender == msg.sender && mask & (1 << i) == 0) {
-                amount += self.amounts[loanId][i];
-                mask |= uint8(1 << i);
-            }
-        }
-        if (amount == 0) revert ILoanBook.NothingToFund(loanId, msg.sender);
-        address borrower = c.borrower;
-        Compliance.checkExposure(membership, self, msg.sender, borrower, amount, policy.params());
-        self.exposure[msg.sender][borrower] += amount;
-        full = mask == (1 << n) - 1;
-        c.fundedMask = mask;
-        c.status = full ? ILoanBook.Status.FUNDED : ILoanBook.Status.FUNDING;
-        ecny.engineTransfer(msg.sender, address(this), amount);
-    }
-
-    function _fundable(Loans storage self, IMembership membership, ICoverBook cover, uint256 loanId)
-        private
-        view
-        returns (Core storage c)
-    {
-        c = self.core[loanId];
-        ILoanBook.Status status = c.status;
-        if (status == ILoanBook.Status.NONE) revert ILoanBook.UnknownLoan(loanId);
-        if (status != ILoanBook.Status.ACCEPTED && status != ILoanBook.Status.FUNDING) {
-            revert ILoanBook.WrongLoanStatus(loanId, status);
-        }
-        Compliance.checkLender(membership, msg.sender);
-        cover.requireAccepted(loanId);
     }
 
     function _decode(bytes calldata terms) private pure returns (Document memory d) {
@@ -135,12 +101,7 @@ library LoanOrigination {
         if (t.sweepBps > BPS) revert ILoanBook.SweepAboveWhole(t.sweepBps);
         membership.requireActive(t.borrower);
         IPolicy.Params memory p = policy.params();
-        if (uint256(t.rateBps) + t.penaltyBps > p.maxAprBps) {
-            revert ILoanBook.AprAboveCap(t.rateBps, t.penaltyBps, p.maxAprBps);
-        }
-        if (t.feeShareBps > p.maxFeeShareBps) {
-            revert ILoanBook.FeeShareAboveCap(t.feeShareBps, p.maxFeeShareBps);
-        }
+        Compliance.checkRates(t.rateBps, t.penaltyBps, t.feeShareBps, p);
         if (t.feeShareBps != 0) {
             if (t.techPartner == address(0)) revert ILoanBook.MissingTechPartner();
             membership.requireRole(t.techPartner, Roles.TECH_PARTNER);
@@ -151,6 +112,7 @@ library LoanOrigination {
                 revert ILoanBook.InvalidTrancheAmount(i, s.amountFen);
             }
             if (!s.senior && s.couponBps != 0) revert ILoanBook.JuniorWithCoupon(i, s.couponBps);
+            if (s.couponBps > t.rateBps) revert ILoanBook.CouponAboveRate(i, s.couponBps, t.rateBps);
             principal += s.amountFen;
         }
         if (principal > MAX_PRINCIPAL) revert ILoanBook.PrincipalAboveCap(principal, MAX_PRINCIPAL);
@@ -166,12 +128,7 @@ library LoanOrigination {
             Compliance.checkExposure(membership, self, s.lender, t.borrower, lenderTotal, p);
             if (s.lender == msg.sender) originatorAmount += s.amountFen;
         }
-        // originatorAmount / principal ≥ min / 10000, compared exactly.
-        if (originatorAmount * BPS < uint256(p.minOriginatorShareBps) * principal) {
-            revert ILoanBook.OriginatorShareTooLow(
-                originatorAmount * BPS / principal, p.minOriginatorShareBps
-            );
-        }
+        Compliance.checkOriginatorShare(originatorAmount, principal, p);
     }
 
     /// @dev Targeted disbursement: the payees are fixed at proposal, all active members,
@@ -221,7 +178,10 @@ library LoanOrigination {
             graceDays: t.graceDays,
             termDays: t.termDays
         });
-        self.details[loanId] = Details(msg.sender, t.techPartner, termsHash, principal);
+        uint256 expiryDays = t.expiryDays == 0 ? DEFAULT_EXPIRY_DAYS : t.expiryDays;
+        // uint40 seconds last until the year 36,812.
+        uint40 expiresAt = uint40(block.timestamp + expiryDays * DAY);
+        self.details[loanId] = Details(msg.sender, expiresAt, t.techPartner, termsHash, principal);
         for (uint256 i = 0; i < n; ++i) {
             ILoanBook.TrancheSpec memory s = tranches[i];
             // n ≤ 8 and amounts were checked ≤ uint72 max

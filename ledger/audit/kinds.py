@@ -22,6 +22,7 @@ AUDIT_KINDS: dict[str, tuple[str, str]] = {
     "ECNY_BURNT": ("DigitalRMB", "Transfer"),
     "ECNY_TRANSFERRED": ("DigitalRMB", "Transfer"),
     "ECNY_APPROVED": ("DigitalRMB", "Approval"),
+    "ECNY_HELD_CLAIMED": ("DigitalRMB", "HeldClaimed"),
     "RECEIVABLE_ISSUED": ("ReceivableToken", "ReceivableIssued"),
     "RECEIVABLE_ACCEPTED": ("ReceivableToken", "ReceivableAccepted"),
     "RECEIVABLE_REJECTED": ("ReceivableToken", "ReceivableRejected"),
@@ -46,6 +47,9 @@ AUDIT_KINDS: dict[str, tuple[str, str]] = {
     "COVER_BREACHED": ("CoverBook", "CoverBreached"),
     "COVER_REIMBURSED": ("CoverBook", "CoverReimbursed"),
     "COVER_RELEASED": ("CoverBook", "CoverReleased"),
+    "CONSENT_GRANTED": ("CreditConsent", "ConsentGranted"),
+    "CONSENT_REVOKED": ("CreditConsent", "ConsentRevoked"),
+    "CREDIT_QUERIED": ("CreditConsent", "CreditQueried"),
 }
 
 KIND_NOTES: dict[str, str] = {
@@ -58,6 +62,7 @@ KIND_NOTES: dict[str, str] = {
     "ECNY_BURNT": "the issuer burnt its own e-CNY (Transfer to the zero address; subject: issuer)",
     "ECNY_TRANSFERRED": "a member paid another member (subject: recipient)",
     "ECNY_APPROVED": "a member set an allowance (subject: spender)",
+    "ECNY_HELD_CLAIMED": "a reinstated member took what the engines held for it (subject: it)",
     "RECEIVABLE_ISSUED": "a core enterprise issued a receivable to a supplier (subject: its id)",
     "RECEIVABLE_ACCEPTED": "the supplier confirmed a pending receivable",
     "RECEIVABLE_REJECTED": "the supplier rejected a pending receivable",
@@ -82,6 +87,11 @@ KIND_NOTES: dict[str, str] = {
     "COVER_BREACHED": "a member marked a claim unpaid past its due date as breached",
     "COVER_REIMBURSED": "a receipt after a default paid back the pool and layers (actor: payer)",
     "COVER_RELEASED": "a covered loan was repaid or cancelled; the margins held went back",
+    "CONSENT_GRANTED": "a member consented to a lender reading its credit file "
+    "(actor: the borrower; subject: the lender)",
+    "CONSENT_REVOKED": "a member withdrew its consent (actor: the borrower; subject: the lender)",
+    "CREDIT_QUERIED": "a lender queried a member's credit file under its live consent "
+    "(actor: the lender; subject: the borrower)",
 }
 
 

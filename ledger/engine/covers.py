@@ -119,6 +119,10 @@ class Covers:
 
     # -- reads -------------------------------------------------------------------------------
 
+    def layer_count(self, loan_id: int) -> int:
+        """How many cover layers the loan has (0 for none, or an unknown loan)."""
+        return int(self._c.functions.coverOf(loan_id).call()[0])
+
     def view(self, loan_id: int, outstanding_fen: int | None = None) -> CoverView:
         """The loan's cover; `outstanding_fen` (the loan's principal outstanding) decides
         which unpaid claims have lapsed, read from the loan book when not given."""

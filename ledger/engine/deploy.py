@@ -28,8 +28,10 @@ SUITE = (
     "Policy",
     "ProvisionPool",
     "LoanOrigination",
+    "LoanLifecycle",
     "LoanBook",
     "CoverBook",
+    "CreditConsent",
 )
 # Engine contracts that append to the trail.
 AUDIT_WRITERS = (
@@ -40,6 +42,7 @@ AUDIT_WRITERS = (
     "ProvisionPool",
     "Policy",
     "CoverBook",
+    "CreditConsent",
 )
 DEPLOY_GAS = 12_000_000
 
@@ -104,7 +107,9 @@ def _constructor_args(
         return [at["AuditTrail"], at["Membership"]]
     if name == "ProvisionPool":
         return [at["AuditTrail"], at["DigitalRMB"]]
-    if name == "LoanOrigination":
+    if name == "CreditConsent":
+        return [at["AuditTrail"], at["Membership"]]
+    if name in ("LoanOrigination", "LoanLifecycle"):
         return []
     if name == "LoanBook":
         return [

@@ -187,7 +187,8 @@ def run_case(world: World, c: dict[str, Any]) -> None:
             lender=r(lenders[who]),
             senior=senior,
             amount_fen=amount,
-            coupon_bps=coupon if senior else 0,
+            # a senior's coupon never exceeds the borrower's rate (CouponAboveRate)
+            coupon_bps=min(coupon, c["rate"]) if senior else 0,
         )
         for senior, amount, coupon, who in c["tranches"]
     ]

@@ -79,7 +79,12 @@ ACCESS_ERRORS = {
     "NotCoverBook",
     "NotProvider",
     "NoLayerToAccept",
+    "ConsentNotGranted",
+    "NothingHeld",
 }
+
+
+PURPOSE = b"credit assessment".ljust(32, b"\0")
 
 
 def _address(label: str) -> str:
@@ -260,6 +265,21 @@ MATRIX: list[Row] = [
         lambda f: (f.a("core"), [f.a("supplier2")], [1]),
         "1 fen from core to a member",
         engines=ENGINES,
+    ),
+    Row(
+        "DigitalRMB",
+        "claimHeld()",
+        {"SUPPLIER": "held for it"},
+        lambda f: (),
+        "supplier1 was paid a receivable while suspended, then reinstated",
+    ),
+    Row(
+        "DigitalRMB",
+        "sweepShare(address,uint256,uint256)",
+        {},
+        lambda f: (f.a("supplier1"), 0, 1),
+        "a borrower's sweep share of a residual of 1 fen",
+        engines=("LoanBook",),
     ),
     Row(
         "DigitalRMB",
@@ -526,6 +546,28 @@ MATRIX: list[Row] = [
         lambda f: (f.loans["cover defaulted"], 0),
         "the same claim, unpaid past its due date",
     ),
+    # --- CreditConsent
+    Row(
+        "CreditConsent",
+        "grant(address,uint16,bytes32)",
+        MEMBERS,
+        lambda f: (f.a("microloan"), 30, PURPOSE),
+        "consent to microloan (a lender) for 30 days; any member grants for its own file",
+    ),
+    Row(
+        "CreditConsent",
+        "revoke(address)",
+        {role: "grantor" for role in ROLES},
+        lambda f: (f.a("microloan"),),
+        "the live consent every role's account granted microloan",
+    ),
+    Row(
+        "CreditConsent",
+        "query(address)",
+        {"LENDER": "holding the consent"},
+        lambda f: (f.a("supplier1"),),
+        "supplier1's file; supplier1 granted bank consent",
+    ),
 ]
 
 
@@ -549,8 +591,9 @@ def test_every_state_changing_function_has_a_row_in_the_access_matrix() -> None:
     functions = state_changing_functions()
     assert functions - rows == set(), "functions without a row: deny-by-default undocumented"
     assert rows - functions == set(), "rows for functions the contracts no longer have"
-    library = artifacts.load("LoanOrigination").abi
-    assert [e for e in library if e.get("type") == "function"] == [], "a library entry point"
+    for name in ("LoanOrigination", "LoanLifecycle"):
+        library = artifacts.load(name).abi
+        assert [e for e in library if e.get("type") == "function"] == [], f"{name} entry point"
 
 
 # ---------------------------------------------------------------------------- fixture
@@ -602,7 +645,16 @@ def build_fixture(world: Deployed) -> Fixture:
     op.as_signer("guarantor").covers.accept(covered)
     bank.loans.fund(covered)
     bank.loans.disburse(covered)
+    # Something held for supplier1: a receivable paid to it while it was suspended.
+    held = core.receivables.issue(f.a("supplier1"), 100, due, keccak(text="held")).id
+    supplier.receivables.accept(held)
+    regulator.suspend(f.a("supplier1"))
+    core.receivables.pay(held, 100)
+    regulator.reinstate(f.a("supplier1"))
     f.new_terms = _loan_request(f, f.receivables["active"]).terms_document()
+    for name in ROLE_ACCOUNT.values():  # every role's account consents to microloan
+        op.as_signer(name).consents.grant(f.a("microloan"), 30)
+    supplier.consents.grant(f.a("bank"), 30)
     world.warp(3 * DAY)  # past the 1-day term and the 1-day default delay
     bank.loans.declare_default(covered)
     world.warp(3 * DAY)  # past the 1-day claim delay
@@ -716,8 +768,8 @@ def render(observed: dict[str, Observed]) -> str:
     lines += [f"| `{r.key}` | {r.given} |" for r in MATRIX]
     lines += [
         "",
-        "`LoanOrigination` (an external library) exposes no ABI entry point: its external",
-        "functions (propose, fund) take a storage pointer and run only by DELEGATECALL from",
+        "`LoanOrigination` and `LoanLifecycle` (external libraries) expose no ABI entry point:",
+        "their external functions take a storage pointer and run only by DELEGATECALL from",
         "`LoanBook`.",
         "",
     ]
