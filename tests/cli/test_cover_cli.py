@@ -121,6 +121,17 @@ def test_three_layers_margins_partial_and_late_honours_and_a_late_receivable_pay
     ok(run, home, "chain", "advance", "31")
     breached = js(run, home, "--as", "bank", "cover", "breach", loan, "insurer")
     assert breached["layer"] == 2
+    # The breach is an alert and a line in the insurer's figures while the claim is unpaid.
+    report = js(run, home, "report")
+    (alert,) = [a for a in report["alerts"] if a["rule"] == "cover_breached"]
+    assert (alert["subject"]["loan"], alert["subject"]["layer"]) == (int(loan), 2)
+    assert alert["subject"]["provider"]["name"] == "insurer"
+    assert alert["numbers"]["unpaid_fen"] == breached["unpaid_fen"] > 0
+    insurer = next(
+        p for p in report["ledger"]["cover"]["providers"] if p["provider"]["name"] == "insurer"
+    )
+    assert insurer["breached_count"]["value"] == 1
+    assert insurer["breached_unpaid_fen"]["value"] == breached["unpaid_fen"]
     ok(run, home, "--as", "insurer", "cover", "honour", loan)  # late, after the breach: all
     ok(run, home, "--as", "guarantor", "cover", "honour", loan)  # the rest of its claim
     ok(run, home, "--as", "core", "receivable", "pay", rid)
@@ -207,6 +218,26 @@ def test_three_layers_margins_partial_and_late_honours_and_a_late_receivable_pay
         cover.pool_reimbursed_fen,
     )
     assert "GUARANTEE" in ok(run, home, "cover", "show", loan)
+    # The report's cover figures: each claim paid (margin and honours) and paid back as the
+    # model says, the repurchase lapsed; the insurer's breach no longer an alert (paid).
+    report = js(run, home, "report")
+    claims = report["ledger"]["cover"]["claims"]
+    assert [
+        (c["layer"], c["kind"], c["provider"]["name"], c["status"], c["breached_at"] is not None)
+        for c in claims
+    ] == [
+        (1, "GUARANTEE", "guarantor", "paid", False),
+        (2, "INSURANCE", "insurer", "paid", True),
+        (3, "REPURCHASE", "core", "lapsed", False),
+    ]
+    assert [
+        (c["owed_fen"]["value"], c["paid_fen"]["value"], c["reimbursed_fen"]["value"])
+        for c in claims
+    ] == list(zip(cover.owed_fen, cover.paid_fen, cover.reimbursed_fen, strict=True))
+    assert [c["unpaid_fen"]["value"] for c in claims] == [0, 0, 0]
+    assert "cover_breached" not in {a["rule"] for a in report["alerts"]}
+    pool_figures = report["ledger"]["pool"]
+    assert pool_figures["cover_reimbursed_fen"]["value"] == cover.pool_reimbursed_fen
     audit = js(run, home, "audit", "verify")
     assert audit["ok"] is True
 
