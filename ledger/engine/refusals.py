@@ -129,7 +129,7 @@ _RULES: dict[str, str] = {
     "ClaimNotDue": "cover: the claim of layer {layer} of loan #{loanId} is due {dueAt}; it "
     "cannot be breached at {nowAt}",
     "AlreadyBreached": "cover: the claim of layer {layer} of loan #{loanId} is already breached",
-    "TechPartnerCoverKind": "compliance: layer {layer} is a {kind}; a tech partner may give a "
+    "TechPartnerCoverKind": "compliance: layer {layer} is {kind}; a tech partner may give a "
     "GUARANTEE only (no 兜底)",
     "TechCoverAboveCap": "compliance max_tech_cover_bps: tech partner {provider} would cover "
     "{shareBps} of the loss, above the cap of {maxTechCoverBps} (不得兜底)",
