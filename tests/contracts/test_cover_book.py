@@ -286,3 +286,60 @@ def test_the_new_policy_parameters_are_set_by_a_regulator(book: Ledger) -> None:
     assert book.loans.policy().claim_days == 45
     refused("ParameterOutOfRange", regulator.set_policy, "min_lender_retention_bps", 10_001)
     refused("MissingRole", book.as_signer("bank").loans.set_policy, "claim_days", 1)
+
+
+def test_money_the_cover_book_owes_a_suspended_provider_is_held_never_blocks(
+    book: Ledger,
+) -> None:
+    """DESIGN §6.1 for cover: a margin coming back (at repayment, at a default) and a
+    reimbursement reach a suspended provider's held balance; the loan's repayment, default
+    and recovery go through for everyone else; the provider's own actions stay refused."""
+    r = book.resolve
+    regulator = book.as_signer("regulator")
+    cover_book = book.deployment.address("CoverBook")
+    g0 = book.balance_fen(r("guarantor"))
+
+    # A margin back at repayment, to a suspended guarantor.
+    a = proposed(book, layer(book, "guarantor", "GUARANTEE", 4000, 3_000_000, 500_000))
+    funded(book, a, ("guarantor",))
+    b = proposed(book, layer(book, "guarantor", "GUARANTEE", 4000, 3_000_000))
+    book.as_signer("supplier1").loans.accept(b)
+    regulator.suspend(r("guarantor"))
+    refused("MemberNotActive", book.as_signer("guarantor").covers.accept, b)
+    # nor is a suspended provider taken on in a new proposal
+    refused("MemberNotActive", proposed, book, layer(book, "guarantor", "GUARANTEE", 1000, 10**6))
+    book.as_signer("supplier1").loans.repay(a, 2 * PRINCIPAL)
+    assert book.loans.get(a).status == "REPAID"
+    assert book.held_fen(r("guarantor")) == 500_000
+    assert book.balance_fen(r("guarantor")) == g0 - 500_000
+    assert book.balance_fen(cover_book) == 0
+    regulator.reinstate(r("guarantor"))
+    book.as_signer("guarantor").claim_held()
+    assert (book.balance_fen(r("guarantor")), book.held_fen(r("guarantor"))) == (g0, 0)
+
+    # At a default: the margin's rest back, then a recovery's reimbursement, both held.
+    c = proposed(
+        book,
+        layer(book, "guarantor", "GUARANTEE", 4000, 5_000_000, 5_000_000),
+        layer(book, "insurer", "INSURANCE", 3000, 10**7),
+    )
+    funded(book, c, ("guarantor", "insurer"))
+    book.chain.advance_time(121 * DAY)
+    for name in ("guarantor", "insurer"):
+        regulator.suspend(r(name))
+    book.as_signer("bank").loans.declare_default(c)
+    view = book.covers.view(c)
+    g, i = view.layers
+    # owed 40% of 10,000,000 = 4,000,000 ≤ cap: the margin pays it, 1,000,000 comes back
+    assert (g.owed_fen, g.paid_fen, i.owed_fen, i.paid_fen) == (4_000_000, 4_000_000, 3_000_000, 0)
+    assert book.held_fen(r("guarantor")) == 1_000_000
+    refused(
+        "MemberNotActive", book.as_signer("insurer").covers.honour, c, 1, 1_000_000
+    )  # its own action
+    book.as_signer("supplier1").loans.repay(c, 2 * PRINCIPAL)  # a recovery: all back
+    view = book.covers.view(c)
+    assert view.layers[0].reimbursed_fen == 4_000_000
+    assert book.held_fen(r("guarantor")) == 1_000_000 + 4_000_000
+    assert book.held_fen(r("insurer")) == 0  # it paid nothing, so nothing comes back to it
+    assert book.loans.get(c).status == "REPAID"
+    assert book.balance_fen(cover_book) == 0
