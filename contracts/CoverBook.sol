@@ -234,6 +234,8 @@ contract CoverBook is ICoverBook, AuditedEngine, ReentrancyGuardTransient {
         c.dueAt = uint40(dueAt);
         // poolFen ≤ D < 2^64.
         c.poolPaidFen = uint128(poolFen);
+        // Every write before the e-CNY moves (checks-effects-interactions).
+        if (n != 0) c.principalAtDefaultFen = uint128(principalFen);
         if (k.backSum != 0) ecny.engineSplit(address(this), k.providers, k.marginBack);
         if (k.marginSum == 0) {
             payer = pool;
@@ -242,7 +244,6 @@ contract CoverBook is ICoverBook, AuditedEngine, ReentrancyGuardTransient {
             if (poolFen != 0) ecny.engineTransfer(pool, address(this), poolFen);
         }
         if (n == 0) return (coverFen, payer);
-        c.principalAtDefaultFen = uint128(principalFen);
         emit CoverCalled(
             loanId, by, principalFen, k.owed, k.marginPaid, k.marginBack, poolFen, dueAt
         );
