@@ -9,6 +9,7 @@ import {ILoanBook} from "./interfaces/ILoanBook.sol";
 import {ILoanReceipts} from "./interfaces/ILoanReceipts.sol";
 import {IMembership} from "./interfaces/IMembership.sol";
 import {IPolicy} from "./interfaces/IPolicy.sol";
+import {IPrudential} from "./interfaces/IPrudential.sol";
 import {IReceivableToken} from "./interfaces/IReceivableToken.sol";
 import {AuditedEngine} from "./AuditedEngine.sol";
 import {AuditKinds} from "./libraries/AuditKinds.sol";
@@ -56,6 +57,8 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
     /// @dev The cover layers of loans (DESIGN §6.2): hooked in at proposal, funding,
     /// default, close and every receipt after a default.
     ICoverBook private immutable _cover;
+    /// @dev The prudential rules of DESIGN §6.6 and their books.
+    IPrudential private immutable _prudential;
 
     /*//////////////////////////////////////////////////////////////
                                  STORAGE
@@ -70,7 +73,8 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         IReceivableToken receivables_,
         IPolicy policy_,
         address pool_,
-        ICoverBook cover_
+        ICoverBook cover_,
+        IPrudential prudential_
     ) AuditedEngine(trail) {
         membership = members;
         ecny = ecny_;
@@ -78,6 +82,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         policy = policy_;
         pool = pool_;
         _cover = cover_;
+        _prudential = prudential_;
         _l.nextLoanId = 1;
     }
 
@@ -90,7 +95,8 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         membership.requireRole(msg.sender, Roles.LENDER);
         address borrower;
         bytes32 termsHash;
-        (loanId, borrower, termsHash) = LoanOrigination.propose(_l, membership, policy, _cover, terms);
+        (loanId, borrower, termsHash) =
+            LoanOrigination.propose(_l, membership, policy, _cover, _prudential, terms);
         emit LoanProposed(loanId, msg.sender, borrower, terms, termsHash);
         _audit(
             AuditKinds.LOAN_PROPOSED,
@@ -120,7 +126,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
     /// @inheritdoc ILoanBook
     function fund(uint256 loanId) external nonReentrant {
         _existing(loanId);
-        (uint256 amount, bool full) = LoanLifecycle.fund(_l, membership, policy, _cover, loanId);
+        (uint256 amount, bool full) = LoanLifecycle.fund(_l, policy, _cover, _prudential, loanId);
         ecny.engineTransfer(msg.sender, address(this), amount);
         emit LoanFunded(loanId, msg.sender, amount, full);
         _audit(AuditKinds.LOAN_FUNDED, loanId, keccak256(abi.encode(loanId, msg.sender, amount, full)));
@@ -128,9 +134,10 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
 
     /// @inheritdoc ILoanBook
     function disburse(uint256 loanId) external nonReentrant {
-        _existing(loanId);
+        Core storage c = _existing(loanId);
         (uint64 nowAt, uint64 maturityAt) =
             LoanLifecycle.disburse(_l, membership, policy, receivables, ecny, loanId);
+        if (c.feeShareBps != 0) _prudential.disbursed(loanId);
         address[] memory payees = _l.payees[loanId];
         uint256[] memory amounts = _l.payeeAmounts[loanId];
         ecny.engineSplit(address(this), payees, amounts);
@@ -144,9 +151,10 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
 
     /// @inheritdoc ILoanBook
     function cancel(uint256 loanId) external nonReentrant {
-        _existing(loanId);
+        Core storage c = _existing(loanId);
         (address[] memory lenders, uint256[] memory refunds, uint256 refunded) =
             LoanLifecycle.cancel(_l, membership, receivables, loanId);
+        if (refunded != 0) _prudential.release(loanId, c.borrower);
         // A lender that is not active is refunded into its held balance (DESIGN §6.1).
         if (refunded != 0) ecny.engineSplit(address(this), lenders, refunds);
         _cover.release(loanId, msg.sender);
@@ -215,7 +223,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
     function declareDefault(uint256 loanId) external nonReentrant {
         _existing(loanId);
         LoanLifecycle.Default memory d = LoanLifecycle.declareDefault(
-            _l, membership, policy, receivables, ecny, _cover, loanId
+            _l, membership, policy, receivables, ecny, _cover, _prudential, loanId
         );
         if (d.coverFen != 0) ecny.engineSplit(d.payer, d.lenders, d.principalFen);
         emit LoanDefaulted(
@@ -353,6 +361,11 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
             _l.core[loanId].status = Status.REPAID;
             _close(loanId, c, b, payer);
         }
+        // DESIGN §6.6: the fee goes to the pool while the tech partner's loans' NPL is high.
+        if (c.feeShareBps != 0 && _prudential.settled(loanId, owed - LoanState.sum(b.outstanding), r.fee)) {
+            r.provision += r.fee;
+            r.fee = 0;
+        }
         uint256 swept = _pay(r, b);
         _record(r);
         // The residual is a payment into the recipient's wallet: another of its loans that
@@ -475,7 +488,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         if (c.sweepBps != 0 && c.status == Status.DISBURSED) {
             LoanLifecycle.sweepRemove(_l, ecny, c.borrower, loanId);
         }
-        LoanState.release(_l, receivables, _cover, loanId, c.borrower, b, actor);
+        LoanState.release(_l, receivables, _cover, _prudential, loanId, c.borrower, b, actor);
     }
 
     function _existing(uint256 loanId) private view returns (Core storage c) {

@@ -6,6 +6,7 @@ import {IDigitalRMB} from "../interfaces/IDigitalRMB.sol";
 import {ILoanBook} from "../interfaces/ILoanBook.sol";
 import {IMembership} from "../interfaces/IMembership.sol";
 import {IPolicy} from "../interfaces/IPolicy.sol";
+import {IPrudential} from "../interfaces/IPrudential.sol";
 import {IReceivableToken} from "../interfaces/IReceivableToken.sol";
 import {Compliance} from "./Compliance.sol";
 import {LoanState} from "./LoanState.sol";
@@ -35,9 +36,9 @@ library LoanLifecycle {
     /// cover book refuses while a cover layer is not accepted (DESIGN §6.2).
     function fund(
         Loans storage self,
-        IMembership membership,
         IPolicy policy,
         ICoverBook cover,
+        IPrudential prudential,
         uint256 loanId
     ) external returns (uint256 amount, bool full) {
         Core storage c = self.core[loanId];
@@ -45,10 +46,8 @@ library LoanLifecycle {
             revert ILoanBook.WrongLoanStatus(loanId, c.status);
         }
         _notExpired(self, loanId);
-        Compliance.checkLender(membership, msg.sender);
         cover.requireAccepted(loanId);
-        IPolicy.Params memory p = policy.params();
-        _recheck(self, loanId, p);
+        _recheck(self, loanId, policy.params());
         uint256 n = c.trancheCount;
         uint8 mask = c.fundedMask;
         for (uint256 i = 0; i < n; ++i) {
@@ -59,11 +58,13 @@ library LoanLifecycle {
         }
         if (amount == 0) revert ILoanBook.NothingToFund(loanId, msg.sender);
         address borrower = c.borrower;
-        Compliance.checkExposure(membership, self, msg.sender, borrower, amount, p);
-        self.exposure[msg.sender][borrower] += amount;
+        uint256 exposure = self.exposure[msg.sender][borrower] + amount;
+        self.exposure[msg.sender][borrower] = exposure;
         full = mask == (1 << n) - 1;
         c.fundedMask = mask;
         c.status = full ? ILoanBook.Status.FUNDED : ILoanBook.Status.FUNDING;
+        // Role, licence and every exposure limit (DESIGN §4.7, §6.6), checked and counted.
+        prudential.fund(loanId, msg.sender, borrower, amount, exposure);
     }
 
     /// @notice Check and record the disbursement (the book pays the payees): its times.
@@ -150,6 +151,7 @@ library LoanLifecycle {
         IReceivableToken receivables,
         IDigitalRMB ecny,
         ICoverBook cover,
+        IPrudential prudential,
         uint256 loanId
     ) external returns (Default memory d) {
         Core memory c = self.core[loanId];
@@ -177,10 +179,14 @@ library LoanLifecycle {
         self.core[loanId].status = closed ? ILoanBook.Status.REPAID : ILoanBook.Status.DEFAULTED;
         // A defaulted loan stops sweeping; one the cover repaid in full is released too.
         if (c.sweepBps != 0) _sweepRemove(self, ecny, c.borrower, loanId);
-        if (closed) LoanState.release(self, receivables, cover, loanId, c.borrower, b, msg.sender);
+        if (closed) {
+            LoanState.release(self, receivables, cover, prudential, loanId, c.borrower, b, msg.sender);
+        }
         d.lenders = b.lenders;
         d.lossFen = owed - d.coverFen;
         d.interestDueFen = k.interestDue;
+        // The tech partner's book (DESIGN §6.6): the cover leaves it, the rest is defaulted.
+        if (c.feeShareBps != 0) prudential.defaulted(loanId, d.coverFen, d.lossFen);
     }
 
     /// @notice Take `loanId` out of `borrower`'s sweep queue; the next oldest sweeps instead.

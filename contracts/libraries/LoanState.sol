@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ICoverBook} from "../interfaces/ICoverBook.sol";
+import {IPrudential} from "../interfaces/IPrudential.sol";
 import {IReceivableToken} from "../interfaces/IReceivableToken.sol";
 import {Clock, Core, Coupon, Loans, Slot} from "./LoanStorage.sol";
 import {Waterfall} from "./Waterfall.sol";
@@ -130,12 +131,13 @@ library LoanState {
         }
     }
 
-    /// @dev A loan fully repaid: its lenders' exposure to the borrower goes, its
-    /// receivables are released and its cover layers' margins (if still held) go back.
+    /// @dev A loan fully repaid: its lenders' exposure to the borrower (and, in the
+    /// prudential books, to its group and in their books) goes, its receivables are released and its cover layers' margins (if still held) go back.
     function release(
         Loans storage self,
         IReceivableToken receivables,
         ICoverBook cover,
+        IPrudential prudential,
         uint256 loanId,
         address borrower,
         Book memory b,
@@ -144,6 +146,7 @@ library LoanState {
         for (uint256 i = 0; i < b.n; ++i) {
             self.exposure[b.lenders[i]][borrower] -= self.amounts[loanId][i];
         }
+        prudential.release(loanId, borrower);
         receivables.release(loanId, actor, self.receivableIds[loanId]);
         cover.release(loanId, actor);
     }

@@ -349,9 +349,13 @@ def recover(
     cover: CoverState,
     amount_fen: int,
     t: int,
+    *,
+    fee_withheld: bool = False,
 ) -> tuple[Recovery, waterfall.LoanState, CoverState]:
-    """A receipt of `amount_fen` at `t` (any receipt; after a default it reimburses cover)."""
-    settlement, loan = waterfall.settle(terms, loan, amount_fen, t)
+    """A receipt of `amount_fen` at `t` (any receipt; after a default it reimburses cover).
+    With `fee_withheld` (the tech partner's book is above `tech_fee_npl_bps`, DESIGN §6.6)
+    the fee share goes to the provision pool, as in `waterfall.settle`."""
+    settlement, loan = waterfall.settle(terms, loan, amount_fen, t, fee_withheld=fee_withheld)
     layers_fen: tuple[int, ...] = (0,) * len(cover.layers)
     pool_fen = 0
     if loan.defaulted and settlement.residual_fen:

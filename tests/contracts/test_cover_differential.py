@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ EMBEDDED_CASES = int(os.environ.get("LIANDAI_COVER_DIFF_EMBEDDED_CASES", "8"))
 DAY = 86_400
 BIG = 10**15
 CLAIM_DAYS = 5
+TECH_FEE_NPL_BPS = 250  # the policy's default (DESIGN §6.6)
 # (provider, kind) a layer may take; the tech partner's guarantee is capped by policy.
 PROVIDERS = (
     ("guarantor", "GUARANTEE"),
@@ -60,6 +61,9 @@ class World:
     op: Ledger
     anvil: bool
     docs: int = 0
+    # The tech partner's book (DESIGN §6.6) over every loan of the world that pays it a fee:
+    # while its NPL is above TECH_FEE_NPL_BPS, a receipt's fee share goes to the pool.
+    tech: waterfall.TechBook = field(default_factory=waterfall.TechBook)
 
     def now(self) -> int:
         return int(self.op.chain.w3.eth.get_block("latest")["timestamp"])
@@ -81,9 +85,11 @@ class World:
             return
         rpc = self.op.chain.w3.provider.make_request
         snapshot = rpc("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+        tech = self.tech
         try:
             run_case(self, c)
         finally:
+            self.tech = tech
             assert rpc("evm_revert", [snapshot])["result"] is True  # type: ignore[arg-type]
             for sender in self.op._senders.values():
                 sender._nonce = None
@@ -255,11 +261,23 @@ def run_case(world: World, c: dict[str, Any]) -> None:
     terms = request.model_terms(world.at(disbursed))
     loan = waterfall.LoanState.initial(terms)
     cover = model.CoverState.initial(layers)
+    if fee:
+        world.tech = world.tech.disbursed(sum(t.principal_fen for t in terms.tranches))
+
+    def recover(amount: int, t: int) -> model.Recovery:
+        nonlocal loan, cover
+        withheld = bool(fee) and world.tech.fee_withheld(TECH_FEE_NPL_BPS)
+        defaulted = loan.defaulted
+        rec, loan, cover = model.recover(terms, loan, cover, amount, t, fee_withheld=withheld)
+        if fee:
+            repaid = sum(rec.settlement.principal_fen)
+            world.tech = world.tech.repaid(repaid, defaulted=defaulted)
+        return rec
 
     for amount in c["before"]:
         world.warp(DAY // 3)
         sent = op.as_signer("supplier1").loans.repay(loan_id, amount)
-        rec, loan, cover = model.recover(terms, loan, cover, amount, world.at(sent))
+        recover(amount, world.at(sent))
         if loan.repaid:
             return
     if c["contribution"]:
@@ -269,6 +287,9 @@ def run_case(world: World, c: dict[str, Any]) -> None:
     pool = op.loans.pool_balance_fen()
     sent = op.loans.declare_default(loan_id)
     dflt, loan, cover = model.declare_default(terms, loan, cover, pool, world.at(sent), CLAIM_DAYS)
+    if fee:
+        covered = dflt.receipt.used_fen
+        world.tech = world.tech.default(covered, dflt.principal_fen - covered)
     (d,) = events(world, sent, "LoanBook", "LoanDefaulted")
     assert (d["coverFen"], list(d["principalFen"])) == (
         dflt.receipt.used_fen,
@@ -314,6 +335,8 @@ def run_case(world: World, c: dict[str, Any]) -> None:
                     model.honour(terms, loan, cover, i, ask, world.now())
                 continue
             h, loan, cover = model.honour(terms, loan, cover, i, ask, world.at(sent))
+            if fee:
+                world.tech = world.tech.repaid(sum(h.principal_fen), defaulted=True)
             (s,) = events(world, sent, "LoanBook", "LoanSettled")
             assert (s["amountFen"], list(s["principalFen"]), s["residualFen"]) == (
                 h.amount_fen,
@@ -337,7 +360,7 @@ def run_case(world: World, c: dict[str, Any]) -> None:
                 )
                 amount = min(amount, unpaid_face)
                 sent = op.as_signer("core").receivables.pay(rid, amount)
-            rec, loan, cover = model.recover(terms, loan, cover, amount, world.at(sent))
+            rec = recover(amount, world.at(sent))
             (s,) = events(world, sent, "LoanBook", "LoanSettled")
             got = (
                 s["feeFen"],

@@ -33,7 +33,11 @@ whole ledger and these invariants must hold:
    exactly when the borrower's consent to it is granted, not revoked and not expired and
    the lender is an active LENDER, and each consent on-chain (granted, expiry, revoked,
    query count) is what the grants, revocations and queries made of it;
-10. the audit trail verifies: each new entry hashes correctly, links to its predecessor with
+10. the Prudential contract's books (DESIGN §6.6) agree with the loans: each lender's
+   funded book and its exposure to each related group are its open funding; the tech
+   partner's book is the outstanding principal of its fee-paying live loans, and of it
+   that of the defaulted ones;
+11. the audit trail verifies: each new entry hashes correctly, links to its predecessor with
    no gap in `seq`, and the last equals `head()` (incrementally, every step); and the full
    verifier (`ledger.audit.trail.verify_trail`, event bindings included) passes at the end of
    every run.
@@ -174,6 +178,7 @@ def build_world(home: Home, url: str) -> World:
     snap = Lens(ledger, lens, holders).read()
     assert watcher.check(ledger, snap) == []
     names = {ledger.resolve(n): n for n in MEMBERS}
+    deployed.fix_block_times()
     return World(
         deployed, deployed.snapshot(), holders, lens.address, books, watcher.state(), names
     )
@@ -277,6 +282,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.covered: list[int] = []  # loans proposed with cover layers
         # (borrower, lender) → [granted_at, expires_at, revoked_at, queries]
         self.consents: dict[tuple[str, str], list[int]] = {}
+        self.terms: dict[int, tuple[int, str, bytes]] = {}
         self._snap: Snapshot | None = None
         self.steps = -1  # invariants run once before the first step
         self.w.runs += 1
@@ -675,6 +681,11 @@ class LedgerMachine(RuleBasedStateMachine):
     @invariant()
     def each_lenders_exposure_is_its_open_funding(self) -> None:
         assert support.exposure_is_open_funding(self.snap) == []
+
+    @invariant()
+    def the_prudential_books_agree_with_the_loans(self) -> None:
+        problems = support.prudential_books_match_loans(self.ledger, self.snap, self.terms)
+        assert problems == []
 
     @invariant()
     def every_settlement_splits_exactly(self) -> None:
