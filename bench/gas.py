@@ -259,44 +259,49 @@ def _cover(op: Ledger, supplier: str) -> dict[str, int]:
     return gas
 
 
+def _funded_loan(op: Ledger, supplier: str, due: int, label: str, sweep_bps: int = 0) -> int:
+    """The bench's standard loan, funded: microloan senior 100,000 at 5%, bank junior
+    100,000; 10% for 90 days; fee 20% to tech, provision 10%; against a fresh receivable."""
+    from ledger.engine.loans import LoanRequest, TrancheRequest
+
+    core, s1 = op.as_signer("core"), op.as_signer("supplier1")
+    originator, bank = op.as_signer("microloan"), op.as_signer("bank")
+    doc = core.receivables.issue(supplier, 1_000_000_00, due, keccak(text=label))
+    s1.receivables.accept(doc.id)
+    request = LoanRequest(
+        borrower=supplier,
+        tranches=[
+            TrancheRequest(
+                lender=op.resolve("microloan"), senior=True, amount_fen=100_000_00, coupon_bps=500
+            ),
+            TrancheRequest(lender=op.resolve("bank"), senior=False, amount_fen=100_000_00),
+        ],
+        receivable_ids=[doc.id],
+        rate_bps=1000,
+        term_days=90,
+        fee_share_bps=2000,
+        provision_share_bps=1000,
+        tech_partner=op.resolve("tech"),
+        sweep_bps=sweep_bps,
+    )
+    lid = originator.loans.propose(request).id
+    s1.loans.accept(lid)
+    originator.loans.fund(lid)
+    bank.loans.fund(lid)
+    return lid
+
+
 def _held_cancel_and_sweep(op: Ledger, supplier: str, due: int) -> dict[str, int]:
     """DESIGN §6.1 and the sweep: a settlement whose senior lender and tech partner are
     suspended (their shares held), the claim after reinstatement, a cancellation refunding
     two lenders, a payment into a sweeping borrower's wallet, and another loan's residual
     swept by the sweeping loan."""
-    from ledger.engine.loans import LoanRequest, TrancheRequest
 
     core, s1 = op.as_signer("core"), op.as_signer("supplier1")
-    originator, bank = op.as_signer("microloan"), op.as_signer("bank")
-    regulator = op.as_signer("regulator")
+    originator, regulator = op.as_signer("microloan"), op.as_signer("regulator")
 
     def loan(label: str, sweep_bps: int = 0) -> int:
-        doc = core.receivables.issue(supplier, 1_000_000_00, due, keccak(text=label))
-        s1.receivables.accept(doc.id)
-        request = LoanRequest(
-            borrower=supplier,
-            tranches=[
-                TrancheRequest(
-                    lender=op.resolve("microloan"),
-                    senior=True,
-                    amount_fen=100_000_00,
-                    coupon_bps=500,
-                ),
-                TrancheRequest(lender=op.resolve("bank"), senior=False, amount_fen=100_000_00),
-            ],
-            receivable_ids=[doc.id],
-            rate_bps=1000,
-            term_days=90,
-            fee_share_bps=2000,
-            provision_share_bps=1000,
-            tech_partner=op.resolve("tech"),
-            sweep_bps=sweep_bps,
-        )
-        lid = originator.loans.propose(request).id
-        s1.loans.accept(lid)
-        originator.loans.fund(lid)
-        bank.loans.fund(lid)
-        return lid
+        return _funded_loan(op, supplier, due, label, sweep_bps)
 
     gas: dict[str, int] = {}
     held = loan("held")
@@ -375,36 +380,11 @@ def _default_and_audit(op: Ledger, loan_id: int) -> dict[str, int]:
 def _batch(op: Ledger, supplier: str, due: int) -> dict[str, int]:
     """Gas per receipt of `repayMany` at batch sizes 1, 10 and 50, each over distinct
     2-tranche loans in the same state (one earlier receipt each, a month of interest due)."""
-    from ledger.engine.loans import LoanRequest, TrancheRequest
 
-    core, s1 = op.as_signer("core"), op.as_signer("supplier1")
-    originator, bank = op.as_signer("microloan"), op.as_signer("bank")
+    s1, originator = op.as_signer("supplier1"), op.as_signer("microloan")
     ids = []
     for i in range(61):
-        doc = core.receivables.issue(supplier, 1_000_000_00, due, keccak(text=f"batch {i}"))
-        s1.receivables.accept(doc.id)
-        request = LoanRequest(
-            borrower=supplier,
-            tranches=[
-                TrancheRequest(
-                    lender=op.resolve("microloan"),
-                    senior=True,
-                    amount_fen=100_000_00,
-                    coupon_bps=500,
-                ),
-                TrancheRequest(lender=op.resolve("bank"), senior=False, amount_fen=100_000_00),
-            ],
-            receivable_ids=[doc.id],
-            rate_bps=1000,
-            term_days=90,
-            fee_share_bps=2000,
-            provision_share_bps=1000,
-            tech_partner=op.resolve("tech"),
-        )
-        lid = originator.loans.propose(request).id
-        s1.loans.accept(lid)
-        originator.loans.fund(lid)
-        bank.loans.fund(lid)
+        lid = _funded_loan(op, supplier, due, f"batch {i}")
         originator.loans.disburse(lid)
         ids.append(lid)
     s1.loans.repay_many([(lid, 1_000_00) for lid in ids])
