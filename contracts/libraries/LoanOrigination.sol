@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {ICoverBook} from "../interfaces/ICoverBook.sol";
 import {ILoanBook} from "../interfaces/ILoanBook.sol";
 import {IMembership} from "../interfaces/IMembership.sol";
 import {IPolicy} from "../interfaces/IPolicy.sol";
@@ -29,42 +30,50 @@ library LoanOrigination {
     uint256 internal constant DEFAULT_EXPIRY_DAYS = 30;
     uint256 internal constant DAY = 86_400;
 
+    /// @dev The terms document, decoded.
+    struct Document {
+        ILoanBook.Terms t;
+        ILoanBook.TrancheSpec[] tranches;
+        uint256[] receivableIds;
+        address[] payees;
+        uint256[] payeeAmounts;
+        ICoverBook.CoverSpec[] layers;
+    }
+
     /// @notice Check every rule of the terms document and store the loan as PROPOSED, the
-    /// caller (msg.sender, the originating lender) as originator.
-    /// @param terms abi.encode(Terms, TrancheSpec[], receivableIds, payees, payeeAmountsFen),
-    /// followed for a staged loan by (payeeStages, stageDays) (see ILoanBook.LoanProposed)
+    /// caller (msg.sender, the originating lender) as originator; its cover layers, if any,
+    /// are checked and recorded by the cover book.
+    /// @param terms abi.encode(Terms, TrancheSpec[], receivableIds, payees, payeeAmountsFen,
+    /// CoverSpec[] layers), followed for a staged loan by (payeeStages, stageDays) (see
+    /// ILoanBook.LoanProposed)
     function propose(
         Loans storage self,
         IMembership membership,
         IPolicy policy,
+        ICoverBook cover,
         IPrudential prudential,
         bytes calldata terms
     ) external returns (uint256 loanId, address borrower, bytes32 termsHash) {
-        (
-            ILoanBook.Terms memory t,
-            ILoanBook.TrancheSpec[] memory tranches,
-            uint256[] memory receivableIds,
-            address[] memory payees,
-            uint256[] memory payeeAmounts
-        ) = abi.decode(
-            terms, (ILoanBook.Terms, ILoanBook.TrancheSpec[], uint256[], address[], uint256[])
-        );
-        uint256 principal = _checkTerms(self, membership, policy, t, tranches);
-        if (receivableIds.length == 0) revert ILoanBook.NoReceivables();
-        if (receivableIds.length > MAX_RECEIVABLES) {
-            revert ILoanBook.TooManyReceivables(receivableIds.length, MAX_RECEIVABLES);
+        Document memory d = _decode(terms);
+        uint256 principal = _checkTerms(self, membership, policy, d.t, d.tranches);
+        if (d.receivableIds.length == 0) revert ILoanBook.NoReceivables();
+        if (d.receivableIds.length > MAX_RECEIVABLES) {
+            revert ILoanBook.TooManyReceivables(d.receivableIds.length, MAX_RECEIVABLES);
         }
-        if (payees.length > MAX_PAYEES) revert ILoanBook.TooManyPayees(payees.length, MAX_PAYEES);
-        _checkPayees(membership, payees, payeeAmounts, principal);
+        if (d.payees.length > MAX_PAYEES) {
+            revert ILoanBook.TooManyPayees(d.payees.length, MAX_PAYEES);
+        }
+        _checkPayees(membership, d.payees, d.payeeAmounts, principal);
         loanId = self.nextLoanId++;
-        _register(self, prudential, loanId, t, tranches, principal);
+        _register(self, prudential, loanId, d.t, d.tranches, principal);
         termsHash = keccak256(terms);
-        borrower = t.borrower;
-        _store(self, loanId, t, tranches, principal, termsHash);
-        self.receivableIds[loanId] = receivableIds;
-        self.payees[loanId] = payees;
-        self.payeeAmounts[loanId] = payeeAmounts;
+        borrower = d.t.borrower;
+        _store(self, loanId, d.t, d.tranches, principal, termsHash);
+        self.receivableIds[loanId] = d.receivableIds;
+        self.payees[loanId] = d.payees;
+        self.payeeAmounts[loanId] = d.payeeAmounts;
         if (_staged(terms)) _storeStages(self, loanId, terms);
+        if (d.layers.length != 0) cover.register(loanId, termsHash, d.receivableIds, d.layers);
     }
 
     /// @dev A staged loan: its payees per stage (stage 0's stay where they are).
@@ -73,11 +82,11 @@ library LoanOrigination {
         LoanStages.store(self, loanId, self.clock[loanId].termDays, payeeStages, stageDays);
     }
 
-    /// @dev A staged document has 7 top-level fields, an unstaged one 5: the Terms struct
-    /// is 11 static words, so the first dynamic field's offset (word 11) is 17 words for a
-    /// staged document and 15 for an unstaged one.
+    /// @dev A staged document has 8 top-level fields, an unstaged one 6: the Terms struct
+    /// is 11 static words, so the first dynamic field's offset (word 11) is 18 words for a
+    /// staged document and 16 for an unstaged one. The six-field decoding reads either.
     function _staged(bytes calldata terms) private pure returns (bool) {
-        return terms.length >= 12 * 32 && uint256(bytes32(terms[11 * 32:12 * 32])) == 17 * 32;
+        return terms.length >= 12 * 32 && uint256(bytes32(terms[11 * 32:12 * 32])) == 18 * 32;
     }
 
     function _stagesOf(bytes calldata terms)
@@ -85,7 +94,7 @@ library LoanOrigination {
         pure
         returns (uint256[] memory payeeStages, uint256[] memory stageDays)
     {
-        (,,,,, payeeStages, stageDays) = abi.decode(
+        (,,,,,, payeeStages, stageDays) = abi.decode(
             terms,
             (
                 ILoanBook.Terms,
@@ -93,8 +102,23 @@ library LoanOrigination {
                 uint256[],
                 address[],
                 uint256[],
+                ICoverBook.CoverSpec[],
                 uint256[],
                 uint256[]
+            )
+        );
+    }
+
+    function _decode(bytes calldata terms) private pure returns (Document memory d) {
+        (d.t, d.tranches, d.receivableIds, d.payees, d.payeeAmounts, d.layers) = abi.decode(
+            terms,
+            (
+                ILoanBook.Terms,
+                ILoanBook.TrancheSpec[],
+                uint256[],
+                address[],
+                uint256[],
+                ICoverBook.CoverSpec[]
             )
         );
     }

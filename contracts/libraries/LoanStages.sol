@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IAuditTrail} from "../interfaces/IAuditTrail.sol";
 import {IDigitalRMB} from "../interfaces/IDigitalRMB.sol";
 import {ILoanBook} from "../interfaces/ILoanBook.sol";
+import {ILoanBookLinks} from "../interfaces/ILoanBookLinks.sol";
 import {IMembership} from "../interfaces/IMembership.sol";
+import {IPrudential} from "../interfaces/IPrudential.sol";
 import {AuditKinds} from "./AuditKinds.sol";
-import {Clock, Core, Coupon, Loans, Slot} from "./LoanStorage.sol";
+import {LoanState} from "./LoanState.sol";
+import {Clock, Core, Loans, Slot} from "./LoanStorage.sol";
 import {Roles} from "./Roles.sol";
 import {Waterfall} from "./Waterfall.sol";
 
@@ -18,7 +20,9 @@ import {Waterfall} from "./Waterfall.sol";
 /// tranches pro rata by commitment, so a tranche's outstanding principal is what was drawn
 /// from it less what was repaid and interest accrues on that alone. Undrawn stages lapse
 /// (`lapse`): each tranche's undrawn money goes back to its lender, by a party of the loan
-/// from maturity on, or by themselves when the loan is repaid or defaulted.
+/// from maturity on, or by themselves when the loan is repaid or defaulted. The prudential
+/// books (DESIGN §6.6) count a staged loan's committed principal; a lapse takes the money
+/// that went back off them (`IPrudential.lapsed`).
 /// @dev The external functions run inside the loan book by DELEGATECALL (linked at
 /// deployment) and do the whole action there — rules, state, e-CNY, event and audit entry —
 /// so the book itself only forwards. The internal ones (proposal, disbursement) are inlined
@@ -100,18 +104,22 @@ library LoanStages {
     /// @notice `op`: DRAW + a stage to draw (ILoanBook.draw, by the borrower), LAPSE (ILoanBook.lapse,
     /// by a party of the loan from maturity on) or CLOSE (the loan was repaid or defaulted:
     /// its undrawn stages lapse, if any). `actor` is the caller, or at CLOSE whoever closed it.
-    /// @dev One entry point, so the book has one call site to link.
-    function run(
-        Loans storage self,
-        IMembership membership,
-        IDigitalRMB ecny,
-        IAuditTrail trail,
-        uint256 loanId,
-        uint256 op,
-        address actor
-    ) external {
-        if (op == CLOSE) _lapse(self, ecny, trail, loanId, actor);
-        else if (op == LAPSE) _lapseByParty(self, membership, ecny, trail, loanId);
+    /// @dev One entry point, so the book has one call site to link. The member register, the
+    /// e-CNY and the trail are read from the book (this code runs in it; a call to itself is
+    /// warm): passing the book's immutables instead would cost it 154 bytes of code.
+    function run(Loans storage self, IPrudential prudential, uint256 loanId, uint256 op, address actor)
+        external
+    {
+        if (self.core[loanId].status == ILoanBook.Status.NONE) revert ILoanBook.UnknownLoan(loanId);
+        ILoanBookLinks book = ILoanBookLinks(address(this));
+        IDigitalRMB ecny = book.ecny();
+        IAuditTrail trail = book.auditTrail();
+        if (op == CLOSE) {
+            _lapse(self, ecny, trail, prudential, loanId, actor);
+            return;
+        }
+        IMembership membership = book.membership();
+        if (op == LAPSE) _lapseByParty(self, membership, ecny, trail, prudential, loanId);
         else _draw(self, membership, ecny, trail, loanId, op - DRAW);
     }
 
@@ -123,7 +131,7 @@ library LoanStages {
         uint256 loanId,
         uint256 stage
     ) private {
-        Core storage c = self.core[loanId];
+        Core memory c = self.core[loanId];
         if (msg.sender != c.borrower) revert ILoanBook.NotBorrower(loanId, msg.sender, c.borrower);
         membership.requireActive(msg.sender);
         if (c.status != ILoanBook.Status.DISBURSED) revert ILoanBook.WrongLoanStatus(loanId, c.status);
@@ -131,14 +139,20 @@ library LoanStages {
         address[] memory payees = self.stagePayees[loanId][stage];
         // A targeted payment is never held: every payee of the stage must be active.
         membership.requireAllActive(payees);
-        _checkpoint(self, c, loanId);
+        // Interest and coupons accrue to now on the drawn outstanding (with their sub-fen
+        // carries, as a settlement does), then the draw adds to it. A draw comes before
+        // maturity, so no penalty accrues.
         uint256 n = c.trancheCount;
+        Clock memory k = self.clock[loanId];
+        LoanState.Book memory b = LoanState.load(self, loanId, n);
+        LoanState.accrue(c, k, b);
         uint256[] memory parts = _parts(self, loanId, n, amount);
         for (uint256 i = 0; i < n; ++i) {
             // outstanding + part ≤ the tranche's commitment, a uint72
-            self.slots[loanId][i].outstanding += uint72(parts[i]);
+            b.outstanding[i] += parts[i];
             self.undrawn[loanId][i] -= parts[i];
         }
+        LoanState.save(self, loanId, k, b);
         self.stages[loanId][stage].drawnAt = uint40(block.timestamp);
         uint256[] memory amounts = self.stagePayeeAmounts[loanId][stage];
         ecny.engineSplit(address(this), payees, amounts);
@@ -156,6 +170,7 @@ library LoanStages {
         IMembership membership,
         IDigitalRMB ecny,
         IAuditTrail trail,
+        IPrudential prudential,
         uint256 loanId
     ) private {
         Core storage c = self.core[loanId];
@@ -169,7 +184,9 @@ library LoanStages {
         if (block.timestamp < maturityAt) {
             revert ILoanBook.LapseBeforeMaturity(loanId, uint64(maturityAt), uint64(block.timestamp));
         }
-        if (!_lapse(self, ecny, trail, loanId, msg.sender)) revert ILoanBook.NothingToLapse(loanId);
+        if (!_lapse(self, ecny, trail, prudential, loanId, msg.sender)) {
+            revert ILoanBook.NothingToLapse(loanId);
+        }
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -222,69 +239,21 @@ library LoanStages {
         }
     }
 
-    /// @dev Accrue borrower interest and senior coupons to now on the drawn outstanding, as
-    /// the book's settlement does (each stream carrying its sub-fen remainder), before a draw
-    /// adds to it. A draw comes before maturity, so no penalty accrues: its stream and carry
-    /// are left as they are.
-    function _checkpoint(Loans storage self, Core storage c, uint256 loanId) private {
-        Clock memory k = self.clock[loanId];
-        uint256 dt = block.timestamp - k.accruedTo;
-        if (dt == 0) return;
-        uint256 n = c.trancheCount;
-        uint256 owed;
-        for (uint256 i = 0; i < n; ++i) {
-            Slot memory s = self.slots[loanId][i];
-            owed += s.outstanding;
-            if (s.senior) {
-                Coupon storage cp = self.couponDue[loanId][i];
-                (uint256 due, uint256 carryOut) =
-                    Waterfall.accrue(s.outstanding, s.couponBps, dt, cp.carry);
-                // carries are below 2^39; a coupon due stays below the interest bound
-                cp.due += uint128(due);
-                cp.carry = uint128(carryOut);
-            }
-        }
-        uint256 carry = self.carry[loanId];
-        (uint256 add, uint256 interestCarry) = Waterfall.accrue(owed, c.rateBps, dt, uint128(carry));
-        self.carry[loanId] = interestCarry | (carry >> 128) << 128;
-        k.interestDue = SafeCast.toUint80(k.interestDue + add);
-        k.accruedTo = uint40(block.timestamp);
-        self.clock[loanId] = k;
-    }
-
     /// @dev Lapse every stage neither drawn nor lapsed; refund each tranche's undrawn money.
     /// False when there was none.
     function _lapse(
         Loans storage self,
         IDigitalRMB ecny,
         IAuditTrail trail,
+        IPrudential prudential,
         uint256 loanId,
         address actor
     ) private returns (bool) {
-        ILoanBook.Stage[] storage stages = self.stages[loanId];
-        uint256 count = stages.length;
-        uint256[] memory lapsed = new uint256[](count);
-        uint256 m;
-        for (uint256 k = 0; k < count; ++k) {
-            ILoanBook.Stage storage s = stages[k];
-            if (s.drawnAt == 0 && !s.lapsed) {
-                s.lapsed = true;
-                lapsed[m++] = k;
-            }
-        }
-        if (m == 0) return false;
-        // Shrink to the stages lapsed; m ≤ count by construction.
-        assembly ("memory-safe") {
-            mstore(lapsed, m)
-        }
-        uint256 n = self.core[loanId].trancheCount;
-        address[] memory lenders = new address[](n);
-        uint256[] memory refunds = new uint256[](n);
-        for (uint256 i = 0; i < n; ++i) {
-            lenders[i] = self.slots[loanId][i].lender;
-            refunds[i] = self.undrawn[loanId][i];
-            self.undrawn[loanId][i] = 0;
-        }
+        uint256[] memory lapsed = _markLapsed(self, loanId);
+        if (lapsed.length == 0) return false;
+        (address[] memory lenders, uint256[] memory refunds) = _undrawn(self, loanId);
+        // The money going back leaves the prudential books, which counted it as committed.
+        prudential.lapsed(loanId, self.core[loanId].borrower, lenders, refunds);
         // A lender that is not active is refunded into its held balance (DESIGN §6.1).
         ecny.engineSplit(address(this), lenders, refunds);
         emit ILoanBook.StagesLapsed(loanId, actor, lapsed, refunds);
@@ -295,6 +264,43 @@ library LoanStages {
             keccak256(abi.encode(loanId, actor, lapsed, refunds))
         );
         return true;
+    }
+
+    /// @dev Mark every stage neither drawn nor lapsed as lapsed; returns them.
+    function _markLapsed(Loans storage self, uint256 loanId)
+        private
+        returns (uint256[] memory lapsed)
+    {
+        ILoanBook.Stage[] storage stages = self.stages[loanId];
+        uint256 count = stages.length;
+        lapsed = new uint256[](count);
+        uint256 m;
+        for (uint256 k = 0; k < count; ++k) {
+            ILoanBook.Stage storage s = stages[k];
+            if (s.drawnAt == 0 && !s.lapsed) {
+                s.lapsed = true;
+                lapsed[m++] = k;
+            }
+        }
+        // Shrink to the stages lapsed; m ≤ count by construction.
+        assembly ("memory-safe") {
+            mstore(lapsed, m)
+        }
+    }
+
+    /// @dev Each tranche's lender and undrawn money, which is taken out (set to zero).
+    function _undrawn(Loans storage self, uint256 loanId)
+        private
+        returns (address[] memory lenders, uint256[] memory refunds)
+    {
+        uint256 n = self.core[loanId].trancheCount;
+        lenders = new address[](n);
+        refunds = new uint256[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            lenders[i] = self.slots[loanId][i].lender;
+            refunds[i] = self.undrawn[loanId][i];
+            self.undrawn[loanId][i] = 0;
+        }
     }
 
     function _isLender(Loans storage self, uint256 loanId, uint256 n, address account)

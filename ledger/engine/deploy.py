@@ -31,6 +31,7 @@ SUITE = (
     "LoanOrigination",
     "LoanLifecycle",
     "LoanBook",
+    "CoverBook",
     "CreditConsent",
     # Last, so adding it moved no other contract's address (the book links it by prediction).
     "LoanStages",
@@ -43,6 +44,7 @@ AUDIT_WRITERS = (
     "LoanBook",
     "ProvisionPool",
     "Policy",
+    "CoverBook",
     "CreditConsent",
 )
 DEPLOY_GAS = 12_000_000
@@ -101,6 +103,7 @@ def _constructor_args(
             at["ReceivableToken"],
             at["LoanBook"],
             at["ProvisionPool"],
+            at["CoverBook"],
         ]
     if name == "ReceivableToken":
         return [at["AuditTrail"], at["Membership"], at["DigitalRMB"], at["LoanBook"]]
@@ -122,7 +125,18 @@ def _constructor_args(
             at["ReceivableToken"],
             at["Policy"],
             at["ProvisionPool"],
+            at["CoverBook"],
             at["Prudential"],
+        ]
+    if name == "CoverBook":
+        return [
+            at["AuditTrail"],
+            at["Membership"],
+            at["DigitalRMB"],
+            at["ReceivableToken"],
+            at["Policy"],
+            at["LoanBook"],
+            at["ProvisionPool"],
         ]
     raise ValueError(name)
 

@@ -369,7 +369,7 @@ def test_an_unstaged_terms_document_is_exactly_as_before(w: World) -> None:
     )
     tranches = [(t.lender, t.senior, t.amount_fen, t.coupon_bps) for t in req.tranches]
     legacy = encode(
-        TERMS_TYPES, [terms, tranches, [1], [p for p, _ in payees], [a for _, a in payees]]
+        TERMS_TYPES, [terms, tranches, [1], [p for p, _ in payees], [a for _, a in payees], []]
     )
     assert req.terms_document() == legacy
     assert not decode_terms(legacy).staged

@@ -286,7 +286,10 @@ class Books:
         minted, burnt: e-CNY the tests minted and burnt (successful calls only).
         contributed: voluntary pool contributions the tests made.
         provisions: provision shares of every settlement (LoanSettled events).
-        cover: what the pool paid on defaults (LoanDefaulted events).
+        cover: what the pool paid on defaults (LoanDefaulted events, less the margins that
+            paid with it: CoverCalled events).
+        reimbursed: what recoveries paid back to the pool (CoverReimbursed events).
+        margins: margins the cover book holds (accepted, less paid, returned or released).
         principal: (loan, tranche) → principal repaid by settlements.
         covered: (loan, tranche) → principal covered by the pool.
         paid_on_root: receivable root → what its debtor paid on its lineage.
@@ -297,6 +300,7 @@ class Books:
             of an unstaged loan draws its whole amount.
         undrawn: staged loan → its money still in the loan book: the principal less what
             its disbursement, draws and lapse refunds paid out.
+        lapsed: (loan, tranche) → its undrawn money a lapse paid back to its lender.
         problems: broken rules found while reading receipts (a split that does not add up).
     """
 
@@ -305,6 +309,8 @@ class Books:
     contributed: int = 0
     provisions: int = 0
     cover: int = 0
+    reimbursed: int = 0
+    margins: int = 0
     principal: dict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))
     covered: dict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))
     paid_on_root: dict[int, int] = field(default_factory=lambda: defaultdict(int))
@@ -315,12 +321,28 @@ class Books:
     draws: int = 0
     lapses: int = 0
     undrawn: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    lapsed: dict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))
 
     def read_receipt(self, ledger: Ledger, receipt: Any) -> None:
         """Add the settlements and defaults a mined transaction carried."""
         from web3.logs import DISCARD
 
         events = ledger.contract("LoanBook").events
+        cover = ledger.contract("CoverBook").events
+        back: dict[int, int] = defaultdict(int)
+        for ev in cover.CoverReimbursed().process_receipt(receipt, errors=DISCARD):
+            a = ev["args"]
+            back[int(a["loanId"])] += sum(a["layersFen"]) + int(a["poolFen"])
+            self.reimbursed += int(a["poolFen"])
+        for ev in cover.CoverAccepted().process_receipt(receipt, errors=DISCARD):
+            self.margins += int(ev["args"]["marginFen"])
+        for ev in cover.CoverReleased().process_receipt(receipt, errors=DISCARD):
+            self.margins -= sum(ev["args"]["marginsFen"])
+        for ev in cover.CoverCalled().process_receipt(receipt, errors=DISCARD):
+            a = ev["args"]
+            paid = sum(a["marginPaidFen"])
+            self.margins -= paid + sum(a["marginReturnedFen"])
+            self.cover -= paid  # the margins' part of the default's cover
         for ev in events.LoanSettled().process_receipt(receipt, errors=DISCARD):
             a = ev["args"]
             self.settlements += 1
@@ -331,6 +353,7 @@ class Books:
                 + sum(a["interestFen"])
                 + sum(a["principalFen"])
                 + int(a["residualFen"])
+                + back.pop(int(a["loanId"]), 0)
             )
             if parts != int(a["amountFen"]):
                 self.problems.append(
@@ -378,6 +401,8 @@ class Books:
         for ev in events.StagesLapsed().process_receipt(receipt, errors=DISCARD):
             loan = int(ev["args"]["loanId"])
             self.undrawn[loan] -= sum(ev["args"]["refundsFen"])
+            for i, refund in enumerate(ev["args"]["refundsFen"]):
+                self.lapsed[(loan, i)] += int(refund)
             self.lapses += 1
             if self.undrawn[loan] != 0:
                 self.problems.append(f"loan {loan} lapsed with {self.undrawn[loan]} left undrawn")
@@ -431,12 +456,16 @@ def contract_balances_match_books(
             f"stages {undrawn}"
         )
     pool = s.balances[contracts["ProvisionPool"]]
-    expected = books.contributed + books.provisions - books.cover
+    expected = books.contributed + books.provisions - books.cover + books.reimbursed
     if pool != expected:
         problems.append(
             f"pool holds {pool}, books say {books.contributed} contributed + "
-            f"{books.provisions} provisions - {books.cover} cover = {expected}"
+            f"{books.provisions} provisions - {books.cover} cover + {books.reimbursed} "
+            f"reimbursed = {expected}"
         )
+    held = s.balances[contracts["CoverBook"]]
+    if held != books.margins:
+        problems.append(f"cover book holds {held}, margins held are {books.margins}")
     for name in NEVER_HOLD:
         if s.balances.get(contracts[name], 0) != 0:
             problems.append(f"{name} holds {s.balances[contracts[name]]} fen")
@@ -507,6 +536,35 @@ def loan_outstanding_is_principal_less_repaid_and_cover(s: Snapshot, books: Book
     return problems
 
 
+def cover_claims_are_bounded(ledger: Ledger, s: Snapshot, loan_ids: list[int]) -> list[str]:
+    """Per covered loan (DESIGN §6.2): each layer owes at most its cap and its share of D,
+    has paid at most what it owes and had back at most what it paid; the pool had back at
+    most what it paid; nothing is owed before a default; the cover is closed exactly when the
+    loan was repaid or cancelled."""
+    problems = []
+    book = ledger.contract("CoverBook").functions
+    for loan_id in loan_ids:
+        info = book.coverOf(loan_id).call()
+        count, closed, defaulted_at, _, d, pool_paid, pool_back = info
+        if pool_back > pool_paid:
+            problems.append(f"loan {loan_id}: pool had back {pool_back} of {pool_paid}")
+        status = s.loans[loan_id].status
+        if closed != (status in ("REPAID", "CANCELLED")):
+            problems.append(f"loan {loan_id} is {status} but its cover closed={closed}")
+        for i in range(count):
+            x = book.layerOf(loan_id, i).call()
+            share, cap, owed, paid, back = x[2], x[3], x[7], x[8], x[9]
+            if not defaulted_at and (owed or paid or back):
+                problems.append(f"loan {loan_id} layer {i}: a claim before any default")
+            if owed > min(cap, d * share // 10_000):
+                problems.append(f"loan {loan_id} layer {i}: owes {owed}, above cap or share")
+            if not back <= paid <= owed:
+                problems.append(
+                    f"loan {loan_id} layer {i}: had back {back}, paid {paid}, owes {owed}"
+                )
+    return problems
+
+
 def exposure_is_open_funding(s: Snapshot) -> list[str]:
     expected: dict[tuple[str, str], int] = defaultdict(int)
     recorded: dict[tuple[str, str], int] = {}
@@ -524,12 +582,14 @@ def exposure_is_open_funding(s: Snapshot) -> list[str]:
 
 
 def prudential_books_match_loans(
-    ledger: Ledger, s: Snapshot, cache: dict[int, tuple[int, str, bytes]]
+    ledger: Ledger, s: Snapshot, cache: dict[int, tuple[int, str, bytes]], books: Books
 ) -> list[str]:
     """DESIGN §6.6's books in the Prudential contract agree with the loans: each lender's
-    book and each (lender, group) exposure are its open funding; each tech partner's book
-    is the outstanding principal of its fee-paying disbursed and defaulted loans, and of it
-    that of the defaulted ones. `cache` keeps each loan's (fee share, tech partner, group)."""
+    book and each (lender, group) exposure are its open funding, less what lapsed stages of
+    staged loans paid back to it (DESIGN §6.4); each tech partner's book is the outstanding
+    principal of its fee-paying disbursed and defaulted loans plus their stages neither
+    drawn nor lapsed, and of it that of the defaulted ones. `cache` keeps each loan's (fee
+    share, tech partner, group); `books` the stages drawn and lapsed."""
     book = ledger.contract("LoanBook").functions
     prudential = ledger.contract("Prudential").functions
     funded: dict[str, int] = defaultdict(int)
@@ -544,12 +604,13 @@ def prudential_books_match_loans(
             cache[loan.id] = (int(terms[6]), to_checksum_address(terms[1]), group)
         fee, tech, group = cache[loan.id]
         if loan.status in EXPOSED:
-            for t in loan.tranches:
+            for i, t in enumerate(loan.tranches):
                 if t.funded:
-                    funded[t.lender] += t.amount
-                    groups[(t.lender, group)] += t.amount
+                    open_fen = t.amount - books.lapsed.get((loan.id, i), 0)
+                    funded[t.lender] += open_fen
+                    groups[(t.lender, group)] += open_fen
         if fee and loan.status in ("DISBURSED", "DEFAULTED"):
-            techs[tech][0] += loan.outstanding
+            techs[tech][0] += loan.outstanding + books.undrawn.get(loan.id, 0)
             if loan.status == "DEFAULTED":
                 techs[tech][1] += loan.outstanding
     problems = []
