@@ -70,16 +70,27 @@ library LoanOrigination {
         borrower = d.t.borrower;
         _store(self, loanId, d.t, d.tranches, principal, termsHash);
         self.receivableIds[loanId] = d.receivableIds;
-        self.payees[loanId] = d.payees;
-        self.payeeAmounts[loanId] = d.payeeAmounts;
-        if (_staged(terms)) _storeStages(self, loanId, terms);
+        if (_staged(terms)) {
+            _storeStages(self, loanId, terms, d.payees, d.payeeAmounts);
+        } else {
+            self.payees[loanId] = d.payees;
+            self.payeeAmounts[loanId] = d.payeeAmounts;
+        }
         if (d.layers.length != 0) cover.register(loanId, termsHash, d.receivableIds, d.layers);
     }
 
-    /// @dev A staged loan: its payees per stage (stage 0's stay where they are).
-    function _storeStages(Loans storage self, uint256 loanId, bytes calldata terms) private {
+    /// @dev A staged loan: its payees per stage (stage 0's where an unstaged loan keeps all).
+    function _storeStages(
+        Loans storage self,
+        uint256 loanId,
+        bytes calldata terms,
+        address[] memory payees,
+        uint256[] memory amounts
+    ) private {
         (uint256[] memory payeeStages, uint256[] memory stageDays) = _stagesOf(terms);
-        LoanStages.store(self, loanId, self.clock[loanId].termDays, payeeStages, stageDays);
+        LoanStages.store(
+            self, loanId, self.clock[loanId].termDays, payees, amounts, payeeStages, stageDays
+        );
     }
 
     /// @dev A staged document has 8 top-level fields, an unstaged one 6: the Terms struct

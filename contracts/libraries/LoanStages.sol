@@ -39,20 +39,18 @@ library LoanStages {
                       PROPOSAL AND DISBURSEMENT (inlined)
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Store the stages of a staged proposal whose payees are stored: stage 0's stay
-    /// where an unstaged loan keeps all of its payees, the others move to their stage; every
+    /// @notice Store the payees and stages of a staged proposal (its payees checked): stage
+    /// 0's payees where an unstaged loan keeps all of its payees, the others by stage; every
     /// stage up to the last pays something, every stage k ≥ 1 has a day before maturity.
     function store(
         Loans storage self,
         uint256 loanId,
         uint256 termDays,
+        address[] memory payees,
+        uint256[] memory amounts,
         uint256[] memory payeeStages,
         uint256[] memory stageDays
     ) internal {
-        address[] memory payees = self.payees[loanId];
-        uint256[] memory amounts = self.payeeAmounts[loanId];
-        delete self.payees[loanId];
-        delete self.payeeAmounts[loanId];
         uint256 count = stageDays.length + 1;
         if (count > MAX_STAGES) revert ILoanBook.TooManyStages(count, MAX_STAGES);
         if (payeeStages.length != payees.length) {

@@ -82,12 +82,22 @@ def gas_settle(
     return 330_000 + 60_000 * tranches + 12_000 * receivables + extra + cover
 
 
-def gas_propose(tranches: int, receivables: int, payees: int, layers: int = 0) -> int:
+def gas_propose(
+    tranches: int, receivables: int, payees: int, layers: int = 0, stages: int = 0
+) -> int:
     """A proposal: each tranche's lender checked and registered (DESIGN §4.7, §6.6), each
-    receivable and payee checked and stored (measured: 1.55 M for 2 / 16 / 16), and each
+    receivable and payee checked and stored (measured: 1.55 M for 2 / 16 / 16), each
     cover layer checked and recorded by the cover book (DESIGN §6.2; measured: some 85,000
-    a layer)."""
-    return 600_000 + 150_000 * tranches + 45_000 * (receivables + payees) + 120_000 * layers
+    a layer), and a staged loan's stages (DESIGN §6.4: the stages decoded again, one word
+    each, and a stage's payee list)."""
+    staged = 60_000 + 50_000 * stages if stages > 1 else 0
+    return (
+        600_000
+        + 150_000 * tranches
+        + 45_000 * (receivables + payees)
+        + 120_000 * layers
+        + staged
+    )
 
 
 def gas_lifecycle(receivables: int, payees: int) -> int:
@@ -471,6 +481,7 @@ class Loans:
             len(request.receivable_ids),
             len(request.payees),
             len(request.covers),
+            request.stage_count(),
         )
         sent = self._send("propose", document, gas=gas)
         (event,) = self._c.events.LoanProposed().process_receipt(sent.receipt, errors=DISCARD)

@@ -558,6 +558,15 @@ class TechBook:
             defaulted_fen=self.defaulted_fen - (principal_fen if defaulted else 0),
         )
 
+    def lapsed(self, refund_fen: int) -> TechBook:
+        """Undrawn stages of a staged loan lapsed (DESIGN §6.4): the book counted the loan's
+        committed principal from its disbursement; `refund_fen`, undrawn, went back to the
+        lenders and leaves it."""
+        _check_int(refund_fen, "refund")
+        if refund_fen > self.outstanding_fen - self.defaulted_fen:
+            raise BadInput(f"{refund_fen} fen lapsed is more than the book's performing part")
+        return replace(self, outstanding_fen=self.outstanding_fen - refund_fen)
+
     def default(self, cover_fen: int, remaining_fen: int) -> TechBook:
         """A loan defaulted: `cover_fen` of its principal was covered, `remaining_fen` not."""
         _check_int(cover_fen, "cover")

@@ -233,6 +233,86 @@ def test_a_default_lapses_the_undrawn_stages_and_covers_drawn_principal_only(w: 
     assert view.undrawn_fen == 0
 
 
+def prudential_books(w: World, loan: int) -> dict[str, int]:
+    """The Prudential contract's books (DESIGN §6.6) that a staged loan touches: each
+    lender's funded book and exposure to the borrower's group, the tech partner's book."""
+    prudential = w.ledger.contract("Prudential").functions
+    group = bytes(prudential.groupOfLoan(loan).call())
+    if group == bytes(32):  # no group: the borrower's own key
+        group = bytes(12) + bytes.fromhex(w.addr("supplier1")[2:])
+    books: dict[str, int] = {}
+    for name in ("bank", "microloan"):
+        books[f"{name} book"] = int(prudential.bookOf(w.addr(name)).call())
+        books[f"{name} group"] = int(prudential.groupExposureOf(w.addr(name), group).call())
+    tech = w.tech_book("tech")
+    books["tech outstanding"] = tech.outstanding_fen
+    books["tech defaulted"] = tech.defaulted_fen
+    return books
+
+
+def moved(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    return {k: after[k] - before[k] for k in before if after[k] != before[k]}
+
+
+def test_a_lapse_takes_the_undrawn_money_off_the_prudential_books(w: World) -> None:
+    # Funded and disbursed, the loan counts its committed principal, drawn or not; a draw
+    # changes nothing there; the lapse from maturity takes what went back off each lender's
+    # book and group exposure and off the tech partner's book; the repayment the rest.
+    req = staged(w, fee_share_bps=1_000, tech_partner=w.addr("tech"))
+    start = prudential_books(w, 0)
+    loan = w.open(req)
+    t0 = w.get(loan).disbursed_at
+    committed = {
+        "bank book": 700_000,
+        "bank group": 700_000,
+        "microloan book": 300_000,
+        "microloan group": 300_000,
+        "tech outstanding": 1_000_000,
+    }
+    assert moved(start, prudential_books(w, loan)) == committed
+    w.advance_to(t0 + 30 * DAY)
+    w.as_("supplier1").loans.draw(loan, 1)
+    assert moved(start, prudential_books(w, loan)) == committed
+    w.advance_to(t0 + 90 * DAY)
+    before = prudential_books(w, loan)
+    sent = w.as_("bank").loans.lapse(loan)
+    (ev,) = lapsed_events(w, sent)
+    assert list(ev["stages"]) == [2] and list(ev["refundsFen"]) == [175_000, 75_000]
+    assert moved(before, prudential_books(w, loan)) == {
+        "bank book": -175_000,
+        "bank group": -175_000,
+        "microloan book": -75_000,
+        "microloan group": -75_000,
+        "tech outstanding": -250_000,
+    }
+    owed = w.ledger.contract("LoanBook").functions.loanOf(loan).call()
+    w.as_("supplier1").loans.repay(loan, int(owed[4]) + int(owed[5]) + 1_000)
+    assert w.status(loan) == "REPAID"
+    assert moved(start, prudential_books(w, loan)) == {}
+
+
+def test_a_default_lapses_stages_off_the_prudential_books_and_defaults_drawn_principal(
+    w: World,
+) -> None:
+    w.as_("regulator").loans.set_policy("default_days", 1)
+    req = staged(w, fee_share_bps=1_000, tech_partner=w.addr("tech"))
+    start = prudential_books(w, 0)
+    loan = w.open(req)
+    t0 = w.get(loan).disbursed_at
+    w.advance_to(t0 + 91 * DAY + 1)
+    w.as_("bank").loans.declare_default(loan)
+    # Stage 0 (400,000) was drawn; stages 1 and 2 (600,000) lapsed, leaving the books; the
+    # drawn principal stays in them, defaulted (the pool is empty: no cover).
+    assert moved(start, prudential_books(w, loan)) == {
+        "bank book": 280_000,
+        "bank group": 280_000,
+        "microloan book": 120_000,
+        "microloan group": 120_000,
+        "tech outstanding": 400_000,
+        "tech defaulted": 400_000,
+    }
+
+
 def test_cancelling_a_staged_loan_refunds_whole_tranches(w: World) -> None:
     loan = w.open(staged(w), until="FUNDED")
     before = w.balances("bank", "microloan")

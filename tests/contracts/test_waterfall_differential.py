@@ -13,7 +13,8 @@ Staged loans (DESIGN §6.4) get cases of their own: 1–4 later stages of odd am
 draws and receipts in random order, and an end by repayment, by `lapse` from maturity or by
 default. Every draw's split over the tranches (pro rata by commitment), every settlement
 (interest on drawn principal only) and every lapse's refunds must equal
-`ledger.reference.stages` on top of the waterfall model.
+`ledger.reference.stages` on top of the waterfall model, and the tech partner's book, which
+counts a staged loan's committed principal until its undrawn stages lapse, the model's.
 
 The bulk runs on anvil (the same bytecode, a fast EVM); a smaller run on the embedded chain.
 LIANDAI_DIFF_CASES sets the anvil count (default 2,000; `make test-long` runs 100,000);
@@ -464,6 +465,25 @@ def run_staged_case(world: World, c: dict) -> None:  # type: ignore[type-arg]
     disbursed = world.lenders[0].loans.disburse(loan_id)
     t0 = int(op.chain.w3.eth.get_block(disbursed.block)["timestamp"])
     terms = request.model_terms(t0)
+    if fee:  # the committed principal joins the tech partner's book, drawn or not
+        world.book = world.book.disbursed(principal)
+
+    def settle(amount: int, t: int) -> waterfall.Settlement:
+        nonlocal state
+        withheld = bool(fee) and world.book.fee_withheld(world.npl_bps)
+        defaulted = state.defaulted
+        model, state = waterfall.settle(terms, state, amount, t, fee_withheld=withheld)
+        if fee:
+            world.book = world.book.repaid(sum(model.principal_fen), defaulted=defaulted)
+        return model
+
+    def lapse() -> list[int]:
+        nonlocal undrawn
+        refunds, undrawn = stages.lapse(undrawn)
+        if fee:
+            world.book = world.book.lapsed(sum(refunds))
+        return list(refunds)
+
     if count > 1:
         _, state, undrawn = stages.start(terms, amounts[0])
     else:
@@ -491,44 +511,46 @@ def run_staged_case(world: World, c: dict) -> None:  # type: ignore[type-arg]
             world.warp(action[1])
             sent = borrower.loans.repay(loan_id, action[2])
             t = int(op.chain.w3.eth.get_block(sent.block)["timestamp"])
-            model, state = waterfall.settle(terms, state, action[2], t)
+            model = settle(action[2], t)
             check(model, settlement_of(world, sent.receipt, loan_id), action[2])
             if state.repaid:
-                refunds, undrawn = stages.lapse(undrawn)
+                refunds = lapse()
                 got = lapsed_refunds(world, sent.receipt)
-                assert got == (list(refunds) if any(refunds) or count > len(drawn) else None)
+                assert got == (refunds if any(refunds) or count > len(drawn) else None)
+                assert tech_book_on_chain(world) == world.book
                 return
     if c["end"] == "lapse" and count > len(drawn):
         world.warp(max(0, terms.maturity_at - world.now()) + 1)
         sent = borrower.loans.lapse(loan_id)
-        refunds, undrawn = stages.lapse(undrawn)
-        assert lapsed_refunds(world, sent.receipt) == list(refunds)
+        assert lapsed_refunds(world, sent.receipt) == lapse()
+        assert tech_book_on_chain(world) == world.book
     if c["end"] == "default" and state.principal_outstanding_fen:
         world.warp(max(0, terms.maturity_at + DAY - world.now()) + 1)
         pool = world.lenders[0].loans.pool_balance_fen()
         sent = op.loans.declare_default(loan_id)
         t = int(op.chain.w3.eth.get_block(sent.block)["timestamp"])
         cover, state = waterfall.cover(terms, state, pool, t)
+        if fee:
+            world.book = world.book.default(cover.used_fen, state.principal_outstanding_fen)
         (event,) = book.events.LoanDefaulted().process_receipt(sent.receipt, errors=DISCARD)
         assert list(event["args"]["principalFen"]) == list(cover.principal_fen)
-        refunds, undrawn = stages.lapse(undrawn)
-        assert lapsed_refunds(world, sent.receipt) == (
-            list(refunds) if count > len(drawn) else None
-        )
+        refunds = lapse()
+        assert lapsed_refunds(world, sent.receipt) == (refunds if count > len(drawn) else None)
     else:
         world.warp(1)
         owed = waterfall.accrue(terms, state, world.now() + 1)
         total = owed.interest_due_fen + owed.principal_outstanding_fen + 1
         sent = borrower.loans.repay(loan_id, total)
         t = int(op.chain.w3.eth.get_block(sent.block)["timestamp"])
-        model, state = waterfall.settle(terms, state, total, t)
+        model = settle(total, t)
         check(model, settlement_of(world, sent.receipt, loan_id), total)
         assert state.repaid
-        refunds, undrawn = stages.lapse(undrawn)
+        refunds = lapse()
         expect_lapse = count > len(drawn) and c["end"] != "lapse"
-        assert lapsed_refunds(world, sent.receipt) == (list(refunds) if expect_lapse else None)
+        assert lapsed_refunds(world, sent.receipt) == (refunds if expect_lapse else None)
     info = book.functions.loanOf(loan_id).call()
     assert info[4] == state.principal_outstanding_fen
+    assert tech_book_on_chain(world) == world.book
 
 
 def cases(count: int):  # type: ignore[no-untyped-def]
