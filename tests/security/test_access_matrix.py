@@ -481,6 +481,14 @@ MATRIX: list[Row] = [
         engines=("LoanBook",),
     ),
     Row(
+        "Prudential",
+        "lapsed(uint256,address,address[],uint256[])",
+        {},
+        lambda f: (f.loans["staged"], f.a("supplier1"), [f.a("bank")], [0]),
+        "nothing lapsed of the staged DISBURSED loan",
+        engines=("LoanBook",),
+    ),
+    Row(
         "ProvisionPool",
         "contribute(uint256)",
         MEMBERS,
