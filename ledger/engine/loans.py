@@ -92,11 +92,7 @@ def gas_propose(
     each, and a stage's payee list)."""
     staged = 60_000 + 50_000 * stages if stages > 1 else 0
     return (
-        600_000
-        + 150_000 * tranches
-        + 45_000 * (receivables + payees)
-        + 120_000 * layers
-        + staged
+        600_000 + 150_000 * tranches + 45_000 * (receivables + payees) + 120_000 * layers + staged
     )
 
 

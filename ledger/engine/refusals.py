@@ -235,7 +235,16 @@ _RULES: dict[str, str] = {
 
 _ROLE_ARGS = {"roles", "required", "held", "anyOf", "oldRoles", "newRoles"}
 _FEN_ARGS = {"balance", "needed", "allowance"}
-_TIME_ARGS = {"maturityAt", "nowAt", "earliestAt", "dueAt", "revokedAt", "expiresAt", "expiredAt", "drawnAt"}
+_TIME_ARGS = {
+    "maturityAt",
+    "nowAt",
+    "earliestAt",
+    "dueAt",
+    "revokedAt",
+    "expiresAt",
+    "expiredAt",
+    "drawnAt",
+}
 _COVER_KINDS = ["GUARANTEE", "INSURANCE", "REPURCHASE"]
 _REGION_ARGS = {"region", "jurisdiction"}
 _RECEIVABLE_STATUS = [

@@ -755,7 +755,9 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @invariant()
     def the_prudential_books_agree_with_the_loans(self) -> None:
-        problems = support.prudential_books_match_loans(self.ledger, self.snap, self.terms, self.books)
+        problems = support.prudential_books_match_loans(
+            self.ledger, self.snap, self.terms, self.books
+        )
         assert problems == []
 
     @invariant()
