@@ -32,6 +32,7 @@ COMMANDS = {
     "receivable": "cli.receivable:receivable",
     "loan": "cli.loan:loan",
     "pool": "cli.pool:pool",
+    "tranche": "cli.tranche:tranche",
     "policy": "cli.pool:policy",
     "audit": "cli.audit:audit",
     "report": "cli.report:report",

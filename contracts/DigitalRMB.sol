@@ -22,6 +22,8 @@ import {Roles} from "./libraries/Roles.sol";
 /// plain transfer (value sent that way would sit outside the engine's books).
 contract DigitalRMB is ERC20, IDigitalRMB, AuditedEngine {
     uint256 private constant BPS = 10_000;
+    /// @dev Deal ids a deal account can carry (the low 32 bits of its address).
+    uint256 private constant MAX_DEALS = type(uint32).max;
 
     struct Sweep {
         uint48 loanId;
@@ -36,6 +38,11 @@ contract DigitalRMB is ERC20, IDigitalRMB, AuditedEngine {
     address public immutable loanBook;
     /// @notice Engine: provision pool (contributions, default cover).
     address public immutable provisionPool;
+    /// @notice Engine: tranche market (a tranche sale's payment, delivery versus payment).
+    address public immutable trancheMarket;
+    /// @notice Engine: securitisation; each deal keeps its money in its own account,
+    /// `dealAccount(dealId)`, which it moves as an engine.
+    address public immutable securitisation;
 
     /*//////////////////////////////////////////////////////////////
                                  STORAGE
@@ -53,17 +60,23 @@ contract DigitalRMB is ERC20, IDigitalRMB, AuditedEngine {
     /// @param receivables_ the receivable token
     /// @param loanBook_ the loan book
     /// @param provisionPool_ the provision pool
+    /// @param trancheMarket_ the tranche market
+    /// @param securitisation_ the securitisation contract
     constructor(
         IAuditTrail trail,
         IMembership members,
         address receivables_,
         address loanBook_,
-        address provisionPool_
+        address provisionPool_,
+        address trancheMarket_,
+        address securitisation_
     ) ERC20("Digital RMB (liandai e-CNY)", "eCNY") AuditedEngine(trail) {
         membership = members;
         receivables = receivables_;
         loanBook = loanBook_;
         provisionPool = provisionPool_;
+        trancheMarket = trancheMarket_;
+        securitisation = securitisation_;
     }
 
     /// @notice One unit is one fen.
@@ -187,7 +200,24 @@ contract DigitalRMB is ERC20, IDigitalRMB, AuditedEngine {
     /// @inheritdoc IDigitalRMB
     function isEngine(address account) public view returns (bool) {
         return account != address(0)
-            && (account == receivables || account == loanBook || account == provisionPool);
+            && (
+                account == receivables || account == loanBook || account == provisionPool
+                    || account == trancheMarket || _isDealAccount(account)
+            );
+    }
+
+    /// @inheritdoc IDigitalRMB
+    function dealAccount(uint256 dealId) public view returns (address) {
+        if (dealId == 0 || dealId > MAX_DEALS) revert NotADeal(dealId);
+        return address(uint160(securitisation) ^ uint160(dealId));
+    }
+
+    /// @dev The securitisation contract and its deals' accounts: its address with the low
+    /// 32 bits xor-ed with the deal id. Nobody holds a key to such an address (finding one
+    /// is a 128-bit search), so only the securitisation engine can move what it holds.
+    function _isDealAccount(address account) private view returns (bool) {
+        return securitisation != address(0)
+            && uint160(account) ^ uint160(securitisation) <= MAX_DEALS;
     }
 
     /*//////////////////////////////////////////////////////////////

@@ -16,6 +16,7 @@ import {Roles} from "./libraries/Roles.sol";
 import {Compliance} from "./libraries/Compliance.sol";
 import {LoanOrigination} from "./libraries/LoanOrigination.sol";
 import {Clock, Core, Details, Loans, Slot} from "./libraries/LoanStorage.sol";
+import {TrancheTransfer} from "./libraries/TrancheTransfer.sol";
 import {Waterfall} from "./libraries/Waterfall.sol";
 
 /// @title LoanBook — joint loans and their repayment waterfall
@@ -64,6 +65,8 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
     IPolicy public immutable policy;
     /// @notice The provision pool (an e-CNY holder the loan book pays into and draws on).
     address public immutable pool;
+    /// @dev The one contract that may move a tranche to a new holder (DESIGN §6.3, §6.5).
+    address private immutable _trancheMarket;
 
     /*//////////////////////////////////////////////////////////////
                                  STORAGE
@@ -77,13 +80,15 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         IDigitalRMB ecny_,
         IReceivableToken receivables_,
         IPolicy policy_,
-        address pool_
+        address pool_,
+        address trancheMarket_
     ) AuditedEngine(trail) {
         membership = members;
         ecny = ecny_;
         receivables = receivables_;
         policy = policy_;
         pool = pool_;
+        _trancheMarket = trancheMarket_;
         _l.nextLoanId = 1;
     }
 
@@ -293,6 +298,14 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
             loanId,
             keccak256(abi.encode(loanId, msg.sender, coverFen, parts, owed - coverFen, k.interestDue))
         );
+    }
+
+    /// @inheritdoc ILoanBook
+    /// @dev Unguarded against reentry on purpose (and for the book's size): it moves no
+    /// value and calls out only to views; its one caller, the market, is guarded itself.
+    function transferTranche(uint256 loanId, uint256 index, address from, address to) external {
+        if (msg.sender != _trancheMarket) revert NotTrancheMarket(msg.sender);
+        TrancheTransfer.transfer(_l, membership, policy, ecny, loanId, index, from, to);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -581,8 +594,10 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
     {
         if (c.sweepBps != 0 && c.status == Status.DISBURSED) _sweepRemove(c.borrower, loanId);
         if (!repaid) return;
+        uint256 moved = _l.movedMask[loanId];
         for (uint256 i = 0; i < b.n; ++i) {
-            _l.exposure[b.lenders[i]][c.borrower] -= _l.amounts[loanId][i];
+            _l.exposure[b.lenders[i]][c.borrower] -=
+                moved >> i & 1 == 0 ? _l.amounts[loanId][i] : _l.booked[loanId][i];
         }
         receivables.release(loanId, actor, _l.receivableIds[loanId]);
     }

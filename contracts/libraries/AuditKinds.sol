@@ -33,4 +33,7 @@ library AuditKinds {
     bytes32 internal constant LOAN_DEFAULTED = keccak256("LOAN_DEFAULTED");
     bytes32 internal constant POOL_CONTRIBUTED = keccak256("POOL_CONTRIBUTED");
     bytes32 internal constant POLICY_CHANGED = keccak256("POLICY_CHANGED");
+    bytes32 internal constant TRANCHE_OFFERED = keccak256("TRANCHE_OFFERED");
+    bytes32 internal constant TRANCHE_SOLD = keccak256("TRANCHE_SOLD");
+    bytes32 internal constant TRANCHE_OFFER_WITHDRAWN = keccak256("TRANCHE_OFFER_WITHDRAWN");
 }

@@ -40,6 +40,9 @@ AUDIT_KINDS: dict[str, tuple[str, str]] = {
     "LOAN_DEFAULTED": ("LoanBook", "LoanDefaulted"),
     "POOL_CONTRIBUTED": ("ProvisionPool", "PoolContributed"),
     "POLICY_CHANGED": ("Policy", "PolicyChanged"),
+    "TRANCHE_OFFERED": ("TrancheMarket", "TrancheOffered"),
+    "TRANCHE_SOLD": ("TrancheMarket", "TrancheSold"),
+    "TRANCHE_OFFER_WITHDRAWN": ("TrancheMarket", "OfferWithdrawn"),
 }
 
 KIND_NOTES: dict[str, str] = {
@@ -70,6 +73,9 @@ KIND_NOTES: dict[str, str] = {
     "LOAN_DEFAULTED": "the loan was declared defaulted; the pool's cover is in the event",
     "POOL_CONTRIBUTED": "a member contributed to the provision pool",
     "POLICY_CHANGED": "a regulator changed a policy parameter (subject: its name)",
+    "TRANCHE_OFFERED": "a tranche's holder offered it to one buyer (subject: loan id)",
+    "TRANCHE_SOLD": "the buyer paid the seller and became the tranche's lender, one transaction",
+    "TRANCHE_OFFER_WITHDRAWN": "the seller withdrew its offer of a tranche",
 }
 
 

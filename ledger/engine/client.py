@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from ledger.engine.loans import Loans
     from ledger.engine.receivables import Receivables
+    from ledger.engine.tranches import Tranches
 
 # Gas limits per operation: explicit so no node runs estimation. Generous: on free-gas
 # networks an unused limit costs nothing, elsewhere only what is used is paid.
@@ -134,6 +135,12 @@ class Ledger:
         from ledger.engine.loans import Loans
 
         return Loans(self)
+
+    @property
+    def tranches(self) -> Tranches:
+        from ledger.engine.tranches import Tranches
+
+        return Tranches(self)
 
     def resolve(self, name_or_address: str) -> str:
         return self.keyring.resolve(name_or_address)

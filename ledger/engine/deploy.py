@@ -28,7 +28,9 @@ SUITE = (
     "Policy",
     "ProvisionPool",
     "LoanOrigination",
+    "TrancheTransfer",
     "LoanBook",
+    "TrancheMarket",
 )
 # Engine contracts that append to the trail.
 AUDIT_WRITERS = (
@@ -38,8 +40,10 @@ AUDIT_WRITERS = (
     "LoanBook",
     "ProvisionPool",
     "Policy",
+    "TrancheMarket",
 )
 DEPLOY_GAS = 12_000_000
+ZERO_ADDRESS = "0x" + "00" * 20
 
 
 class Deployment(BaseModel):
@@ -94,6 +98,8 @@ def _constructor_args(
             at["ReceivableToken"],
             at["LoanBook"],
             at["ProvisionPool"],
+            at["TrancheMarket"],
+            at.get("Securitisation", ZERO_ADDRESS),
         ]
     if name == "ReceivableToken":
         return [at["AuditTrail"], at["Membership"], at["DigitalRMB"], at["LoanBook"]]
@@ -101,7 +107,7 @@ def _constructor_args(
         return [at["AuditTrail"], at["Membership"]]
     if name == "ProvisionPool":
         return [at["AuditTrail"], at["DigitalRMB"]]
-    if name == "LoanOrigination":
+    if name in ("LoanOrigination", "TrancheTransfer"):
         return []
     if name == "LoanBook":
         return [
@@ -111,6 +117,16 @@ def _constructor_args(
             at["ReceivableToken"],
             at["Policy"],
             at["ProvisionPool"],
+            at["TrancheMarket"],
+        ]
+    if name == "TrancheMarket":
+        return [
+            at["AuditTrail"],
+            at["Membership"],
+            at["DigitalRMB"],
+            at["LoanBook"],
+            at["Policy"],
+            at.get("Securitisation", ZERO_ADDRESS),
         ]
     raise ValueError(name)
 

@@ -105,6 +105,31 @@ _RULES: dict[str, str] = {
     "(no 兜底)",
     "ExposureAboveLimit": "compliance max_single_borrower_bps: {lender}'s exposure to {borrower} "
     "would be {exposureFen}, above its limit of {limitFen}",
+    "NotTrancheMarket": "loans: only the tranche market moves a tranche, not {caller}",
+    "UnknownTranche": "loans: loan #{loanId} has {trancheCount} tranches; there is no tranche "
+    "{index}",
+    "NotTrancheHolder": "tranches: {given} does not hold tranche {index} of loan #{loanId} "
+    "({holder} does)",
+    "InvalidNewHolder": "tranches: tranche {index} of loan #{loanId} cannot pass to {to}",
+    # tranche sales (DESIGN §6.3)
+    "NoOffer": "tranches: there is no open offer for tranche {index} of loan #{loanId}",
+    "NotOfferedBuyer": "tranches: tranche {index} of loan #{loanId} is offered to {buyer}, not "
+    "to {caller}",
+    "OfferExpired": "tranches: the offer of tranche {index} of loan #{loanId} expired at "
+    "{expiresAt} (now {nowAt})",
+    "TrancheInDeal": "tranches: tranche {index} of loan #{loanId} is in securitisation deal "
+    "#{dealId} and cannot be offered or sold",
+    "ZeroPrice": "tranches: the price of tranche {index} of loan #{loanId} must be positive",
+    "InvalidOfferDays": "tranches: an offer lasts 1 to {maxDays} days, not {daysGiven}",
+    "SelfOffer": "tranches: {holder} cannot offer tranche {index} of loan #{loanId} to itself",
+    "OriginatorShareBelowFloor": "compliance min_originator_share_bps: after the sale the "
+    "originator {originator} would hold {heldFen} of loan #{loanId}'s outstanding "
+    "{outstandingFen}, below the floor of {minBps}",
+    "NotSecuritisation": "tranches: only the securitisation contract locks deal tranches, not "
+    "{caller}",
+    "NotLockedInDeal": "tranches: tranche {index} of loan #{loanId} is not locked in deal "
+    "#{dealId} (locked in: {lockedIn})",
+    "NotADeal": "e-CNY: {dealId} is not a securitisation deal's number",
     # policy and pool
     "UnknownParameter": "policy: no parameter named {name}",
     "ParameterOutOfRange": "policy: {name} = {value} is out of range (0 to {max})",
@@ -127,7 +152,7 @@ _RULES: dict[str, str] = {
 
 _ROLE_ARGS = {"roles", "required", "held", "anyOf", "oldRoles", "newRoles"}
 _FEN_ARGS = {"balance", "needed", "allowance"}
-_TIME_ARGS = {"maturityAt", "nowAt", "earliestAt"}
+_TIME_ARGS = {"maturityAt", "nowAt", "earliestAt", "expiresAt"}
 _RECEIVABLE_STATUS = [
     "NONE",
     "PENDING",

@@ -56,7 +56,7 @@ ROLE_ACCOUNT = {
 }
 COLUMNS = [*ROLES, "non-member", "suspended"]
 MEMBERS = {role: "" for role in ROLES}  # any active member may call
-ENGINES = ("ReceivableToken", "LoanBook", "ProvisionPool")  # DigitalRMB's engines
+ENGINES = ("ReceivableToken", "LoanBook", "ProvisionPool", "TrancheMarket")  # DigitalRMB's
 WRONG_ENGINES = ("ReceivableToken", "DigitalRMB", "LoanBook", "Policy", "LoanOrigination")
 # Errors that say "not you": a refused cell must fail with one of them.
 ACCESS_ERRORS = {
@@ -75,6 +75,10 @@ ACCESS_ERRORS = {
     "NotTokenContract",
     "NotAuditWriter",
     "ApprovalsDisabled",
+    "NotTrancheMarket",
+    "NotTrancheHolder",
+    "NotOfferedBuyer",
+    "NotSecuritisation",
 }
 
 
@@ -452,6 +456,57 @@ MATRIX: list[Row] = [
         "1 fen swept from a payment by core",
         engines=("DigitalRMB",),
     ),
+    Row(
+        "LoanBook",
+        "transferTranche(uint256,uint256,address,address)",
+        {},
+        lambda f: (f.loans["disbursed"], 0, f.a("bank"), f.a("microloan")),
+        "the DISBURSED loan's tranche, from bank to microloan",
+        engines=("TrancheMarket",),
+    ),
+    # --- TrancheMarket
+    Row(
+        "TrancheMarket",
+        "offer(uint256,uint256,address,uint256,uint256)",
+        {"LENDER": "holder"},
+        lambda f: (f.loans["disbursed"], 0, f.a("microloan"), 1, 1),
+        "bank's tranche of the DISBURSED loan, to microloan (min_originator_share_bps 0)",
+    ),
+    Row(
+        "TrancheMarket",
+        "buy(uint256,uint256)",
+        {"LENDER": "offered buyer"},
+        lambda f: (f.loans["sold"], 0),
+        "microloan's tranche of another DISBURSED loan, offered to bank",
+    ),
+    Row(
+        "TrancheMarket",
+        "withdraw(uint256,uint256)",
+        {"LENDER": "seller"},
+        lambda f: (f.loans["disbursed"], 0),
+        "bank's open offer of its tranche of the DISBURSED loan",
+    ),
+    Row(
+        "TrancheMarket",
+        "lock(uint256,uint256,address,uint256)",
+        {},
+        lambda f: (f.loans["disbursed"], 0, f.a("bank"), 1),
+        "bank's tranche, into deal 1 (only the securitisation contract)",
+    ),
+    Row(
+        "TrancheMarket",
+        "unlock(uint256,uint256,uint256)",
+        {},
+        lambda f: (f.loans["disbursed"], 0, 1),
+        "the same (only the securitisation contract)",
+    ),
+    Row(
+        "TrancheMarket",
+        "deliver(uint256,uint256,uint256,address)",
+        {},
+        lambda f: (f.loans["disbursed"], 0, 1, f.a("microloan")),
+        "the same (only the securitisation contract)",
+    ),
 ]
 
 
@@ -475,8 +530,9 @@ def test_every_state_changing_function_has_a_row_in_the_access_matrix() -> None:
     functions = state_changing_functions()
     assert functions - rows == set(), "functions without a row: deny-by-default undocumented"
     assert rows - functions == set(), "rows for functions the contracts no longer have"
-    library = artifacts.load("LoanOrigination").abi
-    assert [e for e in library if e.get("type") == "function"] == [], "a library entry point"
+    for name in ("LoanOrigination", "TrancheTransfer"):
+        library = artifacts.load(name).abi
+        assert [e for e in library if e.get("type") == "function"] == [], "a library entry point"
 
 
 # ---------------------------------------------------------------------------- fixture
@@ -517,6 +573,20 @@ def build_fixture(world: Deployed) -> Fixture:
             bank.loans.fund(proposed.id)
         if label == "disbursed":
             bank.loans.disburse(proposed.id)
+    # Tranche sales: bank offers its tranche of the disbursed loan to microloan; microloan
+    # originates another loan and offers its tranche to bank.
+    regulator.loans.set_policy("min_originator_share_bps", 0)
+    bank.tranches.offer(f.loans["disbursed"], 0, f.a("microloan"), 1, 30)
+    micro = op.as_signer("microloan")
+    issued = core.receivables.issue(f.a("supplier1"), 1_000_000, due, keccak(text="sold"))
+    supplier.receivables.accept(issued.id)
+    request = _loan_request(f, issued.id)
+    request.tranches[0].lender = f.a("microloan")
+    f.loans["sold"] = micro.loans.propose(request).id
+    supplier.loans.accept(f.loans["sold"])
+    micro.loans.fund(f.loans["sold"])
+    micro.loans.disburse(f.loans["sold"])
+    micro.tranches.offer(f.loans["sold"], 0, f.a("bank"), 1, 30)
     f.new_terms = _loan_request(f, f.receivables["active"]).terms_document()
     world.warp(3 * DAY)  # past the 1-day term and the 1-day default delay
     return f
@@ -629,8 +699,9 @@ def render(observed: dict[str, Observed]) -> str:
     lines += [f"| `{r.key}` | {r.given} |" for r in MATRIX]
     lines += [
         "",
-        "`LoanOrigination` (an external library) exposes no ABI entry point: its one external",
-        "function takes a storage pointer and runs only by DELEGATECALL from `LoanBook`.",
+        "`LoanOrigination` and `TrancheTransfer` (external libraries) expose no ABI entry point:",
+        "their external functions take a storage pointer and run only by DELEGATECALL from",
+        "`LoanBook`.",
         "",
     ]
     return "\n".join(lines)
