@@ -156,7 +156,18 @@ def _receivables_and_loans(op: Ledger) -> dict[str, int]:
     gas["pool.contribute"] = contribute.gas_used
     gas.update(_batch(op, supplier, due))
     gas.update(_default_and_audit(op, loans[5]))
+    gas.update(_tranche_sale(op, loans[2]))
     return gas
+
+
+def _tranche_sale(op: Ledger, loan_id: int) -> dict[str, int]:
+    """bank sells its junior tranche of the 2-tranche loan to a newly admitted lender."""
+    buyer = op.resolve("newcomer")
+    op.admit(Admission(address=buyer, roles=Role.LENDER, net_assets_fen=10**15))
+    op.as_signer("issuer").mint(buyer, 10**12)
+    offer = op.as_signer("bank").tranches.offer(loan_id, 1, buyer, 50_000_00, 7)
+    sale = op.as_signer("newcomer").tranches.buy(loan_id, 1)
+    return {"tranche.offer": offer.gas_used, "tranche.buy": _gas(op, sale.tx)}
 
 
 def _default_and_audit(op: Ledger, loan_id: int) -> dict[str, int]:
