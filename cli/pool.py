@@ -89,7 +89,7 @@ def policy_show(app: App, as_json: bool) -> None:
         "policy",
         ["parameter", "value"],
         [
-            [name, f"{value} days" if name == "default_days" else format_bps(value)]
+            [name, f"{value} days" if name.endswith("_days") else format_bps(value)]
             for name, value in p.model_dump().items()
         ],
     )
@@ -101,9 +101,9 @@ def policy_show(app: App, as_json: bool) -> None:
 @json_option
 @pass_app
 def policy_set(app: App, name: str, value: str, as_json: bool) -> None:
-    """Change one parameter: rates as 10% or 1000bps, default_days as a number of days."""
+    """Change one parameter: rates as 10% or 1000bps, default_days and claim_days in days."""
     from cli.context import bad_input_as_usage
-    from ledger.engine.loans import POLICY_NAMES
+    from ledger.engine.loans import DAY_PARAMETERS, POLICY_NAMES
     from ledger.errors import BadInput
     from ledger.money import parse_rate
 
@@ -111,9 +111,9 @@ def policy_set(app: App, name: str, value: str, as_json: bool) -> None:
     with bad_input_as_usage():
         if name not in POLICY_NAMES:
             raise BadInput(f"unknown policy parameter {name!r} (one of {', '.join(POLICY_NAMES)})")
-        if name == "default_days":
+        if name in DAY_PARAMETERS:
             if not value.isascii() or not value.isdigit():
-                raise BadInput(f"default_days {value!r} is not a whole number of days")
+                raise BadInput(f"{name} {value!r} is not a whole number of days")
             number = int(value)
         else:
             number = parse_rate(value)

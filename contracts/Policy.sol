@@ -11,13 +11,18 @@ import {Roles} from "./libraries/Roles.sol";
 /// @title Policy — the regulator's parameters, in one storage word
 /// @notice Defaults per DESIGN §4.7: originator share ≥ 30%, rate + penalty ≤ 24%, tech fee
 /// ≤ 30% of interest, single-borrower exposure ≤ 10% of a lender's net assets, default
-/// after 90 days past maturity.
+/// after 90 days past maturity; securitisation (§6.5): servicing fee ≤ 0.50% a year, the
+/// originator retains ≥ 5% of a deal's pool; write-offs (and cover claims) 30 days after a
+/// default.
 contract Policy is IPolicy, AuditedEngine {
     bytes32 private constant MIN_ORIGINATOR_SHARE = "min_originator_share_bps";
     bytes32 private constant MAX_APR = "max_apr_bps";
     bytes32 private constant MAX_FEE_SHARE = "max_fee_share_bps";
     bytes32 private constant MAX_SINGLE_BORROWER = "max_single_borrower_bps";
     bytes32 private constant DEFAULT_DAYS = "default_days";
+    bytes32 private constant MAX_SERVICING_FEE = "max_servicing_fee_bps";
+    bytes32 private constant MIN_RETENTION = "min_retention_bps";
+    bytes32 private constant CLAIM_DAYS = "claim_days";
 
     IMembership public immutable membership;
 
@@ -28,6 +33,7 @@ contract Policy is IPolicy, AuditedEngine {
         maxSingleBorrowerBps: 1000,
         defaultDays: 90
     });
+    DealParams private _dealParams = DealParams({maxServicingFeeBps: 50, minRetentionBps: 500, claimDays: 30});
 
     constructor(IAuditTrail trail, IMembership members) AuditedEngine(trail) {
         membership = members;
@@ -53,6 +59,15 @@ contract Policy is IPolicy, AuditedEngine {
         } else if (name == DEFAULT_DAYS) {
             old = p.defaultDays;
             p.defaultDays = uint16(_bounded(name, value, 3650));
+        } else if (name == MAX_SERVICING_FEE) {
+            old = _dealParams.maxServicingFeeBps;
+            _dealParams.maxServicingFeeBps = uint16(_bounded(name, value, 10_000));
+        } else if (name == MIN_RETENTION) {
+            old = _dealParams.minRetentionBps;
+            _dealParams.minRetentionBps = uint16(_bounded(name, value, 10_000));
+        } else if (name == CLAIM_DAYS) {
+            old = _dealParams.claimDays;
+            _dealParams.claimDays = uint16(_bounded(name, value, 3650));
         } else {
             revert UnknownParameter(name);
         }
@@ -63,6 +78,11 @@ contract Policy is IPolicy, AuditedEngine {
     /// @inheritdoc IPolicy
     function params() external view returns (Params memory) {
         return _params;
+    }
+
+    /// @inheritdoc IPolicy
+    function dealParams() external view returns (DealParams memory) {
+        return _dealParams;
     }
 
     function _bounded(bytes32 name, uint256 value, uint256 max) private pure returns (uint256) {

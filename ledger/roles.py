@@ -17,6 +17,8 @@ class Role(enum.IntFlag):
     TECH_PARTNER = 1 << 5
     AUDITOR = 1 << 6
     REGULATOR = 1 << 7
+    # 1 << 8 is GUARANTOR (DESIGN §6.2)
+    INVESTOR = 1 << 9
 
 
 ALL_ROLES = [r.name for r in Role if r.name]

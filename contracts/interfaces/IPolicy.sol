@@ -14,6 +14,14 @@ interface IPolicy {
         uint16 defaultDays; // a loan can be declared defaulted this many days past maturity
     }
 
+    /// @notice Securitisation parameters (DESIGN §6.5), kept apart from `Params` so the loan
+    /// book, which reads `params()`, does not decode them.
+    struct DealParams {
+        uint16 maxServicingFeeBps; // a servicer's fee a year, of the notes' balance
+        uint16 minRetentionBps; // the originator keeps this share of a deal's pool, in its junior
+        uint16 claimDays; // days a loan is DEFAULTED before a deal writes its tranche off
+    }
+
     event PolicyChanged(bytes32 indexed name, uint256 oldValue, uint256 newValue);
 
     /// @notice `name` is not a policy parameter.
@@ -25,4 +33,6 @@ interface IPolicy {
     function set(bytes32 name, uint256 value) external;
     /// @notice Every parameter.
     function params() external view returns (Params memory);
+    /// @notice The securitisation parameters.
+    function dealParams() external view returns (DealParams memory);
 }

@@ -23,6 +23,7 @@ from ledger.solidity import artifacts
 if TYPE_CHECKING:
     from web3.contract import Contract
 
+    from ledger.engine.deals import Deals
     from ledger.engine.loans import Loans
     from ledger.engine.receivables import Receivables
     from ledger.engine.tranches import Tranches
@@ -135,6 +136,12 @@ class Ledger:
         from ledger.engine.loans import Loans
 
         return Loans(self)
+
+    @property
+    def deals(self) -> Deals:
+        from ledger.engine.deals import Deals
+
+        return Deals(self)
 
     @property
     def tranches(self) -> Tranches:

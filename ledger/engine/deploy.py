@@ -31,6 +31,7 @@ SUITE = (
     "TrancheTransfer",
     "LoanBook",
     "TrancheMarket",
+    "Securitisation",
 )
 # Engine contracts that append to the trail.
 AUDIT_WRITERS = (
@@ -41,9 +42,9 @@ AUDIT_WRITERS = (
     "ProvisionPool",
     "Policy",
     "TrancheMarket",
+    "Securitisation",
 )
 DEPLOY_GAS = 12_000_000
-ZERO_ADDRESS = "0x" + "00" * 20
 
 
 class Deployment(BaseModel):
@@ -99,7 +100,7 @@ def _constructor_args(
             at["LoanBook"],
             at["ProvisionPool"],
             at["TrancheMarket"],
-            at.get("Securitisation", ZERO_ADDRESS),
+            at["Securitisation"],
         ]
     if name == "ReceivableToken":
         return [at["AuditTrail"], at["Membership"], at["DigitalRMB"], at["LoanBook"]]
@@ -126,7 +127,16 @@ def _constructor_args(
             at["DigitalRMB"],
             at["LoanBook"],
             at["Policy"],
-            at.get("Securitisation", ZERO_ADDRESS),
+            at["Securitisation"],
+        ]
+    if name == "Securitisation":
+        return [
+            at["AuditTrail"],
+            at["Membership"],
+            at["DigitalRMB"],
+            at["LoanBook"],
+            at["TrancheMarket"],
+            at["Policy"],
         ]
     raise ValueError(name)
 

@@ -42,7 +42,12 @@ POLICY_NAMES = (
     "max_fee_share_bps",
     "max_single_borrower_bps",
     "default_days",
+    # IPolicy.DealParams (DESIGN §6.5)
+    "max_servicing_fee_bps",
+    "min_retention_bps",
+    "claim_days",
 )
+DAY_PARAMETERS = ("default_days", "claim_days")
 # Gas limits: explicit so no node estimates.
 GAS_PROPOSE = 1_500_000
 GAS_LIFECYCLE = 800_000
@@ -236,6 +241,9 @@ class PolicyView(BaseModel):
     max_fee_share_bps: int
     max_single_borrower_bps: int
     default_days: int
+    max_servicing_fee_bps: int
+    min_retention_bps: int
+    claim_days: int
 
 
 class Loans:
@@ -305,7 +313,8 @@ class Loans:
         return int(self.ledger.contract("ProvisionPool").functions.balanceFen().call())
 
     def policy(self) -> PolicyView:
-        p = self.ledger.contract("Policy").functions.params().call()
+        policy = self.ledger.contract("Policy").functions
+        p = [*policy.params().call(), *policy.dealParams().call()]
         return PolicyView(**dict(zip(POLICY_NAMES, (int(v) for v in p), strict=True)))
 
     def set_policy(self, name: str, value: int) -> Sent:
