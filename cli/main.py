@@ -33,6 +33,7 @@ COMMANDS = {
     "loan": "cli.loan:loan",
     "pool": "cli.pool:pool",
     "tranche": "cli.tranche:tranche",
+    "abs": "cli.abs:abs_",
     "policy": "cli.pool:policy",
     "audit": "cli.audit:audit",
     "report": "cli.report:report",

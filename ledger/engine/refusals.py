@@ -130,6 +130,45 @@ _RULES: dict[str, str] = {
     "NotLockedInDeal": "tranches: tranche {index} of loan #{loanId} is not locked in deal "
     "#{dealId} (locked in: {lockedIn})",
     "NotADeal": "e-CNY: {dealId} is not a securitisation deal's number",
+    # securitisation (DESIGN §6.5)
+    "UnknownDeal": "abs: there is no deal #{dealId}",
+    "WrongDealStatus": "abs: deal #{dealId} is {status}, which does not allow this",
+    "NotDealOriginator": "abs: {caller} is not the originator of deal #{dealId} ({originator} is)",
+    "NotServicer": "abs: {caller} is not the servicer of deal #{dealId} ({servicer} is)",
+    "ClassCount": "abs: a deal has {min} to {max} classes, not {count}",
+    "ClassesMismatch": "abs: {names} class names, {amounts} amounts, {coupons} coupons",
+    "TranchesMismatch": "abs: {loans} loans but {indexes} tranche indexes",
+    "ClassesNotPool": "abs: the classes sum to {classesFen}, not the pool balance {poolFen} "
+    "(the tranches' outstanding)",
+    "ZeroClass": "abs: class {classIndex} has no amount",
+    "ServicingFeeAboveCap": "compliance max_servicing_fee_bps: the servicing fee {feeBps} exceeds "
+    "the cap of {maxBps}",
+    "InvalidServicer": "abs: the servicer {servicer} must be the originator or an active tech "
+    "partner",
+    "InvalidPeriod": "abs: a distribution period of {periodDays} days",
+    "JuniorBelowRetention": "compliance min_retention_bps: the junior class {juniorFen} cannot "
+    "hold the retention of {retentionFen}",
+    "RetentionBreached": "compliance min_retention_bps: the originator would hold {heldFen} of "
+    "deal #{dealId}'s junior, below the retention of {retentionFen}",
+    "OverSubscribed": "abs: class {classIndex} of deal #{dealId} has {leftFen} left, not "
+    "{amountFen}",
+    "UnknownClass": "abs: deal #{dealId} has no class {classIndex}",
+    "NotFullySubscribed": "abs: class {classIndex} of deal #{dealId} is subscribed "
+    "{subscribedFen} of {amountFen}",
+    "PoolChanged": "abs: deal #{dealId}'s tranches now owe {nowFen}, not the pool of {poolFen}; "
+    "cancel and create it again",
+    "TooEarlyToDistribute": "abs: only the servicer distributes deal #{dealId} before {nextAt} "
+    "(now {nowAt})",
+    "NothingToDistribute": "abs: deal #{dealId} has collected nothing since its last distribution",
+    "NotInDeal": "abs: tranche {index} of loan #{loanId} is not in deal #{dealId}",
+    "AlreadyWrittenOff": "abs: tranche {index} of loan #{loanId} is already written off",
+    "WriteOffTooEarly": "abs: loan #{loanId} can be written off from {earliestAt} (maturity + "
+    "default_days + claim_days), not {nowAt}",
+    "LoanNotDefaulted": "abs: loan #{loanId} is not DEFAULTED",
+    "NothingToClaim": "abs: {holder} has nothing to claim from deal #{dealId}",
+    "NotNoteToken": "abs: {caller} is not a note token of the deal",
+    "NotNoteHolderRole": "abs: {account} is not an active INVESTOR or LENDER, who alone hold notes",
+    "TooManySubscriptions": "abs: deal #{dealId} takes at most {max} subscriptions",
     # policy and pool
     "UnknownParameter": "policy: no parameter named {name}",
     "ParameterOutOfRange": "policy: {name} = {value} is out of range (0 to {max})",
@@ -152,7 +191,7 @@ _RULES: dict[str, str] = {
 
 _ROLE_ARGS = {"roles", "required", "held", "anyOf", "oldRoles", "newRoles"}
 _FEN_ARGS = {"balance", "needed", "allowance"}
-_TIME_ARGS = {"maturityAt", "nowAt", "earliestAt", "expiresAt"}
+_TIME_ARGS = {"maturityAt", "nowAt", "earliestAt", "expiresAt", "nextAt"}
 _RECEIVABLE_STATUS = [
     "NONE",
     "PENDING",
@@ -179,6 +218,7 @@ _LOAN_STATUS = [
 _STATUS_TABLES: dict[str, list[str]] = {
     "WrongStatus": _RECEIVABLE_STATUS,
     "WrongLoanStatus": _LOAN_STATUS,
+    "WrongDealStatus": ["NONE", "SUBSCRIBING", "CLOSED", "CANCELLED"],
 }
 
 
