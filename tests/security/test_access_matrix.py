@@ -53,10 +53,12 @@ ROLE_ACCOUNT = {
     "TECH_PARTNER": "tech",
     "AUDITOR": "auditor",
     "REGULATOR": "regulator",
+    "INVESTOR": "investor",
 }
 COLUMNS = [*ROLES, "non-member", "suspended"]
 MEMBERS = {role: "" for role in ROLES}  # any active member may call
-ENGINES = ("ReceivableToken", "LoanBook", "ProvisionPool", "TrancheMarket")  # DigitalRMB's
+# DigitalRMB's engines
+ENGINES = ("ReceivableToken", "LoanBook", "ProvisionPool", "TrancheMarket", "Securitisation")
 WRONG_ENGINES = ("ReceivableToken", "DigitalRMB", "LoanBook", "Policy", "LoanOrigination")
 # Errors that say "not you": a refused cell must fail with one of them.
 ACCESS_ERRORS = {
@@ -79,6 +81,12 @@ ACCESS_ERRORS = {
     "NotTrancheHolder",
     "NotOfferedBuyer",
     "NotSecuritisation",
+    "NotNoteHolderRole",
+    "NotDealOriginator",
+    "NotServicer",
+    "TooEarlyToDistribute",
+    "NothingToClaim",
+    "NotNoteToken",
 }
 
 
@@ -102,6 +110,8 @@ class Fixture:
     loans: dict[str, int] = field(default_factory=dict)
     terms_hash: dict[str, bytes] = field(default_factory=dict)
     new_terms: bytes = b""
+    deals: dict[str, int] = field(default_factory=dict)
+    deal_terms: tuple[Any, ...] = ()
 
     def a(self, name: str) -> str:
         return self.world.addr(name)
@@ -507,7 +517,73 @@ MATRIX: list[Row] = [
         lambda f: (f.loans["disbursed"], 0, 1, f.a("microloan")),
         "the same (only the securitisation contract)",
     ),
+    # --- Securitisation
+    Row(
+        "Securitisation",
+        "create((uint256[],uint256[],bytes32[],uint256[],uint16[],address,uint16,uint16))",
+        {"LENDER": "holder"},
+        lambda f: (f.deal_terms,),
+        "bank's tranche of another DISBURSED loan in classes A ¥900.00 at 5%, J ¥100.00",
+    ),
+    Row(
+        "Securitisation",
+        "subscribe(uint256,uint256,uint256)",
+        {"LENDER": "", "INVESTOR": ""},
+        lambda f: (f.deals["open"], 0, 1),
+        "1 fen of class A of a SUBSCRIBING deal",
+    ),
+    Row(
+        "Securitisation",
+        "close(uint256)",
+        {"LENDER": "originator"},
+        lambda f: (f.deals["full"],),
+        "a fully subscribed deal of bank's",
+    ),
+    Row(
+        "Securitisation",
+        "cancel(uint256)",
+        {"LENDER": "originator"},
+        lambda f: (f.deals["open"],),
+        "the SUBSCRIBING deal of bank's",
+    ),
+    Row(
+        "Securitisation",
+        "distribute(uint256)",
+        {"TECH_PARTNER": "servicer"},
+        lambda f: (f.deals["closed"],),
+        "a CLOSED deal with cash, its period (30 days) not yet passed",
+    ),
+    Row(
+        "Securitisation",
+        "writeOff(uint256,uint256,uint256)",
+        {"TECH_PARTNER": "servicer"},
+        lambda f: (f.deals["closed"], f.loans["deal"], 0),
+        "the CLOSED deal's tranche of a loan DEFAULTED (claim_days 0)",
+    ),
+    Row(
+        "Securitisation",
+        "claim(uint256)",
+        {"INVESTOR": "holder"},
+        lambda f: (f.deals["closed"],),
+        "the CLOSED deal, whose class A (held by investor) was paid",
+    ),
+    Row(
+        "Securitisation",
+        "noteTransfer(uint256,uint256,address,address,uint256)",
+        {},
+        lambda f: (f.deals["closed"], 0, f.a("investor"), f.a("bank"), 1),
+        "a class A unit (only the class's note token)",
+    ),
 ]
+
+
+def _abi_type(param: dict[str, Any]) -> str:
+    """A parameter's canonical type, tuples spelled out: `(uint256[],address)`."""
+    kind = str(param["type"])
+    if kind.startswith("tuple"):
+        inner = ",".join(_abi_type(c) for c in param["components"])
+        return f"({inner}){kind.removeprefix('tuple')}"
+    return kind
 
 
 def state_changing_functions() -> set[str]:
@@ -519,7 +595,7 @@ def state_changing_functions() -> set[str]:
                 continue
             if entry["stateMutability"] == "pure" and entry["name"] == "decimals":
                 continue
-            types = ",".join(i["type"] for i in entry["inputs"])
+            types = ",".join(_abi_type(i) for i in entry["inputs"])
             out.add(f"{name}.{entry['name']}({types})")
     return out
 
@@ -548,13 +624,16 @@ def build_fixture(world: Deployed) -> Fixture:
         op.as_signer("core"),
     )
     supplier, bank = op.as_signer("supplier1"), op.as_signer("bank")
+    op.keyring.create("investor", dev=True)
+    op._names = None
+    op.admit(Admission(address=f.a("investor"), roles=int(Role.INVESTOR)))
     regulator.loans.set_policy("default_days", 1)
     for name in [*ROLE_ACCOUNT.values(), "supplier2", "microloan"]:
         issuer.mint(f.a(name), 1_000_000_00)
     for name in ROLE_ACCOUNT.values():  # core lets every role's account spend 1,000 fen
         data = encode_call(op, "DigitalRMB", "approve", f.a(name), 1_000)
         core.sender.transact(f.c("DigitalRMB"), data, gas=200_000, simulate=False)
-    for address, roles in ((VICTIM, Role.SUPPLIER), (OMNI, Role(0xFF))):
+    for address, roles in ((VICTIM, Role.SUPPLIER), (OMNI, Role(0xFF) | Role.INVESTOR)):
         op.admit(Admission(address=address, roles=int(roles)))
         regulator.suspend(address)
     due = world.now() + 365 * DAY
@@ -587,9 +666,65 @@ def build_fixture(world: Deployed) -> Fixture:
     micro.loans.fund(f.loans["sold"])
     micro.loans.disburse(f.loans["sold"])
     micro.tranches.offer(f.loans["sold"], 0, f.a("bank"), 1, 30)
+    _deals(f, op, core, supplier, bank, due)
     f.new_terms = _loan_request(f, f.receivables["active"]).terms_document()
     world.warp(3 * DAY)  # past the 1-day term and the 1-day default delay
     return f
+
+
+def _deals(f: Fixture, op: Any, core: Any, supplier: Any, bank: Any, due: int) -> None:
+    """Securitisation: a SUBSCRIBING deal, a full one, a CLOSED one (class A paid, cash
+    waiting, its loan DEFAULTED), and a free tranche of bank's for a new deal."""
+    from ledger.engine.deals import ClassRequest, DealRequest
+
+    op.as_signer("regulator").loans.set_policy("claim_days", 0)
+    loans = {}
+    for label in ("deal_open", "deal_full", "deal", "deal_new"):
+        issued = core.receivables.issue(f.a("supplier1"), 1_000_000, due, keccak(text=label))
+        supplier.receivables.accept(issued.id)
+        loan = bank.loans.propose(_loan_request(f, issued.id)).id
+        supplier.loans.accept(loan)
+        bank.loans.fund(loan)
+        bank.loans.disburse(loan)
+        loans[label] = loan
+    f.loans["deal"] = loans["deal"]
+
+    def request(loan: int, servicer: str, period: int) -> DealRequest:
+        return DealRequest(
+            tranches=[(loan, 0)],
+            classes=[
+                ClassRequest(name="A", amount_fen=90_000, coupon_bps=500),
+                ClassRequest(name="J", amount_fen=10_000),
+            ],
+            servicer=f.a(servicer),
+            fee_bps=50,
+            period_days=period,
+        )
+
+    investor = op.as_signer("investor")
+    for label in ("open", "full", "closed"):
+        loan = loans["deal" if label == "closed" else f"deal_{label}"]
+        f.deals[label], _ = bank.deals.create(request(loan, "tech", 30))
+        if label != "open":
+            investor.deals.subscribe(f.deals[label], 0, 90_000)
+            bank.deals.subscribe(f.deals[label], 1, 10_000)
+    bank.deals.close(f.deals["closed"])
+    supplier.loans.repay(loans["deal"], 1_000)
+    op.as_signer("tech").deals.distribute(f.deals["closed"])
+    f.world.warp(3 * DAY)  # past the 1-day term and the 1-day default delay
+    op.loans.declare_default(loans["deal"])  # its one tranche is the deal's
+    supplier.loans.repay(loans["deal"], 1_000)
+    new = request(loans["deal_new"], "bank", 1)
+    f.deal_terms = (
+        [loans["deal_new"]],
+        [0],
+        [b"A".ljust(32, b"\0"), b"J".ljust(32, b"\0")],
+        [c.amount_fen for c in new.classes],
+        [c.coupon_bps for c in new.classes],
+        new.servicer,
+        new.fee_bps,
+        new.period_days,
+    )
 
 
 # ------------------------------------------------------------------------- the matrix
