@@ -38,6 +38,7 @@ COMMANDS = {
     "audit": "cli.audit:audit",
     "report": "cli.report:report",
     "watch": "cli.report:watch",
+    "besu": "cli.besu:besu",
 }
 
 EPILOG = """\b

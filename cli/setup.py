@@ -28,25 +28,42 @@ def init(app: App, dev: bool) -> None:
     say(f"record: {app.home.deployment_file(d.network)}")
 
 
-@click.command(epilog="Example: liandai node --port 8545")
+@click.command(
+    epilog="""\b
+Examples:
+  liandai node --port 8545                 HTTP and websocket on 8545
+  liandai node --port 8545 --ws-port 8546  a websocket-only port too, as geth has
+"""
+)
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
     default=8545,
     show_default=True,
-    help="Port on 127.0.0.1 (0 picks a free one).",
+    help="Port on 127.0.0.1 for HTTP and websocket JSON-RPC (0 picks a free one).",
+)
+@click.option(
+    "--ws-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Also a websocket-only port (0 picks a free one).",
 )
 @pass_app
-def node(app: App, port: int) -> None:
+def node(app: App, port: int, ws_port: int | None) -> None:
     """Serve the embedded chain as Ethereum JSON-RPC on 127.0.0.1 until Ctrl-C.
 
     While it runs, liandai commands on this home go through it, and any Ethereum tool
-    can connect to it.
+    can connect to it: HTTP, and websocket (eth_subscribe) on the same port. Only active
+    members may send transactions, only an OPERATOR may create contracts (DESIGN §6.8).
     """
     from ledger.chain.noderun import run_node
 
     run_node(
-        app.home, port, on_ready=lambda url: say(f"serving {app.home.root} at {url} (Ctrl-C stops)")
+        app.home,
+        port,
+        on_ready=lambda url: say(f"serving {app.home.root} at {url} (Ctrl-C stops)"),
+        ws_port=ws_port,
+        on_ws_ready=lambda url: say(f"websocket-only port at {url}"),
     )
     say("node stopped; chain saved")
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {IMembershipErrors} from "./IMembershipErrors.sol";
+
 /// @title IAuditTrail — the hash-chained supervisory trail (监管链)
 /// @notice Every action of every engine contract appends exactly one entry, in the same
 /// transaction as the action. Entries form a hash chain:
@@ -14,7 +16,7 @@ pragma solidity ^0.8.24;
 /// `node = sha256(0x01 ‖ left ‖ right)`. Inclusion proofs for one entry and consistency
 /// proofs between two checkpoints are checked against these roots; any verifier
 /// recomputes every published root from the logs, so a wrong one is caught.
-interface IAuditTrail {
+interface IAuditTrail is IMembershipErrors {
     /// @notice One entry of the trail.
     /// @param seq position in the trail, 1-based, without gaps
     /// @param kind keccak256 of the entry kind's name, e.g. keccak256("MEMBER_ADMITTED")

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IMembershipErrors} from "./IMembershipErrors.sol";
 
 /// @title IDigitalRMB — the e-CNY stand-in all money moves in
 /// @notice ERC-20 compatible, 2 decimals (1 unit = 1 fen). Minted and burnt only by an
@@ -10,7 +11,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 /// actions through `engineTransfer` and `engineSplit` (targeted payment, 定向支付), and the
 /// loan book registers sweeps (回款自动还款): a share of every payment into a borrower's
 /// wallet is routed to its loan's waterfall.
-interface IDigitalRMB is IERC20 {
+interface IDigitalRMB is IERC20, IMembershipErrors {
     /// @notice The caller is not one of the engine contracts fixed at deployment.
     error NotEngine(address caller);
     /// @notice Payee and amount lists differ in length.

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {ILoanReceipts} from "./ILoanReceipts.sol";
+import {IMembershipErrors} from "./IMembershipErrors.sol";
 
 /// @title ILoanBook — joint loans (联合贷款) with an automatic repayment waterfall
 /// @notice A loan is proposed by its originating lender against receivables held by the
@@ -12,7 +13,7 @@ import {ILoanReceipts} from "./ILoanReceipts.sol";
 /// borrower's wallet — is split in the same transaction per DESIGN §4.5: tech-partner fee,
 /// provision, senior coupons, junior interest, principal, residual. Compliance rules are
 /// checked inside each transaction and refusals name the rule and the numbers.
-interface ILoanBook is ILoanReceipts {
+interface ILoanBook is ILoanReceipts, IMembershipErrors {
     enum Status {
         NONE,
         PROPOSED,

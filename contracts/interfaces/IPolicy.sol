@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {IMembershipErrors} from "./IMembershipErrors.sol";
+
 /// @title IPolicy — compliance parameters the contracts enforce (合规即执行)
 /// @notice Set only by an active REGULATOR; every change is an audit entry. The loan book
 /// reads them inside every proposal, funding and default.
-interface IPolicy {
+interface IPolicy is IMembershipErrors {
     /// @notice All parameters, in basis points or days.
     struct Params {
         uint16 minOriginatorShareBps; // joint loan: originating lender funds at least this share

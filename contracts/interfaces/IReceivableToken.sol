@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
+import {IMembershipErrors} from "./IMembershipErrors.sol";
 
 /// @title IReceivableToken — digital debt certificates (数字债权凭证)
 /// @notice A core enterprise (the debtor) confirms on-chain what it owes a supplier by
@@ -12,7 +13,7 @@ import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
 /// parts: to the holder, or — while pledged — into the loan's waterfall.
 /// ERC-721 compatible (ownerOf, balanceOf, Transfer events); approvals are disabled: only
 /// the holder moves its receivables.
-interface IReceivableToken is IERC721 {
+interface IReceivableToken is IERC721, IMembershipErrors {
     /// @dev OVERDUE is never stored: `statusOf` derives it from maturity.
     enum Status {
         NONE,

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {IMembershipErrors} from "./IMembershipErrors.sol";
+
 /// @title ISecuritisation — pools of tranches with note classes (资产证券化, DESIGN §6.5)
 /// @notice An originating lender pools tranches it holds, of DISBURSED loans, into a deal:
 /// creation locks them; the pool balance B is their outstanding principal; 2 to 5 note
@@ -16,7 +18,7 @@ pragma solidity ^0.8.24;
 /// is written off, its outstanding reducing class balances junior first. Holders claim their
 /// classes' payments pro rata by units (per-unit accounting). Notes are ERC-20 tokens, one
 /// per class, transferable between active INVESTOR and LENDER members.
-interface ISecuritisation {
+interface ISecuritisation is IMembershipErrors {
     enum Status {
         NONE,
         SUBSCRIBING,

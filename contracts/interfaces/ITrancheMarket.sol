@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {IMembershipErrors} from "./IMembershipErrors.sol";
+
 /// @title ITrancheMarket — tranche sales with delivery versus payment (转让, DESIGN §6.3)
 /// @notice The holder of a tranche of a DISBURSED or DEFAULTED loan offers it whole to one
 /// named buyer at a price, until an expiry; the buyer takes it by paying the price in e-CNY
@@ -12,7 +14,7 @@ pragma solidity ^0.8.24;
 /// the loan's outstanding principal, and that the tranche is not in a securitisation deal.
 /// It is also the securitisation contract's way to lock, unlock and deliver a deal's
 /// tranches (DESIGN §6.5).
-interface ITrancheMarket {
+interface ITrancheMarket is IMembershipErrors {
     /// @notice A live offer; `seller` is zero when there is none.
     struct Offer {
         address seller;

@@ -157,6 +157,7 @@ def open_embedded(
     create: bool = False,
     genesis_alloc: dict[str, int] | None = None,
     lock_timeout: float | None = None,
+    deployer: str | None = None,
 ) -> Chain:
     from web3 import Web3
 
@@ -173,9 +174,11 @@ def open_embedded(
             chain_id=EMBEDDED_CHAIN_ID,
             genesis_alloc=genesis_alloc,
             lock_timeout=default_lock_timeout() if lock_timeout is None else lock_timeout,
+            deployer=deployer,
         )
     except ChainBusyError as exc:
         raise ChainUnavailable(str(exc)) from None
+    adopt_permissioning(home, chain)
     w3 = lean(Web3(EmbeddedProvider(chain)))
     return Chain(
         w3=w3,
@@ -187,12 +190,30 @@ def open_embedded(
     )
 
 
+def adopt_permissioning(home: Home, chain: EmbeddedChain) -> None:
+    """Permission a home's chain created before DESIGN §6.8 (open, but deployed): from its
+    deployment record, transactions come only from active members from now on."""
+    if chain.permissioning["mode"] != "open":
+        return
+    path = home.deployment_file(EMBEDDED_NETWORK)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        membership, deployer = str(record["contracts"]["Membership"]), str(record["deployer"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # not deployed yet (or unreadable: the command that needs it says so)
+    try:
+        chain.seal_membership(membership, deployer=deployer)
+    except ValueError:
+        return  # a record that does not match this chain: left open, `load` will refuse
+
+
 def connect(
     home: Home,
     rpc_url: str | None = None,
     *,
     create: bool = False,
     genesis_alloc: dict[str, int] | None = None,
+    deployer: str | None = None,
 ) -> Chain:
     """The chain for a command: `rpc_url` if given, else the home's node, else embedded."""
     if rpc_url:
@@ -213,4 +234,4 @@ def connect(
             url=url,
             _chain_id=EMBEDDED_CHAIN_ID,
         )
-    return open_embedded(home, create=create, genesis_alloc=genesis_alloc)
+    return open_embedded(home, create=create, genesis_alloc=genesis_alloc, deployer=deployer)

@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import suppress
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, NoReturn, Self, cast
@@ -46,7 +47,6 @@ from eth.exceptions import (
     OutOfGas,
     Revert,
     TransactionNotFound,
-    VMError,
 )
 from eth.vm.forks.berlin.transactions import TypedTransaction
 from eth.vm.forks.prague import PragueVM
@@ -67,12 +67,16 @@ __all__ = [
 ]
 
 DEFAULT_CHAIN_ID: Final = 19524
+MAX_FILTERS: Final = 1024
+PERMISSION_CACHE_SIZE: Final = 4096
+FILTER_TIMEOUT: Final = 300.0
 BLOCK_GAS_LIMIT: Final = 60_000_000
 SCHEMA_VERSION: Final = 1
 CLIENT_VERSION: Final = "liandai-embedded/v1/py-evm"
 
 ZERO_ADDRESS: Final = b"\x00" * 20
 ZERO_HASH: Final = b"\x00" * 32
+BLANK_ROOT: Final = keccak(rlp.encode(b""))
 BLOB_TX_TYPE: Final = 3
 SET_CODE_TX_TYPE: Final = 4
 EXECUTION_REVERTED: Final = "execution reverted"
@@ -84,6 +88,18 @@ METHOD_NOT_FOUND: Final = -32601
 INTERNAL_ERROR: Final = -32603
 SERVER_ERROR: Final = -32000
 REVERT_ERROR: Final = 3
+# Besu's code for a sender its permissioning refuses (TX_SENDER_NOT_AUTHORIZED).
+NOT_PERMITTED: Final = -32007
+
+# Chain-level permissioning (DESIGN §6.8): the Membership contract's view, its role bit.
+MEMBER_OF_SELECTOR: Final = keccak(b"memberOf(address)")[:4]
+HAS_ROLES_SELECTOR: Final = keccak(b"hasRoles(address,uint16)")[:4]
+NOT_A_MEMBER_SELECTOR: Final = keccak(b"NotAMember(address)")[:4]
+MEMBER_NOT_ACTIVE_SELECTOR: Final = keccak(b"MemberNotActive(address,uint8)")[:4]
+MISSING_ROLE_SELECTOR: Final = keccak(b"MissingRole(address,uint16,uint16)")[:4]
+OPERATOR_ROLE: Final = 1
+STATUS_ACTIVE: Final = 1
+_STATUS_NAMES: Final = {0: "NONE", 1: "ACTIVE", 2: "SUSPENDED"}
 
 _log = logging.getLogger(__name__)
 
@@ -312,6 +328,10 @@ def _data(value: Any, name: str) -> bytes:
     _bad(f"invalid argument {name}: expected 0x-prefixed hex data")
 
 
+def _quantity_or_earliest(value: Any, name: str) -> int:
+    return 0 if value == "earliest" else _quantity(value, name)
+
+
 def _fixed(value: Any, size: int, name: str) -> bytes:
     raw = _data(value, name)
     if len(raw) != size:
@@ -396,6 +416,8 @@ class EmbeddedChain:
         self._chaindb = chain.chaindb
         self._chain_id = int(meta["chain_id"])
         self._time_offset = int(meta["time_offset"])
+        self._deployer = _meta_address(meta.get("deployer"))
+        self._membership = _meta_address(meta.get("membership"))
         self._file_lock = lock
         self._lock = threading.RLock()
         self._closed = False
@@ -404,6 +426,9 @@ class EmbeddedChain:
         self._tx_builder = ZeroFeePragueVM.get_transaction_builder()
         self._receipt_builder = ZeroFeePragueVM.get_receipt_builder()
         self._handlers: dict[str, _RPCHandler] = self._make_handlers()
+        self._filters: dict[str, _Filter] = {}
+        self._permission_cache: dict[tuple[bytes, bytes, int], bool] = {}
+        self._on_block: list[Callable[[BlockHeaderAPI], None]] = []
 
     # ---------------------------------------------------------------- open / close
 
@@ -416,6 +441,7 @@ class EmbeddedChain:
         genesis_alloc: GenesisAlloc | None = None,
         lock_timeout: float = 10.0,
         durable: bool = True,
+        deployer: str | None = None,
     ) -> EmbeddedChain:
         """Open the chain stored at ``path`` (created on first use); ``None``: in memory.
 
@@ -426,6 +452,11 @@ class EmbeddedChain:
         ``durable=False`` (SQLite ``synchronous=NORMAL``) skips the fsync per block:
         every mined block still survives a process crash or ``kill -9`` (it reached the
         OS), but an OS crash or power loss may roll back the last few blocks.
+
+        ``deployer`` (applies when the chain is created) makes it permissioned (DESIGN
+        §6.8): only that account may send transactions until :meth:`seal_membership`
+        names the Membership contract; from then on only active members may send, and
+        only an OPERATOR may create contracts. A chain created without one is open.
         """
         if chain_id is not None and (
             isinstance(chain_id, bool) or not isinstance(chain_id, int) or chain_id <= 0
@@ -444,7 +475,9 @@ class EmbeddedChain:
             if meta.get("initialised") == "1":
                 chain = _resume(kv, meta, chain_id, file_path)
             else:
-                chain, meta = _create(kv, chain_id or DEFAULT_CHAIN_ID, genesis_alloc or {})
+                chain, meta = _create(
+                    kv, chain_id or DEFAULT_CHAIN_ID, genesis_alloc or {}, deployer
+                )
             return cls(path=file_path, conn=conn, kv=kv, chain=chain, meta=meta, lock=lock)
         except BaseException:
             if conn is not None:
@@ -517,6 +550,190 @@ class EmbeddedChain:
     def db_reads(self) -> int:
         """Rows read from SQLite so far: a measure of work done by look-ups."""
         return self._kv.reads
+
+    # ---------------------------------------------------------------- permissioning
+
+    @property
+    def permissioning(self) -> dict[str, str | None]:
+        """``mode`` (open, deploying, members) and the addresses it rests on."""
+        with self._lock:
+            if self._deployer is None:
+                mode = "open"
+            elif self._membership is None:
+                mode = "deploying"
+            else:
+                mode = "members"
+            return {
+                "mode": mode,
+                "deployer": _d(self._deployer) if self._deployer else None,
+                "membership": _d(self._membership) if self._membership else None,
+            }
+
+    def seal_membership(self, membership: str, *, deployer: str | None = None) -> None:
+        """From now on, read who may send from the Membership contract at ``membership``.
+
+        Called once the suite is deployed. ``deployer`` makes an open chain (one created
+        before permissioning existed) permissioned too. The Membership contract must
+        answer ``memberOf`` with the deployer as an active OPERATOR, else nobody could
+        ever send again. Persisted at once; sealing twice with another address fails.
+        """
+        address = _parse_alloc_address(membership)
+        with self._lock:
+            self._check_open()
+            owner = self._deployer
+            if owner is None:
+                if deployer is None:
+                    raise ValueError("this chain has no deployer: give one to permission it")
+                owner = _parse_alloc_address(deployer)
+            if self._membership is not None:
+                if self._membership == address:
+                    return
+                raise ValueError(
+                    f"permissioning already reads Membership at {_d(self._membership)}"
+                )
+            roles, status = self._member_of(self._head, owner, address)
+            if status != STATUS_ACTIVE or not roles & OPERATOR_ROLE:
+                raise ValueError(
+                    f"{membership} does not hold the deployer {_d(owner)} as an active OPERATOR"
+                )
+            self._kv.commit({"deployer": _d(owner), "membership": _d(address)})
+            self._deployer = owner
+            self._membership = address
+
+    def _member_of(
+        self, header: BlockHeaderAPI, account: bytes, membership: bytes
+    ) -> tuple[int, int]:
+        """(roles, status) of ``account`` in the Membership contract, at ``header``'s state."""
+        data = MEMBER_OF_SELECTOR + bytes(12) + account
+        output = self._view(header, membership, data, "memberOf(address)")
+        if len(output) < 64:
+            raise ValueError(f"{_d(membership)} does not answer memberOf(address)")
+        return int.from_bytes(output[:32], "big"), int.from_bytes(output[32:64], "big")
+
+    def _has_roles(
+        self, header: BlockHeaderAPI, account: bytes, roles: int, membership: bytes
+    ) -> bool:
+        """Membership's ``hasRoles(account, roles)``: ACTIVE and holding every bit of
+        ``roles`` (0: just ACTIVE). A third of ``memberOf``'s work: the common case."""
+        data = HAS_ROLES_SELECTOR + bytes(12) + account + roles.to_bytes(32, "big")
+        output = self._view(header, membership, data, "hasRoles(address,uint16)")
+        return len(output) >= 32 and int.from_bytes(output[:32], "big") == 1
+
+    def _allowed(
+        self, header: BlockHeaderAPI, account: bytes, roles: int, membership: bytes
+    ) -> bool:
+        """:meth:`_has_roles`, remembered per Membership storage root: its views read
+        nothing but its own storage, so while that root is unchanged (most blocks touch
+        no membership) the answer is too, and a transaction skips the EVM call."""
+        key = (self._storage_root(header, membership), account, roles)
+        cached = self._permission_cache.get(key)
+        if cached is None:
+            cached = self._has_roles(header, account, roles, membership)
+            if len(self._permission_cache) >= PERMISSION_CACHE_SIZE:
+                self._permission_cache.clear()
+            self._permission_cache[key] = cached
+        return cached
+
+    def _storage_root(self, header: BlockHeaderAPI, contract: bytes) -> bytes:
+        from trie import HexaryTrie
+
+        raw = HexaryTrie(self._chaindb.db, header.state_root).get(keccak(contract))
+        return bytes(rlp.decode(raw)[2]) if raw else BLANK_ROOT
+
+    def _view(self, header: BlockHeaderAPI, contract: bytes, data: bytes, what: str) -> bytes:
+        """Output of a view call to ``contract`` at ``header``'s state; ValueError if it
+        has no code or the call fails."""
+        vm = self._chain.get_vm(header)
+        state = vm.state
+        if not state.get_code(Address(contract)):
+            raise ValueError(f"no contract at {_d(contract)}")
+        unsigned = vm.create_unsigned_transaction(
+            nonce=state.get_nonce(Address(ZERO_ADDRESS)),
+            gas_price=0,
+            gas=1_000_000,
+            to=Address(contract),
+            value=0,
+            data=data,
+        )
+        spoof = cast(SignedTransactionAPI, SpoofTransaction(unsigned, from_=Address(ZERO_ADDRESS)))
+        snapshot = state.snapshot()
+        try:
+            computation = state.apply_transaction(spoof)
+        finally:
+            state.revert(snapshot)
+        if computation.is_error:
+            raise ValueError(f"{_d(contract)} does not answer {what}")
+        return bytes(computation.output)
+
+    def _check_permitted(self, tx: SignedTransactionAPI, sender: Address) -> None:
+        """Refuse (nothing mined) a sender DESIGN §6.8 does not let in; see :meth:`open`."""
+        deployer, membership = self._deployer, self._membership
+        if deployer is None:
+            return
+        who = _d(sender)
+        if membership is None:
+            if sender != deployer:
+                raise RPCError(
+                    NOT_PERMITTED,
+                    f"permissioning: {who} may not send transactions; while the suite is "
+                    f"deployed only the deployer {_d(deployer)} may",
+                    _d(NOT_A_MEMBER_SELECTOR + bytes(12) + sender),
+                )
+            return
+        head = self._head
+        if self._allowed(head, sender, 0 if tx.to else OPERATOR_ROLE, membership):
+            return  # the common case
+        roles, status = self._member_of(head, sender, membership)
+        if status == 0:
+            raise RPCError(
+                NOT_PERMITTED,
+                f"permissioning: {who} is not a member of the consortium; only an active "
+                "member may send transactions",
+                _d(NOT_A_MEMBER_SELECTOR + bytes(12) + sender),
+            )
+        if status != STATUS_ACTIVE:
+            raise RPCError(
+                NOT_PERMITTED,
+                f"permissioning: {who} is {_STATUS_NAMES.get(status, str(status))}; only an "
+                "active member may send transactions",
+                _d(MEMBER_NOT_ACTIVE_SELECTOR + bytes(12) + sender + status.to_bytes(32, "big")),
+            )
+        if not tx.to and not roles & OPERATOR_ROLE:
+            from ledger.roles import role_names
+
+            raise RPCError(
+                NOT_PERMITTED,
+                f"permissioning: {who} may not create contracts (it holds "
+                f"{', '.join(role_names(roles)) or 'no role'}); only an OPERATOR may",
+                _d(
+                    MISSING_ROLE_SELECTOR
+                    + bytes(12)
+                    + sender
+                    + OPERATOR_ROLE.to_bytes(32, "big")
+                    + roles.to_bytes(32, "big")
+                ),
+            )
+
+    # ---------------------------------------------------------------- subscriptions
+
+    def add_block_listener(self, listener: Callable[[BlockHeaderAPI], None]) -> None:
+        """Call ``listener(header)`` after each block is mined and committed (under the
+        chain's lock: it should only hand the header on, e.g. to a queue)."""
+        with self._lock:
+            self._on_block.append(listener)
+
+    def remove_block_listener(self, listener: Callable[[BlockHeaderAPI], None]) -> None:
+        with self._lock, suppress(ValueError):
+            self._on_block.remove(listener)
+
+    def head_json(self, header: BlockHeaderAPI) -> dict[str, Any]:
+        """A block header as ``eth_subscribe("newHeads")`` sends it (no transactions)."""
+        with self._lock:
+            self._check_open()
+            out = self._block_json(header, False)
+        for key in ("transactions", "uncles", "size"):
+            out.pop(key, None)
+        return out
 
     # ---------------------------------------------------------------- dev controls
 
@@ -602,10 +819,21 @@ class EmbeddedChain:
             "eth_getStorageAt": self._rpc_get_storage_at,
             "eth_call": self._rpc_call,
             "eth_estimateGas": self._rpc_estimate_gas,
+            "eth_createAccessList": self._rpc_create_access_list,
+            "eth_getProof": self._rpc_get_proof,
             "eth_sendRawTransaction": self._rpc_send_raw_transaction,
             "eth_getTransactionByHash": self._rpc_get_transaction_by_hash,
             "eth_getTransactionReceipt": self._rpc_get_transaction_receipt,
             "eth_getLogs": self._rpc_get_logs,
+            "eth_getTransactionByBlockNumberAndIndex": self._rpc_tx_by_number_and_index,
+            "eth_getTransactionByBlockHashAndIndex": self._rpc_tx_by_hash_and_index,
+            "eth_getBlockReceipts": self._rpc_get_block_receipts,
+            "eth_newFilter": self._rpc_new_filter,
+            "eth_newBlockFilter": self._rpc_new_block_filter,
+            "eth_newPendingTransactionFilter": self._rpc_new_pending_filter,
+            "eth_getFilterChanges": self._rpc_get_filter_changes,
+            "eth_getFilterLogs": self._rpc_get_filter_logs,
+            "eth_uninstallFilter": self._rpc_uninstall_filter,
             "evm_increaseTime": self._rpc_increase_time,
             "evm_mine": self._rpc_evm_mine,
         }
@@ -760,9 +988,7 @@ class EmbeddedChain:
 
     # ---- execution without mining
 
-    def _spoofed_call(
-        self, p: list[Any]
-    ) -> tuple[BlockHeaderAPI, SignedTransactionAPI, ZeroFeePragueVM]:
+    def _call_request(self, p: list[Any]) -> _CallRequest:
         call = _param(p, 0, "transaction")
         if not isinstance(call, dict):
             _bad("invalid argument 0: expected a transaction object")
@@ -772,7 +998,7 @@ class EmbeddedChain:
         to = _address(call["to"], "to") if call.get("to") else Address(b"")
         raw_input = call.get("input", call.get("data"))
         data = _data(raw_input, "input") if raw_input is not None else b""
-        gas = _quantity(call["gas"], "gas") if call.get("gas") is not None else header.gas_limit
+        gas = _quantity(call["gas"], "gas") if call.get("gas") is not None else None
         value = _quantity(call["value"], "value") if call.get("value") is not None else 0
         if call.get("gasPrice") is not None:
             gas_price = _quantity(call["gasPrice"], "gasPrice")
@@ -783,33 +1009,188 @@ class EmbeddedChain:
             gas_price = min(max_fee, tip)
         else:
             gas_price = 0
-        nonce = vm.state.get_nonce(sender)
-        unsigned = vm.create_unsigned_transaction(
-            nonce=nonce, gas_price=gas_price, gas=gas, to=to, value=value, data=data
-        )
-        spoof = cast(SignedTransactionAPI, SpoofTransaction(unsigned, from_=sender))
-        return header, spoof, vm
+        access_list = _access_list(call.get("accessList"))
+        return _CallRequest(header, vm, sender, to, data, gas, value, gas_price, access_list)
 
-    def _rpc_call(self, p: list[Any]) -> str:
-        _, tx, vm = self._spoofed_call(p)
-        state = vm.state
+    def _spoof(
+        self,
+        req: _CallRequest,
+        gas: int,
+        access_list: Sequence[tuple[bytes, Sequence[int]]] | None = None,
+    ) -> SignedTransactionAPI:
+        vm, state = req.vm, req.vm.state
+        nonce = state.get_nonce(req.sender)
+        entries = req.access_list if access_list is None else access_list
+        unsigned: Any
+        if entries:
+            builder = cast(Any, vm.get_transaction_builder())
+            unsigned = builder.new_unsigned_access_list_transaction(
+                self._chain_id,
+                nonce,
+                req.gas_price,
+                gas,
+                req.to,
+                req.value,
+                req.data,
+                [(Address(a), tuple(slots)) for a, slots in entries],
+            )
+        else:
+            unsigned = vm.create_unsigned_transaction(
+                nonce=nonce,
+                gas_price=req.gas_price,
+                gas=gas,
+                to=req.to,
+                value=req.value,
+                data=req.data,
+            )
+        tx = cast(SignedTransactionAPI, SpoofTransaction(unsigned, from_=req.sender))
+        intrinsic = int(unsigned.intrinsic_gas)
+        if gas < intrinsic:
+            raise RPCError(
+                SERVER_ERROR,
+                f"intrinsic gas too low: gas {gas}, minimum needed {intrinsic} (the call's gas "
+                "does not even cover the transaction's base cost)",
+            )
+        return tx
+
+    def _execute(
+        self, req: _CallRequest, tx: SignedTransactionAPI, on_state: Callable[[StateAPI], None]
+    ) -> ComputationAPI:
+        """Run ``tx`` on ``req``'s state and throw the changes away."""
+        state = req.vm.state
         snapshot = state.snapshot()
         try:
-            computation = state.apply_transaction(tx)
+            on_state(state)
+            return state.apply_transaction(tx)
         finally:
             state.revert(snapshot)
+
+    def _run(self, req: _CallRequest, gas: int) -> ComputationAPI:
+        return self._execute(req, self._spoof(req, gas), lambda state: None)
+
+    def _rpc_call(self, p: list[Any]) -> str:
+        req = self._call_request(p)
+        computation = self._run(req, req.gas if req.gas is not None else req.header.gas_limit)
         if computation.is_error:
-            _raise_execution_error(computation)
+            _raise_execution_error(computation, req.gas)
         return _d(computation.output)
 
     def _rpc_estimate_gas(self, p: list[Any]) -> str:
-        header, tx, _ = self._spoofed_call(p)
+        """The least gas limit with which the call succeeds, found by bisection (as geth).
+
+        One run at the cap gives the gas used before refunds: no smaller limit can succeed.
+        Then ``(used + refund) * 64 / 63`` (the 1/64 each inner call keeps back) usually
+        succeeds already, and bisection between the two finds the exact least limit.
+        """
+        req = self._call_request(p)
+        cap = req.gas if req.gas is not None else req.header.gas_limit
+        first = self._run(req, cap)
+        if first.is_error:
+            if isinstance(first.error, OutOfGas) and req.gas is not None:
+                raise RPCError(SERVER_ERROR, f"gas required exceeds allowance ({cap})")
+            _raise_execution_error(first, req.gas)
+        used = cap - first.get_gas_remaining()
+        if used < cap and self._succeeds(req, used):
+            return _q(used)  # no refund and no inner call held back gas: done in two runs
+        low = used - 1  # fails: the run used this much before any refund
+        optimistic = min(cap, (used + first.get_gas_refund() + 2_300) * 64 // 63)
+        high = optimistic if self._succeeds(req, optimistic) else cap
+        while high - low > 1:
+            middle = (low + high) // 2
+            if self._succeeds(req, middle):
+                high = middle
+            else:
+                low = middle
+        return _q(high)
+
+    def _succeeds(self, req: _CallRequest, gas: int) -> bool:
         try:
-            return _q(self._chain.estimate_gas(tx, header))
-        except Revert as exc:
-            raise _revert_error(bytes(exc.args[0]) if exc.args else b"") from exc
-        except VMError as exc:
-            raise RPCError(SERVER_ERROR, _vm_error_message(exc)) from exc
+            return not self._run(req, gas).is_error
+        except RPCError:
+            return False  # below the intrinsic gas
+
+    def _rpc_create_access_list(self, p: list[Any]) -> dict[str, Any]:
+        """Addresses and slots the call touches (less sender, recipient, precompiles and
+        coinbase, which are warm anyway), and the gas it uses with that list."""
+        req = self._call_request(p)
+        gas = req.gas if req.gas is not None else req.header.gas_limit
+        touched: dict[bytes, list[int]] = {}
+
+        def trace(state: StateAPI) -> None:
+            account_db = cast(Any, state)._account_db
+            mark_address, mark_slot = account_db.mark_address_warm, account_db.mark_storage_warm
+
+            def address_warm(address: Address) -> None:
+                touched.setdefault(bytes(address), [])
+                mark_address(address)
+
+            def slot_warm(address: Address, slot: int) -> None:
+                slots = touched.setdefault(bytes(address), [])
+                if slot not in slots:
+                    slots.append(slot)
+                mark_slot(address, slot)
+
+            account_db.mark_address_warm = address_warm
+            account_db.mark_storage_warm = slot_warm
+
+        computation = self._execute(req, self._spoof(req, gas), trace)
+        precompiles = {i.to_bytes(20, "big") for i in range(1, 0x12)}
+        skip = {bytes(req.sender), bytes(req.to), ZERO_ADDRESS, *precompiles}
+        entries = [
+            (address, slots) for address, slots in touched.items() if slots or address not in skip
+        ]
+        with_list = self._execute(req, self._spoof(req, gas, entries), lambda state: None)
+        result: dict[str, Any] = {
+            "accessList": [
+                {"address": _d(address), "storageKeys": [_h32(slot) for slot in slots]}
+                for address, slots in entries
+            ],
+            "gasUsed": _q(_tx_gas_used(gas, with_list)),
+        }
+        if computation.is_error:
+            result["error"] = _execution_error(computation, req.gas).message
+        return result
+
+    def _rpc_get_proof(self, p: list[Any]) -> dict[str, Any]:
+        """EIP-1186: the account and storage Merkle proofs against a block's state root."""
+        from trie import HexaryTrie
+
+        address = _address(_param(p, 0, "address"), "address")
+        keys = _param(p, 1, "storageKeys")
+        if not isinstance(keys, list):
+            _bad("invalid argument 1: expected an array of storage keys")
+        slots = [(key, _quantity(key, "storageKey")) for key in keys]
+        header = self._state_header(_param(p, 2, "block", required=False))
+        db = self._chaindb.db
+        accounts = HexaryTrie(db, header.state_root)
+        account_key = keccak(address)
+        account_proof = _proof_nodes(accounts.get_proof(account_key))
+        raw_account = accounts.get(account_key)
+        if raw_account:
+            nonce, balance, storage_root, code_hash = rlp.decode(raw_account)
+        else:
+            nonce, balance, storage_root, code_hash = b"", b"", BLANK_ROOT, keccak(b"")
+        storage = HexaryTrie(db, storage_root)
+        storage_proof = []
+        for given, slot in slots:
+            slot_key = keccak(slot.to_bytes(32, "big"))
+            raw_value = storage.get(slot_key)
+            storage_proof.append(
+                {
+                    "key": given,
+                    "value": _q(int.from_bytes(rlp.decode(raw_value), "big") if raw_value else 0),
+                    "proof": _proof_nodes(storage.get_proof(slot_key)),
+                }
+            )
+        return {
+            "address": _d(address),
+            "accountProof": account_proof,
+            "balance": _q(int.from_bytes(balance, "big")),
+            "codeHash": _d(code_hash),
+            "nonce": _q(int.from_bytes(nonce, "big")),
+            "storageHash": _d(storage_root),
+            "storageProof": storage_proof,
+        }
 
     # ---- transactions
 
@@ -845,6 +1226,7 @@ class EmbeddedChain:
             )
         if tx.gas > self._head.gas_limit:
             raise RPCError(SERVER_ERROR, "exceeds block gas limit")
+        self._check_permitted(tx, sender)
         self._mine((tx,), sender=sender)
         return bytes(tx.hash)
 
@@ -977,6 +1359,111 @@ class EmbeddedChain:
             "type": _q(_tx_type(tx)),
         }
 
+    def _block_for(self, block_id: Any) -> BlockHeaderAPI | None:
+        if isinstance(block_id, str) and len(block_id) == 66:
+            return self._canonical_header_by_hash(_hash(block_id, "block"))
+        number = self._resolve_number(block_id)
+        return None if number is None else self._header_by_number(number)
+
+    def _tx_at(self, header: BlockHeaderAPI | None, raw_index: Any) -> dict[str, Any] | None:
+        index = _quantity(raw_index, "index")
+        if header is None:
+            return None
+        txs = self._block(header).transactions
+        return self._tx_json(txs[index], header, index) if index < len(txs) else None
+
+    def _rpc_tx_by_number_and_index(self, p: list[Any]) -> dict[str, Any] | None:
+        number = self._resolve_number(_param(p, 0, "block"))
+        header = None if number is None else self._header_by_number(number)
+        return self._tx_at(header, _param(p, 1, "index"))
+
+    def _rpc_tx_by_hash_and_index(self, p: list[Any]) -> dict[str, Any] | None:
+        header = self._canonical_header_by_hash(_hash(_param(p, 0, "hash"), "hash"))
+        return self._tx_at(header, _param(p, 1, "index"))
+
+    def _rpc_get_block_receipts(self, p: list[Any]) -> list[dict[str, Any]] | None:
+        block_id = _param(p, 0, "block")
+        if isinstance(block_id, dict):
+            block_id = block_id.get("blockHash", block_id.get("blockNumber"))
+        header = self._block_for(block_id)
+        if header is None:
+            return None
+        txs = self._block(header).transactions
+        receipts = self._chaindb.get_receipts(header, self._receipt_builder)
+        return [self._receipt_json(header, i, tx, receipts) for i, tx in enumerate(txs)]
+
+    # ---- filters (polled; geth's semantics: changes since the last poll)
+
+    def _install(self, kind: str, query: dict[str, Any] | None = None) -> str:
+        self._expire_filters()
+        if len(self._filters) >= MAX_FILTERS:
+            raise RPCError(SERVER_ERROR, f"too many filters installed ({MAX_FILTERS})")
+        filter_id = _q(int.from_bytes(os.urandom(16), "big"))
+        self._filters[filter_id] = _Filter(
+            kind, query or {}, int(self._head.block_number), time.monotonic()
+        )
+        return filter_id
+
+    def _expire_filters(self) -> None:
+        # Like geth: a filter nobody polled for five minutes is dropped.
+        deadline = time.monotonic() - FILTER_TIMEOUT
+        for filter_id in [k for k, f in self._filters.items() if f.polled < deadline]:
+            del self._filters[filter_id]
+
+    def _rpc_new_filter(self, p: list[Any]) -> str:
+        query = _param(p, 0, "filter")
+        if not isinstance(query, dict):
+            _bad("invalid argument 0: expected a filter object")
+        if query.get("blockHash") is not None:
+            _bad("invalid argument 0: a filter cannot name a blockHash; use eth_getLogs")
+        _filter_addresses(query.get("address"))  # refuse a bad filter now, not at the poll
+        _filter_topics(query.get("topics"))
+        return self._install("logs", query)
+
+    def _rpc_new_block_filter(self, p: list[Any]) -> str:
+        return self._install("blocks")
+
+    def _rpc_new_pending_filter(self, p: list[Any]) -> str:
+        return self._install("pending")  # auto-mining: nothing is ever pending
+
+    def _filter(self, p: list[Any]) -> tuple[str, _Filter]:
+        filter_id = _param(p, 0, "id")
+        found = self._filters.get(filter_id) if isinstance(filter_id, str) else None
+        if found is None:
+            raise RPCError(SERVER_ERROR, "filter not found")
+        found.polled = time.monotonic()
+        return filter_id, found
+
+    def _rpc_get_filter_changes(self, p: list[Any]) -> list[Any]:
+        _, found = self._filter(p)
+        head = int(self._head.block_number)
+        start, found.last = found.last + 1, head
+        if found.kind == "blocks":
+            return [_d(self._header_by_number(n).hash) for n in range(start, head + 1)]
+        if found.kind == "pending":
+            return []
+        query = found.query
+        low, high = start, head
+        if query.get("fromBlock") not in (None, "latest", "pending", "safe", "finalized"):
+            low = max(low, _quantity_or_earliest(query["fromBlock"], "fromBlock"))
+        if query.get("toBlock") not in (None, "latest", "pending", "safe", "finalized"):
+            high = min(high, _quantity_or_earliest(query["toBlock"], "toBlock"))
+        if low > high:
+            return []
+        return self._rpc_get_logs([dict(query, fromBlock=_q(low), toBlock=_q(high))])
+
+    def _rpc_get_filter_logs(self, p: list[Any]) -> list[dict[str, Any]]:
+        _, found = self._filter(p)
+        if found.kind != "logs":
+            raise RPCError(SERVER_ERROR, "filter not found")
+        return self._rpc_get_logs([found.query])
+
+    def _rpc_uninstall_filter(self, p: list[Any]) -> bool:
+        filter_id = _param(p, 0, "id")
+        if not isinstance(filter_id, str):
+            return False
+        return self._filters.pop(filter_id, None) is not None
+
     # ---- logs
 
     def _rpc_get_logs(self, p: list[Any]) -> list[dict[str, Any]]:
@@ -1097,6 +1584,11 @@ class EmbeddedChain:
             if isinstance(exc, ValidationError):
                 raise RPCError(SERVER_ERROR, str(exc)) from exc
             raise
+        for listener in list(self._on_block):
+            try:
+                listener(block.header)
+            except Exception:  # a subscriber's fault must not fail a mined block
+                _log.exception("block listener failed")
         return block
 
     @staticmethod
@@ -1152,8 +1644,10 @@ def _connect(path: Path | None, *, durable: bool) -> sqlite3.Connection:
 
 
 def _create(
-    kv: _SQLiteKV, chain_id: int, genesis_alloc: GenesisAlloc
+    kv: _SQLiteKV, chain_id: int, genesis_alloc: GenesisAlloc, deployer: str | None = None
 ) -> tuple[Chain, dict[str, str]]:
+    if deployer is not None:
+        deployer = _d(_parse_alloc_address(deployer))
     genesis_state: dict[Address, Any] = {}
     for address, balance in genesis_alloc.items():
         raw = _parse_alloc_address(address)
@@ -1179,6 +1673,8 @@ def _create(
         "time_offset": "0",
         "genesis_hash": chain.chaindb.get_canonical_block_hash(BlockNumber(0)).hex(),
     }
+    if deployer is not None:
+        meta["deployer"] = deployer
     try:
         # Genesis and the "initialised" mark land in one transaction: created once.
         kv.commit(meta)
@@ -1209,6 +1705,10 @@ def _release_lock(path: Path | None, lock: filelock.FileLock) -> None:
         with suppress(OSError):
             _owner_file(path).unlink()
     lock.release(force=True)
+
+
+def _meta_address(value: str | None) -> Address | None:
+    return None if not value else _parse_alloc_address(value)
 
 
 def _parse_alloc_address(address: str) -> Address:
@@ -1340,8 +1840,75 @@ def _vm_error_message(error: BaseException) -> str:
     return f"execution failed: {type(error).__name__}{': ' + str(error) if str(error) else ''}"
 
 
-def _raise_execution_error(computation: ComputationAPI) -> NoReturn:
+def _execution_error(computation: ComputationAPI, gas: int | None = None) -> RPCError:
     error = computation.error
     if isinstance(error, Revert):
-        raise _revert_error(computation.output)
-    raise RPCError(SERVER_ERROR, _vm_error_message(error))
+        return _revert_error(computation.output)
+    if isinstance(error, OutOfGas) and gas is not None:
+        return RPCError(SERVER_ERROR, f"out of gas: the call ran out of its {gas} gas")
+    return RPCError(SERVER_ERROR, _vm_error_message(error))
+
+
+def _raise_execution_error(computation: ComputationAPI, gas: int | None = None) -> NoReturn:
+    raise _execution_error(computation, gas)
+
+
+def _tx_gas_used(gas: int, computation: ComputationAPI) -> int:
+    """Gas a transaction with limit ``gas`` is charged: used, less the capped refund."""
+    used = gas - computation.get_gas_remaining()
+    return used - min(computation.get_gas_refund(), used // 5)
+
+
+def _proof_nodes(nodes: Sequence[Any]) -> list[str]:
+    """A py-evm trie proof as EIP-1186 lists it: the RLP of each node on the path that is
+    stored by its hash (a node under 32 bytes sits inside its parent), the root first."""
+    out = []
+    for i, node in enumerate(nodes):
+        encoded = rlp.encode(node)
+        if i == 0 or len(encoded) >= 32:
+            out.append(_d(encoded))
+    return out
+
+
+def _access_list(value: Any) -> list[tuple[bytes, list[int]]]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        _bad("invalid argument 0: accessList must be an array")
+    out = []
+    for entry in value:
+        if not isinstance(entry, dict):
+            _bad("invalid argument 0: bad accessList entry")
+        keys = entry.get("storageKeys") or []
+        out.append(
+            (
+                bytes(_address(entry.get("address"), "accessList address")),
+                [int.from_bytes(_hash(k, "storageKey"), "big") for k in keys],
+            )
+        )
+    return out
+
+
+@dataclass
+class _Filter:
+    """An installed filter: its kind (logs, blocks, pending), query, last block seen."""
+
+    kind: str
+    query: dict[str, Any]
+    last: int
+    polled: float
+
+
+@dataclass(frozen=True)
+class _CallRequest:
+    """An eth_call / eth_estimateGas / eth_createAccessList request, parsed."""
+
+    header: BlockHeaderAPI
+    vm: ZeroFeePragueVM
+    sender: Address
+    to: Address
+    data: bytes
+    gas: int | None
+    value: int
+    gas_price: int
+    access_list: list[tuple[bytes, list[int]]]

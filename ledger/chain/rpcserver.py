@@ -9,61 +9,17 @@ import threading
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ledger.chain.embedded import EmbeddedChain, RPCError
+from ledger.chain.embedded import EmbeddedChain
+from ledger.chain.jsonrpc import INVALID_REQUEST, MAX_BODY, error_reply, handle_payload
+
+if TYPE_CHECKING:
+    from ledger.chain.wsserver import WSServer
 
 __all__ = ["RPCServer", "handle_payload", "run_until_signal", "serve"]
 
 _log = logging.getLogger(__name__)
-
-PARSE_ERROR = -32700
-INVALID_REQUEST = -32600
-INVALID_PARAMS = -32602
-INTERNAL_ERROR = -32603
-MAX_BODY = 32 * 1024 * 1024
-
-
-def _error(request_id: Any, code: int, message: str, data: Any = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": code, "message": message}
-    if data is not None:
-        error["data"] = data
-    return {"jsonrpc": "2.0", "id": request_id, "error": error}
-
-
-def _handle_one(chain: EmbeddedChain, request: Any) -> dict[str, Any]:
-    if not isinstance(request, dict):
-        return _error(None, INVALID_REQUEST, "invalid request")
-    request_id = request.get("id")
-    method = request.get("method")
-    if not isinstance(method, str):
-        return _error(request_id, INVALID_REQUEST, "invalid request: no method")
-    params = request.get("params")
-    if params is None:
-        params = []
-    if not isinstance(params, list):
-        return _error(request_id, INVALID_PARAMS, "invalid params: expected an array")
-    try:
-        result = chain.rpc(method, params)
-    except RPCError as exc:
-        return {"jsonrpc": "2.0", "id": request_id, "error": exc.to_json()}
-    except Exception as exc:  # the server must answer, whatever happens
-        _log.exception("error serving %s", method)
-        return _error(request_id, INTERNAL_ERROR, f"internal error: {exc!r}")
-    return {"jsonrpc": "2.0", "id": request_id, "result": result}
-
-
-def handle_payload(chain: EmbeddedChain, body: bytes) -> Any:
-    """Answer one HTTP body: a JSON-RPC request or a batch. Returns the JSON value."""
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return _error(None, PARSE_ERROR, "parse error")
-    if isinstance(payload, list):
-        if not payload:
-            return _error(None, INVALID_REQUEST, "empty batch")
-        return [_handle_one(chain, request) for request in payload]
-    return _handle_one(chain, payload)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -81,13 +37,19 @@ class _Handler(BaseHTTPRequestHandler):
             except ValueError:
                 length = -1
             if length < 0 or length > MAX_BODY:
-                self._reply(413, _error(None, INVALID_REQUEST, "request too large"))
+                self._reply(413, error_reply(None, INVALID_REQUEST, "request too large"))
                 return
             body = self.rfile.read(length)
-            self._reply(200, handle_payload(self.server.chain, body))
+            reply = handle_payload(self.server.chain, body)
+            if reply is None:  # notifications only: no JSON-RPC reply, an empty HTTP one
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self._reply(200, reply)
 
     def do_GET(self) -> None:
-        self._reply(405, _error(None, INVALID_REQUEST, "use POST for JSON-RPC"))
+        self._reply(405, error_reply(None, INVALID_REQUEST, "use POST for JSON-RPC"))
 
     def _reply(self, status: int, value: Any) -> None:
         data = json.dumps(value, separators=(",", ":")).encode()
@@ -108,6 +70,8 @@ class RPCServer(ThreadingHTTPServer):
 
     def __init__(self, chain: EmbeddedChain, host: str = "127.0.0.1", port: int = 8545) -> None:
         self.chain = chain
+        # Websocket upgrades on this port go here (set by `serve`), as anvil does.
+        self.ws: WSServer | None = None
         self._active = 0
         self._idle = threading.Condition()
         super().__init__((host, port), _Handler)
@@ -117,6 +81,13 @@ class RPCServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         return f"http://{host!s}:{port}"
 
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        ws = self.ws
+        if ws is not None and _upgrade(request):
+            ws.handle_socket(request, client_address)
+            return
+        super().finish_request(request, client_address)
+
     def track_request(self) -> _Tracker:
         return _Tracker(self)
 
@@ -124,6 +95,12 @@ class RPCServer(ThreadingHTTPServer):
         """Wait until no request is being answered (their replies are written)."""
         with self._idle:
             return self._idle.wait_for(lambda: self._active == 0, timeout)
+
+
+def _upgrade(sock: Any) -> bool:
+    from ledger.chain.wsserver import is_websocket_upgrade
+
+    return is_websocket_upgrade(sock)
 
 
 class _Tracker:
@@ -147,19 +124,33 @@ def serve(
     ready: Callable[[str], None] | None = None,
     *,
     stop: threading.Event | None = None,
+    ws_port: int | None = None,
+    ws_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Serve ``chain`` until ``stop`` is set (or KeyboardInterrupt), then close it.
 
     ``serve`` owns the chain from here on: it is closed however this returns (even if
     the port cannot be bound). Port 0 picks a free port; ``ready(url)`` is called once
-    listening. On the way out the in-flight request finishes, then the chain is closed
-    (its lock released): every mined block is already committed, so nothing is lost.
+    listening. The same port takes websocket connections (``eth_subscribe``), as anvil
+    does; ``ws_port`` opens a websocket-only port too (geth's 8546), announced through
+    ``ws_ready(url)`` before ``ready``. On the way out the in-flight request finishes,
+    then the chain is closed (its lock released): every mined block is already
+    committed, so nothing is lost.
     """
+    from ledger.chain.wsserver import WSServer
+
     try:
         server = RPCServer(chain, host, port)
+        try:
+            server.ws = WSServer(chain, host, ws_port)
+        except BaseException:
+            server.server_close()
+            raise
     except BaseException:
         chain.close()
         raise
+    ws = server.ws
+    threading.Thread(target=ws.serve_forever, name="ws-serve", daemon=True).start()
     if stop is not None:
 
         def watch() -> None:
@@ -168,10 +159,13 @@ def serve(
 
         threading.Thread(target=watch, name="rpc-stop", daemon=True).start()
     try:
+        if ws.url is not None and ws_ready is not None:
+            ws_ready(ws.url)
         if ready is not None:
             ready(server.url)
         server.serve_forever(poll_interval=0.2)
     finally:
+        ws.shutdown()
         server.server_close()
         chain.close()  # waits (chain lock) for a call in progress, then closes
         server.wait_idle(timeout=5.0)
@@ -183,6 +177,9 @@ def run_until_signal(
     port: int = 8545,
     ready: Callable[[str], None] | None = None,
     signals: Iterable[signal.Signals] = (signal.SIGINT, signal.SIGTERM),
+    *,
+    ws_port: int | None = None,
+    ws_ready: Callable[[str], None] | None = None,
 ) -> None:
     """:func:`serve` until SIGINT or SIGTERM, then return normally (main thread only)."""
     stop = threading.Event()
@@ -192,7 +189,7 @@ def run_until_signal(
 
     previous = {sig: signal.signal(sig, on_signal) for sig in signals}
     try:
-        serve(chain, host, port, ready, stop=stop)
+        serve(chain, host, port, ready, stop=stop, ws_port=ws_port, ws_ready=ws_ready)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -58,7 +58,7 @@ def initialise(
         operator = keyring.create(OPERATOR, dev=dev)
         created.append(operator)
     genesis = {operator.address: GENESIS_OPERATOR_WEI}
-    chain = connect(home, rpc, create=True, genesis_alloc=genesis)
+    chain = connect(home, rpc, create=True, genesis_alloc=genesis, deployer=operator.address)
     try:
         if home.deployment_file(chain.network).exists():
             raise Refused(
@@ -73,6 +73,9 @@ def initialise(
                 "fund it or use a zero-gas-price network"
             )
         record = deploy.deploy_suite(sender, chain.network, operator_kyc)
+        if chain.embedded is not None:
+            # DESIGN §6.8: from here on only active members send, only an OPERATOR creates.
+            chain.embedded.seal_membership(record.address("Membership"))
         if dev:
             for name in DEV_ACCOUNTS:
                 try:

@@ -108,6 +108,46 @@ CASES: list[Case] = [
     c("audit", "evidence", "{files}/out.jsonl", phrase="--loan"),
     c("audit", "evidence", "--loan", "0", "{files}/out.jsonl", phrase="not in the range"),
     c("--as", "supplier1", "audit", "checkpoint", code=1, phrase="MissingRole"),
+    # --- besu: nothing is written when the file, the options or the node are wrong
+    c("besu", "permissions", phrase="Missing argument"),
+    c("besu", "permissions", "{files}/garbage.jsonl", phrase="not a TOML permissioning file"),
+    c("besu", "permissions", "{files}/perm.toml", "--watch", phrase="--besu-rpc URL or --rpc URL"),
+    c("besu", "permissions", "{files}/perm.toml", "--rounds", "2", phrase="go with --watch"),
+    c("besu", "permissions", "{files}/perm.toml", "--interval", "0", phrase="not in the range"),
+    c(
+        "besu",
+        "permissions",
+        "{files}/perm.toml",
+        "--watch",
+        "--besu-rpc",
+        "ftp://127.0.0.1/",
+        phrase="not an http(s) URL",
+    ),
+    c(
+        "besu",
+        "permissions",
+        "{files}/perm.toml",
+        "--watch",
+        "--rounds",
+        "1",
+        "--besu-rpc",
+        "{down}",
+        code=1,
+        phrase="cannot reach the Besu node",
+    ),
+    c(
+        "besu",
+        "permissions",
+        "{files}/perm.toml",
+        "--watch",
+        "--rounds",
+        "1",
+        "--besu-rpc",
+        "{notrpc}",
+        code=1,
+        phrase="answered perm_getAccountsAllowlist with None",
+    ),
+    c("besu", "permissions", "{files}/perm.toml", code=1, phrase="liandai init", home="missing"),
     # --- chain
     c("chain", "advance", "-3", phrase="-3"),
     c("chain", "advance", "1.5", phrase="is not a valid integer"),
@@ -683,6 +723,7 @@ def test_malformed_input_gets_one_line_the_right_exit_code_and_changes_nothing(
     assert _fill(case.phrase, files, urls) in r.err
     assert r.out == ""
     assert fingerprint(root) == before
+    assert not (files / "perm.toml").exists()  # no Besu allowlist half-written
 
 
 def test_the_catalogue_covers_every_command_group_with_at_least_sixty_cases() -> None:
