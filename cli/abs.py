@@ -68,8 +68,10 @@ def abs_() -> None:
     epilog="Example: liandai --as microloan abs create --tranche 1:1 --class A:180,000:5% "
     "--class J:60,000 --servicer tech --fee 0.5% --period-days 30",
 )
-@click.option("--tranche", "tranches", multiple=True, required=True, metavar="LOAN:INDEX",
-              help="A tranche you hold, of a DISBURSED loan (repeatable).")  # fmt: skip
+@click.argument("listed", nargs=-1, metavar="[LOAN:INDEX]...")
+@click.option("--tranche", "tranches", multiple=True, metavar="LOAN:INDEX",
+              help="A tranche you hold, of a DISBURSED loan (repeatable; or list them as "
+              "arguments).")  # fmt: skip
 @click.option("--class", "classes", multiple=True, required=True, metavar="NAME:AMT[:COUPON]",
               help="A note class, senior first; the last is the junior, without coupon "
               "(2 to 5; amounts sum to the tranches' outstanding).")  # fmt: skip
@@ -82,6 +84,7 @@ def abs_() -> None:
 @pass_app
 def create(
     app: App,
+    listed: tuple[str, ...],
     tranches: tuple[str, ...],
     classes: tuple[str, ...],
     servicer: str,
@@ -95,7 +98,9 @@ def create(
     from ledger.money import format_fen
 
     with bad_input_as_usage():
-        pairs = [_tranche(t) for t in tranches]
+        if not listed and not tranches:
+            raise BadInput("give the tranches to pool: --tranche LOAN:INDEX (repeatable)")
+        pairs = [_tranche(t) for t in (*listed, *tranches)]
         notes = [_class(c) for c in classes]
         fee_bps = _fee(fee)
     ledger = app.ledger()

@@ -77,6 +77,8 @@ def test_bad_abs_input_sends_nothing(run, home: Home) -> None:  # type: ignore[n
         ([*base, "--tranche", "1:0", "--class", "A", "--class", "J:1"], "NAME:AMT"),
         ([*base, "--tranche", "1:0", "--class", "A:1", "--class", "J:1:5%"], "no coupon"),
         ([*base, "--tranche", "1:0", "--class", "A:1"], "at least 2"),
+        (["abs", "create", "--servicer", "tech", "--class", "A:1", "--class", "J:1"], "tranches"),
+        (["abs", "create", "1", "--servicer", "tech", "--class", "A:1", "--class", "J:1"], "LOAN"),
         (["abs", "subscribe", "x", "A", "1"], "deal id"),
         (["abs", "write-off", "1", "3"], "LOAN:INDEX"),
     ):
