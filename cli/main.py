@@ -32,7 +32,7 @@ COMMANDS = {
     "receivable": "cli.receivable:receivable",
     "loan": "cli.loan:loan",
     "pool": "cli.pool:pool",
-    "tranche": "cli.tranche:tranche",
+    "tranche": "cli.abs:tranche",
     "abs": "cli.abs:abs_",
     "policy": "cli.pool:policy",
     "audit": "cli.audit:audit",

@@ -169,6 +169,10 @@ _RULES: dict[str, str] = {
     "NotNoteToken": "abs: {caller} is not a note token of the deal",
     "NotNoteHolderRole": "abs: {account} is not an active INVESTOR or LENDER, who alone hold notes",
     "TooManySubscriptions": "abs: deal #{dealId} takes at most {max} subscriptions",
+    "NotIssuer": "abs: only the securitisation contract mints and burns notes, not {caller}",
+    "AlreadyInitialised": "abs: this note token is already bound to its class",
+    "FailedDeployment": "abs: a note token could not be created",
+    "InsufficientBalance": "abs: the securitisation contract holds {balance}, needs {needed}",
     # policy and pool
     "UnknownParameter": "policy: no parameter named {name}",
     "ParameterOutOfRange": "policy: {name} = {value} is out of range (0 to {max})",
