@@ -480,6 +480,9 @@ def test_policy_is_set_only_by_the_regulator_and_each_change_is_audited(w: World
         ("max_fee_share_bps", 1_000),
         ("max_single_borrower_bps", 1),
         ("default_days", 30),
+        ("max_servicing_fee_bps", 40),
+        ("min_retention_bps", 1_000),
+        ("claim_days", 10),
     ]
     old = w.ledger.loans.policy().model_dump()
     for name, value in changes:
@@ -534,6 +537,9 @@ def test_out_of_range_and_unknown_policy_values_are_refused(w: World) -> None:
         "max_fee_share_bps": 10_000,
         "max_single_borrower_bps": 10_000,
         "default_days": 3_650,
+        "max_servicing_fee_bps": 10_000,
+        "min_retention_bps": 10_000,
+        "claim_days": 3_650,
     }
     before = w.ledger.audit_head()
     for name, top in maxima.items():
