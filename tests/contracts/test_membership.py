@@ -62,7 +62,7 @@ def test_admitting_twice_or_with_no_role_is_refused(ledger: Ledger) -> None:
     assert refusal(exc) == "InvalidRoles"
     with pytest.raises(ContractRefusal) as exc:
         ledger._send(
-            "Membership", "admit", Account.create().address, 1 << 9, b"\0" * 32, 0, gas=400_000
+            "Membership", "admit", Account.create().address, 1 << 10, b"\0" * 32, 0, gas=400_000
         )
     assert refusal(exc) == "InvalidRoles"
     with pytest.raises(ContractRefusal) as exc:
