@@ -190,12 +190,26 @@ def _verify_bundle(path: Path, jobs: int | None, as_json: bool) -> None:
 
 
 def _verify_evidence(path: Path, trusted_root: str | None, as_json: bool) -> None:
-    from ledger.audit.evidence import verify_evidence
+    from ledger.credit.file import verify_file
 
     root = None if trusted_root is None else _hash32(trusted_root, "--trusted-root")
-    verdict = verify_evidence(path, root)
+    verdict = verify_file(path, root)
     if as_json:
         emit_json(verdict.summary())
+    elif verdict.ok and "credit_query" in verdict.subject:
+        size = verdict.size
+        say(
+            f"credit file verified offline: {verdict.entries} entries up to its query (entry "
+            f"#{size}), each proved in the tree of the trail's first {size} entries (root "
+            f"{verdict.root}); every figure recomputes from the proved events"
+        )
+        if verdict.anchored:
+            say("the root is the trusted root")
+        else:
+            say(
+                f"no --trusted-root given: compare {verdict.root} with the root of the first "
+                f"{size} entries on the chain (`liandai audit root {size}`)"
+            )
     elif verdict.ok:
         subject = ", ".join(f"{k} #{v}" for k, v in verdict.subject.items())
         say(
@@ -297,10 +311,15 @@ def audit_evidence(
     say(f"verify offline: liandai audit verify --evidence {file} --trusted-root {root}")
 
 
-@audit.command("checkpoint", epilog="Example: liandai --as auditor audit checkpoint")
+@audit.command(
+    "checkpoint",
+    epilog="Examples: liandai --as auditor audit checkpoint · "
+    "root=$(liandai --as auditor audit checkpoint --quiet)",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only the root (for scripts).")
 @json_option
 @pass_app
-def audit_checkpoint(app: App, as_json: bool) -> None:
+def audit_checkpoint(app: App, quiet: bool, as_json: bool) -> None:
     """Verify the whole trail, then fix its Merkle root on-chain (an AUDITOR signs)."""
     from ledger.audit.checkpoint import publish
     from ledger.audit.state import load_verified
@@ -310,7 +329,26 @@ def audit_checkpoint(app: App, as_json: bool) -> None:
     if as_json:
         emit_json({"size": done.size, "root": done.root, "tx": done.tx, "gas_used": done.gas_used})
         return
+    if quiet:
+        say(done.root)
+        return
     say(f"checkpoint #{done.size} published: root {done.root} (tx {done.tx})")
+
+
+@audit.command("root", epilog="Example: liandai audit root 120")
+@click.argument("size", type=click.IntRange(1))
+@json_option
+@pass_app
+def audit_root(app: App, size: int, as_json: bool) -> None:
+    """Verify the trail, then print the Merkle root of its first SIZE entries: the trusted
+    root for a credit file whose query is entry #SIZE."""
+    from ledger.audit.checkpoint import root_of
+
+    root = root_of(app.ledger(), size)
+    if as_json:
+        emit_json({"size": size, "root": root})
+    else:
+        say(root)
 
 
 @audit.command("consistency", epilog="Example: liandai audit consistency 100 250")

@@ -74,8 +74,8 @@ def cny_burn(app: App, amount: int, as_json: bool) -> None:
 @json_option
 @pass_app
 def cny_transfer(app: App, name: str, amount: int, as_json: bool) -> None:
-    """Pay AMOUNT yuan from the signer to member NAME."""
-    from ledger.money import format_fen
+    """Pay AMOUNT yuan from the signer to member NAME (a borrower's loans may sweep a share)."""
+    from ledger.money import format_bps, format_fen
 
     ledger = app.ledger()
     with bad_input_as_usage():
@@ -87,6 +87,18 @@ def cny_transfer(app: App, name: str, amount: int, as_json: bool) -> None:
         f"paid {format_fen(amount)} from {ledger.signer_name} to {ledger.name_of(to)} "
         f"(tx {sent.tx})",
     )
+    if not as_json:  # a payment into a borrower's wallet may be swept into its loans
+        from cli.loan import say_settled
+
+        say_settled(
+            ledger,
+            sent,
+            lambda n, s, v: (
+                f"{format_fen(s.amount_fen)} of it swept into loan #{n} "
+                f"(sweep {format_bps(v.sweep_bps)} of payments into {ledger.name_of(v.borrower)}'s "
+                "wallet):"
+            ),
+        )
 
 
 @cny.command("balance", epilog="Example: liandai cny balance bank --json")
@@ -106,6 +118,33 @@ def cny_balance(app: App, name: str | None, as_json: bool) -> None:
         return
     table(
         None,
-        ["account", "address", "balance (¥)"],
-        [[v.account, v.address, format_fen(v.balance_fen, symbol=False)] for v in views],
+        ["account", "address", "balance (¥)", "held (¥)"],
+        [
+            [
+                v.account,
+                v.address,
+                format_fen(v.balance_fen, symbol=False),
+                format_fen(v.held_fen, symbol=False),
+            ]
+            for v in views
+        ],
     )
+
+
+@cny.command("claim-held", epilog="Example: liandai --as bank cny claim-held --json")
+@json_option
+@pass_app
+def cny_claim_held(app: App, as_json: bool) -> None:
+    """Take what the engines held for the signer while it was suspended.
+
+    Settlements, refunds and cover owed to a member who is not active are credited to its
+    held balance (see `cny balance`); once reinstated, it claims the whole of it here.
+    """
+    from ledger.money import format_fen
+
+    ledger = app.ledger()
+    sent, held = ledger.claim_held()
+    if as_json:
+        emit_json({"tx": sent.tx, "block": sent.block, "claimed_fen": held})
+    else:
+        say(f"{ledger.signer_name} claimed {format_fen(held)} held for it (tx {sent.tx})")

@@ -114,6 +114,14 @@ def terms_options(fn: F) -> F:
             help="Share of payments into the borrower's wallet routed to this loan.",
         ),
         click.option("--tech", metavar="NAME", help="Tech partner receiving the fee share."),
+        click.option(
+            "--expiry-days",
+            type=click.IntRange(1, 65535),
+            default=30,
+            show_default=True,
+            help="Days the proposal stays open: after them it is neither accepted, funded nor "
+            "disbursed, and any of its lenders may cancel it (refunds for all).",
+        ),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -173,6 +181,7 @@ def build_request(ledger: Ledger, o: dict[str, Any]) -> LoanRequest:
             fee_share_bps=o["fee_share"],
             provision_share_bps=o["provision_share"],
             mode=o["mode"],
+            expiry_days=o["expiry_days"],
             tech_partner=ledger.resolve(o["tech"]) if o["tech"] else None,
             payees=payees,
             sweep_bps=o["sweep"],
@@ -228,6 +237,48 @@ def _disclosure(ledger: Ledger, request: LoanRequest) -> list[list[str]]:
     return rows
 
 
+def warnings_for(ledger: Ledger, request: LoanRequest) -> list[str]:
+    """What the chain would refuse in these terms (policy, each lender's exposure), and a
+    principal above its collateral's value; from the chain's state now, nothing sent."""
+    from ledger.engine.refusals import explain
+    from ledger.money import format_fen
+    from ledger.reference import compliance
+
+    policy = ledger.loans.policy()
+    lenders = {t.lender for t in request.tranches}
+    proposal = compliance.Proposal(
+        originator=ledger.keyring.get(ledger.signer_name).address,
+        borrower=request.borrower,
+        tranches=tuple((t.lender, t.amount_fen) for t in request.tranches),
+        rate_bps=request.rate_bps,
+        penalty_bps=request.penalty_bps,
+        fee_share_bps=request.fee_share_bps,
+    )
+    findings = compliance.check(
+        proposal,
+        compliance.Policy(
+            min_originator_share_bps=policy.min_originator_share_bps,
+            max_apr_bps=policy.max_apr_bps,
+            max_fee_share_bps=policy.max_fee_share_bps,
+            max_single_borrower_bps=policy.max_single_borrower_bps,
+        ),
+        {a: ledger.member(a).net_assets_fen for a in lenders},
+        {a: ledger.loans.exposure_of(a, request.borrower) for a in lenders},
+        sum(ledger.receivables.unpaid(r) for r in request.receivable_ids),
+    )
+    out = []
+    for f in findings:
+        if f.refused:
+            out.append(f"the chain will refuse it: {explain(f.rule, f.numbers, ledger.name_of)}")
+        else:
+            out.append(
+                f"the principal {format_fen(int(str(f.numbers['principalFen'])))} is above the "
+                f"pledged receivables' unpaid value "
+                f"{format_fen(int(str(f.numbers['collateralFen'])))}"
+            )
+    return out
+
+
 @click.group()
 def loan() -> None:
     """Joint loans (联合贷款) against pledged receivables, with automatic repayment."""
@@ -249,10 +300,18 @@ def quote(app: App, as_json: bool, **o: Any) -> None:
     with bad_input_as_usage():
         request = build_request(ledger, o)
     rows = _disclosure(ledger, request)
+    warnings = warnings_for(ledger, request)
     if as_json:
-        emit_json({"terms": request.model_dump(), "disclosure": dict(rows)})
-    else:
-        table("loan quote", ["", ""], rows)
+        emit_json({"terms": request.model_dump(), "disclosure": dict(rows), "warnings": warnings})
+        return
+    table("loan quote", ["", ""], rows)
+    for w in warnings:
+        say(f"warning: {w}")
+    if not warnings:
+        say(
+            "checked against the policy, each lender's exposure to the borrower and the "
+            "collateral's value: the chain should accept it"
+        )
 
 
 @loan.command(
@@ -270,6 +329,9 @@ def propose(app: App, as_json: bool, **o: Any) -> None:
     ledger = app.ledger()
     with bad_input_as_usage():
         request = build_request(ledger, o)
+    for w in warnings_for(ledger, request):
+        if not w.startswith("the chain will refuse"):  # the chain says those itself
+            click.echo(f"liandai: warning: {w}", err=True)
     result = ledger.loans.propose(request)
     if as_json:
         emit_json(result.model_dump())
@@ -331,15 +393,31 @@ def _action(name: str, method: str, verb: str, doc: str, who: str) -> click.Comm
 loan.add_command(
     _action("fund", "fund", "funded your tranches of", "Fund your tranches (lenders).", "bank")
 )
-loan.add_command(
-    _action(
-        "disburse",
-        "disburse",
-        "disbursed",
-        "Pay the principal to the loan's fixed payees (originator).",
-        "microloan",
+
+
+@loan.command("disburse", epilog="Example: liandai --as microloan loan disburse 1")
+@click.argument("lid", metavar="ID")
+@json_option
+@pass_app
+def disburse(app: App, lid: str, as_json: bool) -> None:
+    """Pay the principal to the loan's fixed payees (originator)."""
+    from ledger.money import format_fen
+
+    ledger = app.ledger()
+    with bad_input_as_usage():
+        number = _id(lid)
+    sent = ledger.loans.disburse(number)
+    if as_json:
+        emit_json({"id": number, "tx": sent.tx})
+        return
+    payees = ledger.loans.request_of(number).effective_payees()
+    say(
+        f"disbursed loan #{number}: "
+        + ", ".join(f"{format_fen(a)} to {ledger.name_of(p)}" for p, a in payees)
+        + f" (tx {sent.tx}, gas {sent.gas_used:,})"
     )
-)
+
+
 loan.add_command(
     _action(
         "cancel",
@@ -372,23 +450,35 @@ loan.add_command(
 @pass_app
 def repay(app: App, lid: str, amount: int, as_json: bool) -> None:
     """Repay AMOUNT yuan; the waterfall splits it in the same transaction."""
+    from ledger.errors import ContractRefusal
+    from ledger.money import format_fen
+
     ledger = app.ledger()
     with bad_input_as_usage():
         number = _id(lid)
-    sent = ledger.loans.repay(number, amount)
+    try:
+        sent = ledger.loans.repay(number, amount)
+    except ContractRefusal as exc:
+        raise explain_short(ledger, exc, amount, f"loan #{number}") from None
     settlement = ledger.loans.settlements(number)[-1]
     if as_json:
         emit_json({"id": number, "tx": sent.tx, "settlement": settlement.model_dump()})
     else:
-        _settlements_table(ledger, ledger.loans.get(number), [settlement])
+        say_settled(
+            ledger,
+            sent,
+            lambda n, s, v: f"repaid {format_fen(s.amount_fen)} on loan #{n} (tx {sent.tx}):",
+        )
 
 
 def _settlements_table(ledger: Ledger, view: LoanView, settlements: list[Any]) -> None:
     from ledger.money import format_date, format_fen
 
     columns = ["date", "source", "receipt (¥)", "fee", "provision"]
-    for i in range(len(view.tranches)):
-        columns += [f"t{i + 1} interest", f"t{i + 1} principal"]
+    for i, t in enumerate(view.tranches):
+        who = ledger.name_of(t.lender)
+        who = who if who != t.lender else t.lender[:10]
+        columns += [f"t{i + 1} {who} interest", f"t{i + 1} {who} principal"]
     columns.append("residual")
     rows = []
     for s in settlements:
@@ -407,6 +497,52 @@ def _settlements_table(ledger: Ledger, view: LoanView, settlements: list[Any]) -
         row.append(format_fen(s.residual_fen, symbol=False))
         rows.append(row)
     table(f"loan #{view.id} settlements", columns, rows)
+
+
+def say_settled(ledger: Ledger, sent: Any, lead: Callable[[int, Any, LoanView], str]) -> list[int]:
+    """Print each settlement `sent` ran, after a line `lead(loan id, settlement, loan)`,
+    then where the loan stands; return the loans settled."""
+    from ledger.money import format_fen
+
+    done = []
+    for loan_id, s in ledger.loans.settled_in(sent):
+        view = ledger.loans.get(loan_id)
+        say(lead(loan_id, s, view))
+        _settlements_table(ledger, view, [s])
+        if s.residual_fen and s.residual_to:
+            say(f"  residual {format_fen(s.residual_fen)} paid to {ledger.name_of(s.residual_to)}")
+        say(loan_standing(ledger, view))
+        done.append(loan_id)
+    return done
+
+
+def loan_standing(ledger: Ledger, view: LoanView) -> str:
+    """`loan #1 REPAID, receivable #2 released` / `loan #1 DISBURSED: ¥… outstanding`."""
+    from ledger.money import format_fen
+
+    if view.status == "REPAID":
+        freed = ", ".join(f"#{r}" for r in view.receivables)
+        plural = "s" if len(view.receivables) > 1 else ""
+        return f"loan #{view.id} REPAID, receivable{plural} {freed} released"
+    return (
+        f"loan #{view.id} {view.status}: {format_fen(view.outstanding_fen)} principal "
+        f"outstanding, {format_fen(view.interest_due_fen)} interest due"
+    )
+
+
+def explain_short(ledger: Ledger, exc: Exception, amount: int, what: str) -> Exception:
+    """A payment refused for want of e-CNY: the chain's numbers are taken mid-split (after
+    the first payees were paid), so say what the payer holds and what was typed."""
+    from ledger.errors import ContractRefusal, Refused
+    from ledger.money import format_fen
+
+    if not isinstance(exc, ContractRefusal) or exc.name != "ERC20InsufficientBalance":
+        return exc
+    held = ledger.balance_fen(ledger.sender.address)
+    return Refused(
+        f"refused by the chain: ERC20InsufficientBalance — e-CNY: {ledger.signer_name} holds "
+        f"{format_fen(held)}, less than the {format_fen(amount)} typed for {what}"
+    )
 
 
 @loan.command("show", epilog="Example: liandai loan show 1 --json")
@@ -447,6 +583,8 @@ def show(app: App, lid: str, as_json: bool) -> None:
         ["receivables", ", ".join(f"#{r}" for r in v.receivables)],
         ["terms hash", v.terms_hash],
     ]
+    if v.status in ("PROPOSED", "ACCEPTED", "FUNDING", "FUNDED"):
+        rows.append(["proposal lapses", format_date(v.expires_at)])
     table(f"loan #{v.id}", ["", ""], rows)
     table(
         "tranches",

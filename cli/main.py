@@ -7,6 +7,7 @@ and simple commands start fast. Errors are one line on stderr: exit 2 for bad in
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -16,6 +17,7 @@ import click
 
 from cli.context import App
 from ledger import _lazy
+from ledger.errors import LedgerError
 
 # Before anything imports web3 or py-evm: defer the BLS12-381 modules no command uses.
 _lazy.install()
@@ -36,6 +38,8 @@ COMMANDS = {
     "abs": "cli.abs:abs_",
     "policy": "cli.pool:policy",
     "audit": "cli.audit:audit",
+    "consent": "cli.consent:consent",
+    "credit": "cli.consent:credit",
     "report": "cli.report:report",
     "watch": "cli.report:watch",
     "besu": "cli.besu:besu",
@@ -114,9 +118,22 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+# The chain's "no such id" refusals → the one message and exit code a missing id gets
+# everywhere (`receivable show`, `loan accept`, `report --loan`): `no loan #9`, exit 2.
+_UNKNOWN = {"UnknownLoan": ("loan", "loanId"), "UnknownReceivable": ("receivable", "id")}
+
+
+def _not_found(exc: LedgerError) -> LedgerError:
+    from ledger.errors import ContractRefusal, NotFound
+
+    if isinstance(exc, ContractRefusal) and exc.name in _UNKNOWN:
+        what, arg = _UNKNOWN[exc.name]
+        return NotFound(f"no {what} #{exc.args_by_name.get(arg)}")
+    return exc
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (never raise, never print a traceback)."""
-    from ledger.errors import LedgerError
 
     args = sys.argv[1:] if argv is None else list(argv)
     if os.environ.get("_LIANDAI_COMPLETE"):  # shell completion: click's own main handles it
@@ -132,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("liandai: aborted", err=True)
         return 130
+    except click.exceptions.NoArgsIsHelpError as exc:  # `liandai`, `liandai loan`: the help
+        click.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
+        return 0
     except click.UsageError as exc:
         hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
         click.echo(f"liandai: {_one_line(exc.format_message())}{hint}", err=True)
@@ -140,8 +160,13 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"liandai: {_one_line(exc.format_message())}", err=True)
         return exc.exit_code
     except LedgerError as exc:
-        click.echo(f"liandai: {_one_line(str(exc))}", err=True)
-        return exc.exit_code
+        said = _not_found(exc)
+        click.echo(f"liandai: {_one_line(str(said))}", err=True)
+        return said.exit_code
+    except BrokenPipeError:  # `liandai … | head`: the reader has gone; stop quietly
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
         if sys.stderr.isatty():  # end the line the terminal's ^C echo is on
             click.echo(err=True)

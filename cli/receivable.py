@@ -192,19 +192,35 @@ def transfer(app: App, rid: str, to: str, as_json: bool) -> None:
 @pass_app
 def pay(app: App, rid: str, amount: int | None, as_json: bool) -> None:
     """Pay a receivable you owe, in e-CNY; while pledged, the loan's waterfall splits it."""
+    from cli.loan import explain_short, say_settled
+    from ledger.errors import ContractRefusal
     from ledger.money import format_fen
 
     ledger = app.ledger()
     with bad_input_as_usage():
         number = _id(rid)
-    sent = ledger.receivables.pay(number, amount)
-    paid = amount if amount is not None else None
-    _out(
-        as_json,
-        {"id": number, "tx": sent.tx},
-        f"paid {format_fen(paid) if paid else 'the unpaid value of'} receivable #{number} "
-        f"(tx {sent.tx})",
+        paid = amount if amount is not None else ledger.receivables.unpaid(number)
+    try:
+        sent = ledger.receivables.pay(number, amount)
+    except ContractRefusal as exc:
+        raise explain_short(ledger, exc, paid, f"receivable #{number}") from None
+    if as_json:
+        emit_json({"id": number, "tx": sent.tx})
+        return
+    settled = say_settled(
+        ledger,
+        sent,
+        lambda n, s, v: (
+            f"paid {format_fen(paid)} on receivable #{number}, pledged to loan "
+            f"#{n}: the loan's waterfall split it (tx {sent.tx}):"
+        ),
     )
+    if not settled:
+        holder = ledger.receivables.get(number).holder
+        say(
+            f"paid {format_fen(paid)} on receivable #{number} to its holder "
+            f"{ledger.name_of(holder) if holder else '—'} (tx {sent.tx})"
+        )
 
 
 def _view(ledger: Ledger, row: Any, now: int) -> ReceivableView:
@@ -242,7 +258,7 @@ def _index(ledger: Ledger) -> Any:
 @pass_app
 def show(app: App, rid: str, as_json: bool) -> None:
     """One receivable with its lineage (parent and children, to the issued root)."""
-    from ledger.errors import BadInput
+    from ledger.errors import NotFound
 
     ledger = app.ledger()
     with bad_input_as_usage():
@@ -250,7 +266,7 @@ def show(app: App, rid: str, as_json: bool) -> None:
     index = _index(ledger)
     row = index.receivable(number)
     if row is None:
-        raise BadInput(f"no receivable #{number}")
+        raise NotFound(f"no receivable #{number}")
     now = _chain_now(ledger)
     view = _view(ledger, row, now)
     if as_json:
@@ -363,14 +379,20 @@ def list_(app: App, holder: str | None, status: str | None, as_json: bool) -> No
     "CSV columns: supplier, amount, due, doc (a 0x hash or a file path).",
 )
 @click.argument("csv_file", metavar="FILE.csv", type=click.Path(dir_okay=False))
+@click.option(
+    "--skip-issued",
+    is_flag=True,
+    help="Rows already issued by you (same document, supplier and amount) count as done: "
+    "run an interrupted import again.",
+)
 @json_option
 @pass_app
-def import_(app: App, csv_file: str, as_json: bool) -> None:
+def import_(app: App, csv_file: str, skip_issued: bool, as_json: bool) -> None:
     """Issue a batch from a spreadsheet export; every row is checked before anything is sent."""
     from ledger.engine.batch import issue_rows, read_rows
 
     ledger = app.ledger()
-    rows = read_rows(ledger, Path(csv_file))  # raises BadInput listing every bad row
+    rows = read_rows(ledger, Path(csv_file), skip_issued=skip_issued)  # BadInput: every bad row
     results = issue_rows(ledger, rows, progress=not as_json)
     if as_json:
         emit_json(results)
@@ -383,7 +405,11 @@ def import_(app: App, csv_file: str, as_json: bool) -> None:
                     str(r["row"]),
                     r["supplier"],
                     r["amount"],
-                    f"#{r['id']} {r['tx'][:12]}…" if r.get("id") else str(r.get("error")),
+                    f"#{r['id']} already issued"
+                    if r.get("skipped")
+                    else f"#{r['id']} {r['tx'][:12]}…"
+                    if r.get("id")
+                    else str(r.get("error")),
                 ]
                 for r in results
             ],

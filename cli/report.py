@@ -132,7 +132,7 @@ def _document(
     coverage_threshold: int,
     exposure_warning: int,
 ) -> dict[str, Any]:
-    from ledger.errors import BadInput
+    from ledger.errors import NotFound
     from ledger.supervision.figures import Options, Report, book_of, document, local_names
 
     ledger = app.ledger()
@@ -140,7 +140,7 @@ def _document(
     with bad_input_as_usage():
         address = _lender(ledger, book, lender)
         if loan is not None and loan not in book.loans:
-            raise BadInput(f"no loan #{loan}")
+            raise NotFound(f"no loan #{loan}")
     options = Options(
         as_of=book.head_at if as_of is None else as_of,
         lender=address,
@@ -319,6 +319,12 @@ def watch(
     options = Options(
         as_of=0, coverage_threshold_bps=coverage_threshold, exposure_warning_bps=exposure_warning
     )
+    where = app.rpc or ("its node" if _signature(app) is None else "the embedded chain")
+    click.echo(
+        f"watching {app.home.root} on {where} for early warnings, looking every {interval:g} s"
+        + (f", {polls} time(s)" if polls else " until Ctrl-C"),
+        err=as_json,  # stdout stays one JSON object per line
+    )
     active: dict[str, Alert] = {}
     last: tuple[Any, ...] | None = None
     first = True
@@ -344,6 +350,10 @@ def watch(
                     for key, alert in active.items():
                         if key not in now:
                             click.echo(_line("cleared", alert, as_json, at))
+                    if first and not now and not as_json:
+                        from ledger.money import format_time
+
+                        click.echo(f"{format_time(at)}  no alerts")
                     active = now
                     sys.stdout.flush()
                 finally:

@@ -16,7 +16,10 @@ import {Roles} from "./libraries/Roles.sol";
 /// and burns; a member's transfer needs both parties active and appends one audit entry
 /// bound to the ERC-20 `Transfer` event it emits. The engine contracts (receivable token,
 /// loan book, provision pool) move value inside their own audited actions, which append
-/// nothing here: the engine's entry covers them.
+/// nothing here: the engine's entry covers them. What an engine pays a member who is not
+/// active is credited to that member's held balance (DESIGN §6.1): the fen move to this
+/// contract, which holds them until the member, reinstated, claims them. Σ balances of
+/// everyone but this contract + Σ held = total supply; this contract's balance = Σ held.
 /// @dev Entry points check membership explicitly instead of hooking `_update`, so each path
 /// states its own rule: members pay members, engines pay members, nobody pays an engine by
 /// plain transfer (value sent that way would sit outside the engine's books).
@@ -25,9 +28,12 @@ contract DigitalRMB is ERC20, IDigitalRMB, AuditedEngine {
     /// @dev Deal ids a deal account can carry (the low 32 bits of its address).
     uint256 private constant MAX_DEALS = type(uint32).max;
 
+    /// @dev `carry` is the sub-fen part of the shares swept so far, in 1/10000 fen: each
+    /// payment's share is floor((value × bps + carry) / 10000), so small payments add up.
     struct Sweep {
         uint48 loanId;
         uint16 bps;
+        uint16 carry;
     }
 
     /// @notice The member register every transfer is checked against.
@@ -49,6 +55,7 @@ contract DigitalRMB is ERC20, IDigitalRMB, AuditedEngine {
     //////////////////////////////////////////////////////////////*/
 
     mapping(address borrower => Sweep) private _sweeps;
+    mapping(address member => uint256) private _held;
 
     modifier onlyEngine() {
         if (!isEngine(msg.sender)) revert NotEngine(msg.sender);
@@ -151,12 +158,10 @@ contract DigitalRMB is ERC20, IDigitalRMB, AuditedEngine {
 
     /// @inheritdoc IDigitalRMB
     function engineTransfer(address from, address to, uint256 amountFen) external onlyEngine {
-        bool fromEngine = isEngine(from);
-        bool toEngine = isEngine(to);
-        if (!fromEngine && !toEngine) membership.requireActivePair(from, to);
-        else if (!fromEngine) membership.requireActive(from);
-        else if (!toEngine) membership.requireActive(to);
-        _credit(from, to, amountFen);
+        if (!isEngine(from)) membership.requireActive(from);
+        if (isEngine(to)) _transfer(from, to, amountFen);
+        else if (membership.hasRoles(to, 0)) _credit(from, to, amountFen);
+        else _hold(from, to, amountFen);
     }
 
     /// @inheritdoc IDigitalRMB
@@ -166,7 +171,7 @@ contract DigitalRMB is ERC20, IDigitalRMB, AuditedEngine {
     {
         uint256 n = payees.length;
         if (n != amountsFen.length) revert LengthMismatch(n, amountsFen.length);
-        // One membership call for every member involved (engines are not members).
+        // Fast path: one membership call for every member involved (engines are not members).
         address[] memory members = new address[](n + 1);
         uint256 m;
         if (!isEngine(from)) members[m++] = from;
@@ -177,18 +182,74 @@ contract DigitalRMB is ERC20, IDigitalRMB, AuditedEngine {
         assembly ("memory-safe") {
             mstore(members, m)
         }
-        if (m != 0) membership.requireAllActive(members);
-        for (uint256 i = 0; i < n; ++i) {
-            if (amountsFen[i] != 0) _transfer(from, payees[i], amountsFen[i]);
+        bool allActive = true;
+        if (m != 0) {
+            try membership.requireAllActive(members) {}
+            catch {
+                allActive = false;
+            }
         }
+        if (allActive) {
+            for (uint256 i = 0; i < n; ++i) {
+                if (amountsFen[i] != 0) _transfer(from, payees[i], amountsFen[i]);
+            }
+            return;
+        }
+        // Someone is not active: the payer must be (its refusal names it); a payee that is
+        // not is paid into its held balance (DESIGN §6.1).
+        if (!isEngine(from)) membership.requireActive(from);
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 amount = amountsFen[i];
+            if (amount == 0) continue;
+            address to = payees[i];
+            if (isEngine(to) || membership.hasRoles(to, 0)) _transfer(from, to, amount);
+            else _hold(from, to, amount);
+        }
+    }
+
+    /// @inheritdoc IDigitalRMB
+    function claimHeld() external returns (uint256 amountFen) {
+        membership.requireActive(msg.sender);
+        amountFen = _held[msg.sender];
+        if (amountFen == 0) revert NothingHeld(msg.sender);
+        _held[msg.sender] = 0;
+        _transfer(address(this), msg.sender, amountFen);
+        emit HeldClaimed(msg.sender, amountFen);
+        _audit(
+            AuditKinds.ECNY_HELD_CLAIMED,
+            _subject(msg.sender),
+            keccak256(abi.encode(msg.sender, amountFen))
+        );
+    }
+
+    /// @inheritdoc IDigitalRMB
+    function heldOf(address member) external view returns (uint256) {
+        return _held[member];
+    }
+
+    /// @inheritdoc IDigitalRMB
+    function totalHeld() external view returns (uint256) {
+        return balanceOf(address(this));
     }
 
     /// @inheritdoc IDigitalRMB
     function setSweep(address borrower, uint256 loanId, uint16 sweepBps) external {
         if (msg.sender != loanBook) revert NotEngine(msg.sender);
         if (sweepBps > BPS) revert SweepTooLarge(sweepBps);
-        _sweeps[borrower] = Sweep(uint48(loanId), sweepBps);
+        // The borrower's sub-fen carry stays with it: it is a fraction of its own payments.
+        _sweeps[borrower] = Sweep(uint48(loanId), sweepBps, _sweeps[borrower].carry);
         emit SweepSet(borrower, loanId, sweepBps);
+    }
+
+    /// @inheritdoc IDigitalRMB
+    function sweepShare(address borrower, uint256 loanId, uint256 amountFen)
+        external
+        returns (uint256 shareFen)
+    {
+        if (msg.sender != loanBook) revert NotEngine(msg.sender);
+        Sweep memory s = _sweeps[borrower];
+        if (s.loanId != loanId || s.bps == 0) return 0;
+        shareFen = _share(borrower, s, amountFen);
     }
 
     /// @inheritdoc IDigitalRMB
@@ -230,14 +291,15 @@ contract DigitalRMB is ERC20, IDigitalRMB, AuditedEngine {
         _credit(from, to, value);
     }
 
-    /// @dev Pay `to`; when `to` is a borrower whose loan sweeps, route the share
-    /// `floor(value × bps / 10000)` from `from` to that loan's waterfall in this transaction.
-    /// The member-transfer entry is appended before the settlement's, each right after its
-    /// own business event, so the trail binds both.
+    /// @dev Pay the active member `to`; when `to` is a borrower whose loan sweeps, route the
+    /// share floor((value × bps + carry) / 10000) from `from` to that loan's waterfall in
+    /// this transaction. The member-transfer entry is appended before the settlement's, each
+    /// right after its own business event, so the trail binds both. A settlement that fails
+    /// never takes the payment down with it: the share then reaches `to` as well, and
+    /// `SweepSkipped` says why.
     function _credit(address from, address to, uint256 value) private {
         Sweep memory s = _sweeps[to];
-        // value × bps cannot overflow: bps ≤ 10000 and value ≤ total supply.
-        uint256 share = s.bps == 0 ? 0 : value * s.bps / BPS;
+        uint256 share = s.bps == 0 ? 0 : _share(to, s, value);
         _transfer(from, to, value - share);
         if (!isEngine(msg.sender)) {
             _audit(
@@ -246,6 +308,34 @@ contract DigitalRMB is ERC20, IDigitalRMB, AuditedEngine {
                 keccak256(abi.encode(from, to, value - share))
             );
         }
-        if (share != 0) ILoanReceipts(loanBook).settleSweep(s.loanId, from, share);
+        if (share == 0) return;
+        try ILoanReceipts(loanBook).settleSweep(s.loanId, from, share) {}
+        catch (bytes memory reason) {
+            // An empty reason is what running out of gas leaves: refuse, so a payer cannot
+            // dodge the sweep by starving it of gas (with more gas the sweep would settle).
+            if (reason.length == 0) revert SweepFailed(s.loanId, share);
+            _transfer(from, to, share);
+            if (!isEngine(msg.sender)) {
+                _audit(AuditKinds.ECNY_TRANSFERRED, _subject(to), keccak256(abi.encode(from, to, share)));
+            }
+            emit SweepSkipped(to, s.loanId, share, reason);
+        }
+    }
+
+    /// @dev floor((value × bps + carry) / 10000); the new sub-fen carry is stored.
+    function _share(address borrower, Sweep memory s, uint256 value) private returns (uint256) {
+        // value × bps + carry cannot overflow: bps ≤ 10000, carry < 10000, value ≤ supply.
+        uint256 scaled = value * s.bps + s.carry;
+        uint16 carry = uint16(scaled % BPS);
+        if (carry != s.carry) _sweeps[borrower].carry = carry;
+        return scaled / BPS;
+    }
+
+    /// @dev Credit `to`, not active, in its held balance: the fen wait in this contract.
+    function _hold(address from, address to, uint256 value) private {
+        _transfer(from, address(this), value);
+        uint256 held = _held[to] + value;
+        _held[to] = held;
+        emit HeldCredited(to, from, value, held);
     }
 }

@@ -14,8 +14,9 @@ import {AuditedEngine} from "./AuditedEngine.sol";
 import {AuditKinds} from "./libraries/AuditKinds.sol";
 import {Roles} from "./libraries/Roles.sol";
 import {Compliance} from "./libraries/Compliance.sol";
+import {LoanLifecycle} from "./libraries/LoanLifecycle.sol";
 import {LoanOrigination} from "./libraries/LoanOrigination.sol";
-import {Clock, Core, Details, Loans, Slot} from "./libraries/LoanStorage.sol";
+import {Clock, Core, Coupon, Details, Loans, Slot} from "./libraries/LoanStorage.sol";
 import {TrancheTransfer} from "./libraries/TrancheTransfer.sol";
 import {Waterfall} from "./libraries/Waterfall.sol";
 
@@ -56,6 +57,9 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         uint256[] coupon;
         uint256[] outstanding;
         uint256[] couponDue;
+        uint256[] couponCarry;
+        uint256 carryInterest;
+        uint256 carryPenalty;
         bool hasJunior;
     }
 
@@ -116,6 +120,10 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         if (msg.sender != c.borrower) revert NotBorrower(loanId, msg.sender, c.borrower);
         membership.requireActive(msg.sender);
         if (c.status != Status.PROPOSED) revert WrongLoanStatus(loanId, c.status);
+        uint256 expiresAt = _l.details[loanId].expiresAt;
+        if (block.timestamp > expiresAt) {
+            revert ProposalExpired(loanId, uint64(expiresAt), uint64(block.timestamp));
+        }
         bytes32 expected = _l.details[loanId].termsHash;
         if (termsHash != expected) revert TermsMismatch(loanId, expected, termsHash);
         c.status = Status.ACCEPTED;
@@ -126,27 +134,8 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
 
     /// @inheritdoc ILoanBook
     function fund(uint256 loanId) external nonReentrant {
-        Core storage c = _existing(loanId);
-        if (c.status != Status.ACCEPTED && c.status != Status.FUNDING) {
-            revert WrongLoanStatus(loanId, c.status);
-        }
-        Compliance.checkLender(membership, msg.sender);
-        uint256 n = c.trancheCount;
-        uint8 mask = c.fundedMask;
-        uint256 amount;
-        for (uint256 i = 0; i < n; ++i) {
-            if (_l.slots[loanId][i].lender == msg.sender && mask & (1 << i) == 0) {
-                amount += _l.amounts[loanId][i];
-                mask |= uint8(1 << i);
-            }
-        }
-        if (amount == 0) revert NothingToFund(loanId, msg.sender);
-        address borrower = c.borrower;
-        Compliance.checkExposure(membership, _l, msg.sender, borrower, amount, policy.params());
-        _l.exposure[msg.sender][borrower] += amount;
-        bool full = mask == (1 << n) - 1;
-        c.fundedMask = mask;
-        c.status = full ? Status.FUNDED : Status.FUNDING;
+        _existing(loanId);
+        (uint256 amount, bool full) = LoanLifecycle.fund(_l, membership, policy, loanId);
         ecny.engineTransfer(msg.sender, address(this), amount);
         emit LoanFunded(loanId, msg.sender, amount, full);
         _audit(AuditKinds.LOAN_FUNDED, loanId, keccak256(abi.encode(loanId, msg.sender, amount, full)));
@@ -154,19 +143,9 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
 
     /// @inheritdoc ILoanBook
     function disburse(uint256 loanId) external nonReentrant {
-        Core storage c = _existing(loanId);
-        address originator = _l.details[loanId].originator;
-        if (msg.sender != originator) revert NotOriginator(loanId, msg.sender, originator);
-        membership.requireActive(msg.sender);
-        if (c.status != Status.FUNDED) revert WrongLoanStatus(loanId, c.status);
-        Clock storage k = _l.clock[loanId];
-        uint64 nowAt = uint64(block.timestamp);
-        uint64 maturityAt = uint64(block.timestamp + uint256(k.termDays) * DAY);
-        k.accruedTo = uint40(nowAt);
-        k.disbursedAt = uint40(nowAt);
-        k.maturityAt = uint40(maturityAt);
-        c.status = Status.DISBURSED;
-        if (c.sweepBps != 0) _sweepAdd(c.borrower, loanId, c.sweepBps);
+        _existing(loanId);
+        (uint64 nowAt, uint64 maturityAt) =
+            LoanLifecycle.disburse(_l, membership, policy, receivables, ecny, loanId);
         address[] memory payees = _l.payees[loanId];
         uint256[] memory amounts = _l.payeeAmounts[loanId];
         ecny.engineSplit(address(this), payees, amounts);
@@ -180,27 +159,10 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
 
     /// @inheritdoc ILoanBook
     function cancel(uint256 loanId) external nonReentrant {
-        Core storage c = _existing(loanId);
-        Status status = c.status;
-        if (status == Status.NONE || status >= Status.DISBURSED) revert WrongLoanStatus(loanId, status);
-        if (msg.sender != _l.details[loanId].originator && msg.sender != c.borrower) {
-            revert NotOriginatorOrBorrower(loanId, msg.sender);
-        }
-        membership.requireActive(msg.sender);
-        c.status = Status.CANCELLED;
-        uint256 n = c.trancheCount;
-        address[] memory lenders = new address[](n);
-        uint256[] memory refunds = new uint256[](n);
-        uint256 refunded;
-        for (uint256 i = 0; i < n; ++i) {
-            if (c.fundedMask & (1 << i) != 0) {
-                lenders[i] = _l.slots[loanId][i].lender;
-                refunds[i] = _l.amounts[loanId][i];
-                _l.exposure[lenders[i]][c.borrower] -= refunds[i];
-                refunded += refunds[i];
-            }
-        }
-        if (status != Status.PROPOSED) receivables.release(loanId, msg.sender, _l.receivableIds[loanId]);
+        _existing(loanId);
+        (address[] memory lenders, uint256[] memory refunds, uint256 refunded) =
+            LoanLifecycle.cancel(_l, membership, receivables, loanId);
+        // A lender that is not active is refunded into its held balance (DESIGN §6.1).
         if (refunded != 0) ecny.engineSplit(address(this), lenders, refunds);
         emit LoanCancelled(loanId, msg.sender, refunded);
         _audit(AuditKinds.LOAN_CANCELLED, loanId, keccak256(abi.encode(loanId, msg.sender, refunded)));
@@ -235,29 +197,18 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
     /// @inheritdoc ILoanReceipts
     function settleReceivablePayment(
         uint256 loanId,
-        uint256,
+        uint256 receivableId,
         address payer,
         address holder,
         uint256 amountFen
-    ) external {
+    ) external nonReentrant {
         if (msg.sender != address(receivables)) revert NotReceivableToken(msg.sender);
         Core memory c = _existing(loanId);
+        // Pledged but not yet disbursed: the collateral must not leave before the loan exists.
         if (c.status != Status.DISBURSED && c.status != Status.DEFAULTED) {
-            // Pledged but not yet disbursed: nothing is owed, so the holder is paid — a
-            // payment into its wallet like any other, swept if one of its loans sweeps.
-            // Unguarded on purpose: this branch changes no state here, and the sweep
-            // re-enters through settleSweep, which is guarded.
-            ecny.engineTransfer(payer, holder, amountFen);
-            return;
+            revert PaymentBeforeDisbursement(loanId, receivableId, c.status);
         }
-        _settleGuarded(loanId, c, payer, amountFen, holder);
-    }
-
-    function _settleGuarded(uint256 loanId, Core memory c, address payer, uint256 amount, address holder)
-        private
-        nonReentrant
-    {
-        _settle(loanId, c, payer, amount, holder, Source.RECEIVABLE);
+        _settle(loanId, c, payer, amountFen, holder, Source.RECEIVABLE);
     }
 
     /// @inheritdoc ILoanReceipts
@@ -330,7 +281,8 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
             maturityAt: k.maturityAt,
             accruedTo: k.accruedTo,
             termsHash: d.termsHash,
-            trancheCount: c.trancheCount
+            trancheCount: c.trancheCount,
+            expiresAt: d.expiresAt
         });
     }
 
@@ -348,7 +300,8 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
             feeShareBps: c.feeShareBps,
             provisionShareBps: c.provisionShareBps,
             sweepBps: c.sweepBps,
-            mode: c.mode
+            mode: c.mode,
+            expiryDays: 0
         });
     }
 
@@ -423,7 +376,17 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
             _l.core[loanId].status = Status.REPAID;
             _close(loanId, c, b, true, payer);
         }
-        _pay(r, b);
+        uint256 swept = _pay(r, b);
+        _record(r);
+        // The residual is a payment into the recipient's wallet: another of its loans that
+        // sweeps takes its share (DESIGN §4.2), as a receipt from the same payer.
+        if (swept != 0) {
+            uint256 sweepLoan = _l.sweepHead[residualTo];
+            _settle(sweepLoan, _l.core[sweepLoan], payer, swept, residualTo, Source.SWEEP);
+        }
+    }
+
+    function _record(Receipt memory r) private {
         emit LoanSettled(
             r.loanId,
             r.source,
@@ -437,7 +400,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
             r.residualTo,
             r.repaid
         );
-        _auditAs(payer, AuditKinds.LOAN_SETTLED, loanId, _fieldsHash(abi.encode(r)));
+        _auditAs(r.payer, AuditKinds.LOAN_SETTLED, r.loanId, _fieldsHash(abi.encode(r)));
     }
 
     /// @dev DESIGN §4.5 steps 2–4 on the accrued state; returns the principal owed before.
@@ -467,23 +430,33 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Accrue borrower interest, penalty and senior coupons from the last checkpoint.
+    /// @dev Accrue borrower interest, penalty and senior coupons from the last checkpoint,
+    /// each stream carrying its sub-fen remainder to the next (DESIGN §3).
     function _accrue(Core memory c, Clock memory k, Book memory b) private view {
         uint256 t = block.timestamp;
         uint256 from = k.accruedTo;
         if (t <= from) return;
         uint256 dt = t - from;
         uint256 owed = _sum(b.outstanding);
-        uint256 due = k.interestDue + Waterfall.interest(owed, c.rateBps, dt);
+        uint256 add;
+        (add, b.carryInterest) = Waterfall.accrue(owed, c.rateBps, dt, b.carryInterest);
+        uint256 due = k.interestDue + add;
         if (k.penaltyBps != 0) {
             uint256 start = uint256(k.maturityAt) + uint256(k.graceDays) * DAY;
-            due += Waterfall.interest(owed, k.penaltyBps, Waterfall.overlap(from, t, start));
+            (add, b.carryPenalty) = Waterfall.accrue(
+                owed, k.penaltyBps, Waterfall.overlap(from, t, start), b.carryPenalty
+            );
+            due += add;
         }
         // Unreachable by the principal cap at proposal; checked all the same, never truncated.
         k.interestDue = SafeCast.toUint80(due);
         k.accruedTo = uint40(t);
         for (uint256 i = 0; i < b.n; ++i) {
-            if (b.senior[i]) b.couponDue[i] += Waterfall.interest(b.outstanding[i], b.coupon[i], dt);
+            if (b.senior[i]) {
+                (add, b.couponCarry[i]) =
+                    Waterfall.accrue(b.outstanding[i], b.coupon[i], dt, b.couponCarry[i]);
+                b.couponDue[i] += add;
+            }
         }
     }
 
@@ -537,8 +510,10 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev One e-CNY call pays everybody straight from the payer.
-    function _pay(Receipt memory r, Book memory b) private {
+    /// @dev One e-CNY call pays everybody straight from the payer; what is owed to a member
+    /// who is not active is held for it. Returns the residual's swept
+    /// share when another of the recipient's loans sweeps (0 otherwise).
+    function _pay(Receipt memory r, Book memory b) private returns (uint256 swept) {
         uint256 n = b.n;
         address[] memory payees = new address[](n + 3);
         uint256[] memory amounts = new uint256[](n + 3);
@@ -551,7 +526,13 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
             amounts[i + 2] = r.interest[i] + r.principal[i];
         }
         payees[n + 2] = r.residualTo;
-        amounts[n + 2] = r.residual;
+        if (r.residual != 0) {
+            uint256 sweepLoan = _l.sweepHead[r.residualTo];
+            if (sweepLoan != 0 && sweepLoan != r.loanId) {
+                swept = ecny.sweepShare(r.residualTo, sweepLoan, r.residual);
+            }
+        }
+        amounts[n + 2] = r.residual - swept;
         ecny.engineSplit(r.payer, payees, amounts);
     }
 
@@ -566,24 +547,38 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         b.coupon = new uint256[](n);
         b.outstanding = new uint256[](n);
         b.couponDue = new uint256[](n);
+        b.couponCarry = new uint256[](n);
+        uint256 carry = _l.carry[loanId];
+        b.carryInterest = uint128(carry);
+        b.carryPenalty = carry >> 128;
         for (uint256 i = 0; i < n; ++i) {
             Slot memory s = _l.slots[loanId][i];
             b.lenders[i] = s.lender;
             b.senior[i] = s.senior;
             b.coupon[i] = s.couponBps;
             b.outstanding[i] = s.outstanding;
-            if (s.senior) b.couponDue[i] = _l.couponDue[loanId][i];
-            else b.hasJunior = true;
+            if (s.senior) {
+                Coupon memory cp = _l.couponDue[loanId][i];
+                b.couponDue[i] = cp.due;
+                b.couponCarry[i] = cp.carry;
+            } else {
+                b.hasJunior = true;
+            }
         }
     }
 
     function _save(uint256 loanId, Clock memory k, Book memory b) private {
         _l.clock[loanId] = k;
+        // Carries are below 10000 × 31,536,000 < 2^39; a coupon due is below the uint80
+        // interest bound (a senior's coupon never exceeds the borrower's rate).
+        _l.carry[loanId] = b.carryInterest | b.carryPenalty << 128;
         for (uint256 i = 0; i < b.n; ++i) {
             Slot storage s = _l.slots[loanId][i];
             // outstanding only decreases from a uint72 principal
             s.outstanding = uint72(b.outstanding[i]);
-            if (b.senior[i]) _l.couponDue[loanId][i] = b.couponDue[i];
+            if (b.senior[i]) {
+                _l.couponDue[loanId][i] = Coupon(uint128(b.couponDue[i]), uint128(b.couponCarry[i]));
+            }
         }
     }
 
@@ -592,7 +587,9 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
     function _close(uint256 loanId, Core memory c, Book memory b, bool repaid, address actor)
         private
     {
-        if (c.sweepBps != 0 && c.status == Status.DISBURSED) _sweepRemove(c.borrower, loanId);
+        if (c.sweepBps != 0 && c.status == Status.DISBURSED) {
+            LoanLifecycle.sweepRemove(_l, ecny, c.borrower, loanId);
+        }
         if (!repaid) return;
         uint256 moved = _l.movedMask[loanId];
         for (uint256 i = 0; i < b.n; ++i) {
@@ -600,30 +597,6 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
                 moved >> i & 1 == 0 ? _l.amounts[loanId][i] : _l.booked[loanId][i];
         }
         receivables.release(loanId, actor, _l.receivableIds[loanId]);
-    }
-
-    function _sweepAdd(address borrower, uint256 loanId, uint16 sweepBps) private {
-        uint256 tail = _l.sweepTail[borrower];
-        _l.sweepTail[borrower] = loanId;
-        if (tail == 0) {
-            _l.sweepHead[borrower] = loanId;
-            ecny.setSweep(borrower, loanId, sweepBps);
-        } else {
-            _l.sweepNext[tail] = loanId;
-            _l.sweepPrev[loanId] = tail;
-        }
-    }
-
-    function _sweepRemove(address borrower, uint256 loanId) private {
-        uint256 prev = _l.sweepPrev[loanId];
-        uint256 next = _l.sweepNext[loanId];
-        if (prev == 0) _l.sweepHead[borrower] = next;
-        else _l.sweepNext[prev] = next;
-        if (next == 0) _l.sweepTail[borrower] = prev;
-        else _l.sweepPrev[next] = prev;
-        delete _l.sweepPrev[loanId];
-        delete _l.sweepNext[loanId];
-        if (prev == 0) ecny.setSweep(borrower, next, next == 0 ? 0 : _l.core[next].sweepBps);
     }
 
     function _existing(uint256 loanId) private view returns (Core storage c) {

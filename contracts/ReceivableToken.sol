@@ -51,7 +51,7 @@ contract ReceivableToken is ERC721, ReentrancyGuardTransient, IReceivableToken, 
     mapping(uint256 root => Root) private _roots;
     mapping(uint256 parent => uint256 packed) private _children; // firstChild << 8 | count
     mapping(uint256 id => uint256 loanId) private _pledgedTo;
-    mapping(bytes32 docHash => uint256 id) private _documents;
+    mapping(bytes32 debtorDoc => uint256 id) private _documents; // keccak256(debtor, docHash)
     // Starts at 1 so id 0 means "none" and the first issue costs what the 10,000th does.
     uint256 private _nextId = 1;
 
@@ -76,13 +76,21 @@ contract ReceivableToken is ERC721, ReentrancyGuardTransient, IReceivableToken, 
     {
         membership.requireRole(msg.sender, Roles.CORE_ENTERPRISE);
         membership.requireRole(supplier, Roles.SUPPLIER);
+        if (supplier == msg.sender) revert SelfIssue(msg.sender);
         if (valueFen == 0 || valueFen > MAX_VALUE) revert InvalidValue(valueFen, MAX_VALUE);
         if (maturityAt <= block.timestamp) revert MaturityInPast(maturityAt, uint64(block.timestamp));
         if (docHash == bytes32(0)) revert MissingDocument();
-        uint256 existing = _documents[docHash];
-        if (existing != 0) revert DocumentAlreadyUsed(docHash, existing);
+        bytes32 key = _documentKey(msg.sender, docHash);
+        uint256 existing = _documents[key];
+        if (existing != 0) {
+            // Freed only by a rejection or cancellation: the receivable was never accepted.
+            Status was = _records[existing].status;
+            if (was != Status.REJECTED && was != Status.CANCELLED) {
+                revert DocumentAlreadyUsed(docHash, existing);
+            }
+        }
         id = _nextId++;
-        _documents[docHash] = id;
+        _documents[key] = id;
         _records[id] = Record(Status.PENDING, 0, uint48(id), uint72(valueFen), 0);
         _roots[id] = Root(msg.sender, maturityAt);
         _mint(supplier, id);
@@ -218,6 +226,7 @@ contract ReceivableToken is ERC721, ReentrancyGuardTransient, IReceivableToken, 
             if (r.status != Status.ACTIVE) revert WrongStatus(id, r.status);
             address holder = _ownerOf(id);
             if (holder != borrower) revert NotBorrowersReceivable(id, holder, borrower);
+            if (_roots[r.root].debtor == borrower) revert DebtorIsBorrower(id, borrower);
             r.status = Status.PLEDGED;
             _pledgedTo[id] = loanId;
         }
@@ -243,6 +252,17 @@ contract ReceivableToken is ERC721, ReentrancyGuardTransient, IReceivableToken, 
         }
         emit ReceivablesReleased(loanId, ids);
         _auditAs(actor, AuditKinds.RECEIVABLES_RELEASED, loanId, keccak256(abi.encode(loanId, ids)));
+    }
+
+    /// @inheritdoc IReceivableToken
+    function requirePledged(uint256 loanId, uint256[] calldata ids) external view {
+        for (uint256 i = 0; i < ids.length; ++i) {
+            uint256 id = ids[i];
+            Status status = _records[id].status;
+            if (status != Status.PLEDGED || _pledgedTo[id] != loanId) {
+                revert NotPledgedToLoan(id, loanId, status);
+            }
+        }
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -277,8 +297,8 @@ contract ReceivableToken is ERC721, ReentrancyGuardTransient, IReceivableToken, 
     }
 
     /// @inheritdoc IReceivableToken
-    function receivableOfDocument(bytes32 docHash) external view returns (uint256) {
-        return _documents[docHash];
+    function receivableOfDocument(address debtor, bytes32 docHash) external view returns (uint256) {
+        return _documents[_documentKey(debtor, docHash)];
     }
 
     /// @inheritdoc IReceivableToken
@@ -309,10 +329,15 @@ contract ReceivableToken is ERC721, ReentrancyGuardTransient, IReceivableToken, 
     function _moveByHolder(uint256 id, address from, address to) private {
         _activeHeldByCaller(id);
         if (to == from) revert SelfTransfer(id);
-        membership.requireActive(to);
+        // DESIGN §4.3: a receivable passes up the supply chain or to a factor, nowhere else.
+        membership.requireRole(to, Roles.SUPPLIER | Roles.LENDER);
         _transfer(from, to, id);
         emit ReceivableTransferred(id, from, to);
         _audit(AuditKinds.RECEIVABLE_TRANSFERRED, id, keccak256(abi.encode(id, from, to)));
+    }
+
+    function _documentKey(address debtor, bytes32 docHash) private pure returns (bytes32) {
+        return keccak256(abi.encode(debtor, docHash));
     }
 
     function _existing(uint256 id) private view returns (Record storage r) {

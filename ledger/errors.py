@@ -20,6 +20,10 @@ class BadInput(LedgerError, ValueError):
     exit_code = 2
 
 
+class NotFound(BadInput):
+    """No loan, receivable or account by that id or name (exit 2: nothing was sent)."""
+
+
 class Refused(LedgerError):
     """The chain or the environment refused the request."""
 

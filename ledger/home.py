@@ -7,6 +7,7 @@ Layout::
     <home>/chain/chain.sqlite      the embedded chain (and chain.sqlite.lock)
     <home>/deployments/<net>.json  where the suite is deployed on each network
     <home>/node.json               the running `liandai node`, while it runs
+    <home>/rpc.json                the node `init --rpc URL` deployed on, used without --rpc
 """
 
 from __future__ import annotations
@@ -20,13 +21,25 @@ from typing import Any
 DEFAULT_HOME = "~/.liandai"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Home:
+    """A liandai home directory: `Home("~/.liandai")`, `Home(Path(...))` or `Home.at(None)`.
+
+    Attributes:
+        root: the directory, absolute (`~` expanded).
+    """
+
     root: Path
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        if not isinstance(root, str | os.PathLike):
+            raise TypeError(f"Home needs a path (str or os.PathLike), not {type(root).__name__}")
+        object.__setattr__(self, "root", Path(os.path.expanduser(os.fspath(root))).resolve())
 
     @classmethod
     def at(cls, path: str | os.PathLike[str] | None) -> Home:
-        return cls(Path(os.path.expanduser(str(path or DEFAULT_HOME))).resolve())
+        """The home at `path`, or the default ~/.liandai when None or empty."""
+        return cls(path or DEFAULT_HOME)
 
     @property
     def keystore_dir(self) -> Path:
@@ -47,6 +60,10 @@ class Home:
     @property
     def node_file(self) -> Path:
         return self.root / "node.json"
+
+    @property
+    def rpc_file(self) -> Path:
+        return self.root / "rpc.json"
 
     def exists(self) -> bool:
         return self.root.is_dir()

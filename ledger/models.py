@@ -72,6 +72,9 @@ class BalanceView(BaseModel):
     account: str
     address: str
     balance_fen: int
+    # What the engines owe the account while it is not active (DESIGN §6.1), claimable
+    # with `cny claim-held` once it is reinstated; not part of balance_fen.
+    held_fen: int = 0
 
 
 class ChainInfoView(BaseModel):

@@ -97,3 +97,12 @@ def format_time(unix: int) -> str:
 
 def format_date(unix: int) -> str:
     return datetime.fromtimestamp(unix, tz=UTC).astimezone(CST).strftime("%Y-%m-%d")
+
+
+def format_wei(wei: int) -> str:
+    """Gas money in ether, exact to the wei (`0.5 ETH`, `1,000 ETH`, `2 gwei`)."""
+    if 0 < wei < 10**15:
+        whole, rest = divmod(wei, 10**9)
+        return f"{whole:,}{'.' + f'{rest:09d}'.rstrip('0') if rest else ''} gwei"
+    whole, rest = divmod(wei, 10**18)
+    return f"{whole:,}{'.' + f'{rest:018d}'.rstrip('0') if rest else ''} ETH"

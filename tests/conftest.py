@@ -90,6 +90,9 @@ def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  #
     """Run the CLI in-process: run(home, 'cny', 'balance', ...) → Result."""
     monkeypatch.delenv("LIANDAI_RPC", raising=False)
     monkeypatch.delenv("LIANDAI_AS", raising=False)
+    # Tables are laid out for $COLUMNS when piped (xdist sets it to 80): tests that mean a
+    # width set it themselves.
+    monkeypatch.delenv("COLUMNS", raising=False)
 
     def _run(home: Home | None, *args: str, rpc: str | None = None) -> Result:
         argv = (

@@ -30,7 +30,7 @@ FLOORS = (
     ("ledger.chain", "ledger.reference"),
     ("ledger.engine",),
     ("ledger.audit",),
-    ("ledger.supervision",),
+    ("ledger.supervision", "ledger.credit"),
     ("ledger.demo",),
     ("cli",),
 )

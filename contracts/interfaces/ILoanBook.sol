@@ -51,6 +51,9 @@ interface ILoanBook is ILoanReceipts, IMembershipErrors {
         uint16 provisionShareBps;
         uint16 sweepBps;
         Mode mode;
+        // The proposal lapses this many days after it is made (0: 30). Not stored: termsOf
+        // reports 0, and LoanInfo.expiresAt the deadline itself.
+        uint16 expiryDays;
     }
 
     /// @notice One tranche: its lender, class (senior: fixed coupon, first in line; junior:
@@ -86,6 +89,7 @@ interface ILoanBook is ILoanReceipts, IMembershipErrors {
         uint64 accruedTo;
         bytes32 termsHash;
         uint256 trancheCount;
+        uint64 expiresAt;
     }
 
     /// @notice `terms` is the terms document the borrower accepts by its keccak-256:
@@ -178,6 +182,19 @@ interface ILoanBook is ILoanReceipts, IMembershipErrors {
     /// @notice `given` is not the holder of the tranche; `holder` is.
     error NotTrancheHolder(uint256 loanId, uint256 index, address given, address holder);
     error InvalidNewHolder(uint256 loanId, uint256 index, address to);
+    /// @notice The proposal lapsed at `expiresAt`: it can no longer be accepted, funded or
+    /// disbursed, only cancelled (by its originator, its borrower or any of its lenders).
+    error ProposalExpired(uint256 loanId, uint64 expiresAt, uint64 nowAt);
+    /// @notice A pledged receivable is paid before its loan is disbursed: refused, so the
+    /// collateral cannot leave before the loan exists (the loan is `status`).
+    error PaymentBeforeDisbursement(uint256 loanId, uint256 receivableId, Status status);
+    /// @notice A senior coupon above the borrower's rate: the lenders would be owed more
+    /// interest than the borrower pays.
+    error CouponAboveRate(uint256 index, uint16 couponBps, uint16 rateBps);
+    /// @notice More receivables pledged to one loan than a settlement can release in one block.
+    error TooManyReceivables(uint256 count, uint256 max);
+    /// @notice More payees for one disbursement than the cap.
+    error TooManyPayees(uint256 count, uint256 max);
 
     // --- compliance (DESIGN §4.7): each names the rule and the numbers ---
     /// @notice joint loan: the originating lender funds `shareBps` of principal, below `minBps`.
@@ -199,9 +216,12 @@ interface ILoanBook is ILoanReceipts, IMembershipErrors {
     function propose(bytes calldata terms) external returns (uint256 loanId);
     /// @notice The borrower accepts the terms it reviewed (`termsHash`), pledging its receivables.
     function accept(uint256 loanId, bytes32 termsHash) external;
-    /// @notice A lender funds all of its unfunded tranches of the loan.
+    /// @notice A lender funds all of its unfunded tranches of the loan, before the proposal
+    /// expires; the terms are checked again against the policy in force.
     function fund(uint256 loanId) external;
-    /// @notice The originator pays the principal to the loan's fixed payees.
+    /// @notice The originator pays the principal to the loan's fixed payees, before the
+    /// proposal expires: the terms are checked again against the policy in force, the
+    /// borrower and payees must be active and every receivable still pledged to the loan.
     function disburse(uint256 loanId) external;
     /// @notice Any active member repays `amountFen`; the residual goes to the borrower.
     function repay(uint256 loanId, uint256 amountFen) external;
@@ -209,7 +229,9 @@ interface ILoanBook is ILoanReceipts, IMembershipErrors {
     /// the waterfall with its own event and audit entry, the caller paying them all; at least
     /// one receipt, the same number of loans and amounts.
     function repayMany(uint256[] calldata loanIds, uint256[] calldata amountsFen) external;
-    /// @notice The originator or the borrower cancels before disbursement.
+    /// @notice The originator or the borrower cancels before disbursement; after the
+    /// proposal's expiry any of its lenders may too (a co-lender's exit). Every funded tranche
+    /// is refunded to its lender (held for it if it is not active), receivables released.
     function cancel(uint256 loanId) external;
     /// @notice A lender of the loan or an operator declares it defaulted `default_days` past
     /// maturity; the provision pool covers principal, seniors first.

@@ -71,7 +71,8 @@ interface IReceivableToken is IERC721, IMembershipErrors {
 
     /// @notice No receivable has this id.
     error UnknownReceivable(uint256 id);
-    /// @notice This document hash already backs receivable `existing` (no double financing).
+    /// @notice This debtor's document hash already backs receivable `existing` (no double
+    /// financing); only a rejection or cancellation of that receivable frees it.
     error DocumentAlreadyUsed(bytes32 docHash, uint256 existing);
     /// @notice The document hash is zero.
     error MissingDocument();
@@ -95,6 +96,12 @@ interface IReceivableToken is IERC721, IMembershipErrors {
     error NotBorrowersReceivable(uint256 id, address holder, address borrower);
     /// @notice Only the loan book may pledge and release.
     error NotLoanBook(address caller);
+    /// @notice A member cannot issue a receivable to itself (a debt it owes itself).
+    error SelfIssue(address issuer);
+    /// @notice Receivable `id` is owed by the borrower itself: it cannot back its own loan.
+    error DebtorIsBorrower(uint256 id, address borrower);
+    /// @notice Receivable `id` is not (or no longer) pledged to `loanId`; it is `status`.
+    error NotPledgedToLoan(uint256 id, uint256 loanId, Status status);
     /// @notice Receivables move only by their holder: approvals are disabled.
     error ApprovalsDisabled();
     /// @notice Receivables are paid in e-CNY by transfer only; a transfer to itself is refused.
@@ -123,12 +130,18 @@ interface IReceivableToken is IERC721, IMembershipErrors {
     /// @notice Release receivables pledged to `loanId` (paid ones stay PAID); `actor` is the
     /// member whose action closed the loan. Only the loan book.
     function release(uint256 loanId, address actor, uint256[] calldata ids) external;
+    /// @notice Revert with `NotPledgedToLoan` unless every receivable of `ids` is pledged to
+    /// `loanId` (the loan book checks its collateral again at disbursement).
+    function requirePledged(uint256 loanId, uint256[] calldata ids) external view;
 
     function receivableOf(uint256 id) external view returns (ReceivableInfo memory);
     /// @notice Stored status, or OVERDUE when active/pledged, unpaid and past maturity.
     function statusOf(uint256 id) external view returns (Status);
-    /// @notice The receivable a document hash backs (0 if none).
-    function receivableOfDocument(bytes32 docHash) external view returns (uint256);
+    /// @notice The latest receivable `debtor` issued on a document hash (0 if none). A
+    /// document is bound to its debtor: another debtor's use of the same hash cannot block
+    /// it. It backs one receivable at a time and ever after acceptance; a receivable rejected
+    /// or cancelled (never accepted) frees it for a new issue.
+    function receivableOfDocument(address debtor, bytes32 docHash) external view returns (uint256);
     /// @notice Unpaid value of a receivable.
     function unpaidOf(uint256 id) external view returns (uint256);
     /// @notice The next id `issue` or `split` will use.

@@ -15,6 +15,7 @@ library AuditKinds {
     bytes32 internal constant ECNY_BURNT = keccak256("ECNY_BURNT");
     bytes32 internal constant ECNY_TRANSFERRED = keccak256("ECNY_TRANSFERRED");
     bytes32 internal constant ECNY_APPROVED = keccak256("ECNY_APPROVED");
+    bytes32 internal constant ECNY_HELD_CLAIMED = keccak256("ECNY_HELD_CLAIMED");
     bytes32 internal constant RECEIVABLE_ISSUED = keccak256("RECEIVABLE_ISSUED");
     bytes32 internal constant RECEIVABLE_ACCEPTED = keccak256("RECEIVABLE_ACCEPTED");
     bytes32 internal constant RECEIVABLE_REJECTED = keccak256("RECEIVABLE_REJECTED");
@@ -33,6 +34,9 @@ library AuditKinds {
     bytes32 internal constant LOAN_DEFAULTED = keccak256("LOAN_DEFAULTED");
     bytes32 internal constant POOL_CONTRIBUTED = keccak256("POOL_CONTRIBUTED");
     bytes32 internal constant POLICY_CHANGED = keccak256("POLICY_CHANGED");
+    bytes32 internal constant CONSENT_GRANTED = keccak256("CONSENT_GRANTED");
+    bytes32 internal constant CONSENT_REVOKED = keccak256("CONSENT_REVOKED");
+    bytes32 internal constant CREDIT_QUERIED = keccak256("CREDIT_QUERIED");
     bytes32 internal constant TRANCHE_OFFERED = keccak256("TRANCHE_OFFERED");
     bytes32 internal constant TRANCHE_SOLD = keccak256("TRANCHE_SOLD");
     bytes32 internal constant TRANCHE_OFFER_WITHDRAWN = keccak256("TRANCHE_OFFER_WITHDRAWN");

@@ -20,6 +20,12 @@ library LoanOrigination {
     /// reaches the uint80 it is stored in only after some 10,000 years.
     uint256 internal constant MAX_PRINCIPAL = type(uint64).max;
     uint256 internal constant MAX_TERM_DAYS = 3650;
+    /// @dev Receivables and payees per loan: a close releases every receivable and a
+    /// disbursement pays every payee in one transaction, so both lists are bounded.
+    uint256 internal constant MAX_RECEIVABLES = 16;
+    uint256 internal constant MAX_PAYEES = 16;
+    uint256 internal constant DEFAULT_EXPIRY_DAYS = 30;
+    uint256 internal constant DAY = 86_400;
 
     /// @notice Check every rule of the terms document and store the loan as PROPOSED, the
     /// caller (msg.sender, the originating lender) as originator.
@@ -41,6 +47,10 @@ library LoanOrigination {
         );
         uint256 principal = _checkTerms(self, membership, policy, t, tranches);
         if (receivableIds.length == 0) revert ILoanBook.NoReceivables();
+        if (receivableIds.length > MAX_RECEIVABLES) {
+            revert ILoanBook.TooManyReceivables(receivableIds.length, MAX_RECEIVABLES);
+        }
+        if (payees.length > MAX_PAYEES) revert ILoanBook.TooManyPayees(payees.length, MAX_PAYEES);
         _checkPayees(membership, payees, payeeAmounts, principal);
         loanId = self.nextLoanId++;
         termsHash = keccak256(terms);
@@ -68,12 +78,7 @@ library LoanOrigination {
         if (t.sweepBps > BPS) revert ILoanBook.SweepAboveWhole(t.sweepBps);
         membership.requireActive(t.borrower);
         IPolicy.Params memory p = policy.params();
-        if (uint256(t.rateBps) + t.penaltyBps > p.maxAprBps) {
-            revert ILoanBook.AprAboveCap(t.rateBps, t.penaltyBps, p.maxAprBps);
-        }
-        if (t.feeShareBps > p.maxFeeShareBps) {
-            revert ILoanBook.FeeShareAboveCap(t.feeShareBps, p.maxFeeShareBps);
-        }
+        Compliance.checkRates(t.rateBps, t.penaltyBps, t.feeShareBps, p);
         if (t.feeShareBps != 0) {
             if (t.techPartner == address(0)) revert ILoanBook.MissingTechPartner();
             membership.requireRole(t.techPartner, Roles.TECH_PARTNER);
@@ -84,6 +89,7 @@ library LoanOrigination {
                 revert ILoanBook.InvalidTrancheAmount(i, s.amountFen);
             }
             if (!s.senior && s.couponBps != 0) revert ILoanBook.JuniorWithCoupon(i, s.couponBps);
+            if (s.couponBps > t.rateBps) revert ILoanBook.CouponAboveRate(i, s.couponBps, t.rateBps);
             principal += s.amountFen;
         }
         if (principal > MAX_PRINCIPAL) revert ILoanBook.PrincipalAboveCap(principal, MAX_PRINCIPAL);
@@ -99,12 +105,7 @@ library LoanOrigination {
             Compliance.checkExposure(membership, self, s.lender, t.borrower, lenderTotal, p);
             if (s.lender == msg.sender) originatorAmount += s.amountFen;
         }
-        // originatorAmount / principal ≥ min / 10000, compared exactly.
-        if (originatorAmount * BPS < uint256(p.minOriginatorShareBps) * principal) {
-            revert ILoanBook.OriginatorShareTooLow(
-                originatorAmount * BPS / principal, p.minOriginatorShareBps
-            );
-        }
+        Compliance.checkOriginatorShare(originatorAmount, principal, p);
     }
 
     /// @dev Targeted disbursement: the payees are fixed at proposal, all active members,
@@ -154,7 +155,10 @@ library LoanOrigination {
             graceDays: t.graceDays,
             termDays: t.termDays
         });
-        self.details[loanId] = Details(msg.sender, t.techPartner, termsHash, principal);
+        uint256 expiryDays = t.expiryDays == 0 ? DEFAULT_EXPIRY_DAYS : t.expiryDays;
+        // uint40 seconds last until the year 36,812.
+        uint40 expiresAt = uint40(block.timestamp + expiryDays * DAY);
+        self.details[loanId] = Details(msg.sender, expiresAt, t.techPartner, termsHash, principal);
         for (uint256 i = 0; i < n; ++i) {
             ILoanBook.TrancheSpec memory s = tranches[i];
             // n ≤ 8 and amounts were checked ≤ uint72 max

@@ -4,7 +4,7 @@ pragma solidity ^0.8.24;
 import {ILoanBook} from "../interfaces/ILoanBook.sol";
 
 // Storage layout of the loan book, shared with the libraries that run inside it
-// (LoanOrigination is called by DELEGATECALL and writes these very slots).
+// (LoanOrigination and LoanLifecycle are called by DELEGATECALL and write these very slots).
 
 /// @dev Hot word 1: read by every settlement, written on status changes.
 struct Core {
@@ -38,12 +38,21 @@ struct Slot {
     uint72 outstanding;
 }
 
-/// @dev Cold details.
+/// @dev Cold details. `expiresAt`: the proposal's deadline; until disbursement, nothing
+/// happens to the loan after it but its cancellation (by any of its lenders too).
 struct Details {
     address originator;
+    uint40 expiresAt;
     address techPartner;
     bytes32 termsHash;
     uint256 principal;
+}
+
+/// @dev A senior tranche's unpaid coupon and the sub-fen remainder of its accrual, in
+/// units of 1 / (10000 × 31,536,000) fen (DESIGN §3: the floor never loses interest).
+struct Coupon {
+    uint128 due;
+    uint128 carry;
 }
 
 /// @dev Everything the loan book stores.
@@ -51,7 +60,7 @@ struct Loans {
     mapping(uint256 loanId => Core) core;
     mapping(uint256 loanId => Clock) clock;
     mapping(uint256 loanId => mapping(uint256 index => Slot)) slots;
-    mapping(uint256 loanId => mapping(uint256 index => uint256)) couponDue;
+    mapping(uint256 loanId => mapping(uint256 index => Coupon)) couponDue;
     mapping(uint256 loanId => mapping(uint256 index => uint256)) amounts;
     mapping(uint256 loanId => Details) details;
     mapping(uint256 loanId => uint256[]) receivableIds;
@@ -64,6 +73,8 @@ struct Loans {
     mapping(uint256 loanId => uint256) sweepNext;
     mapping(uint256 loanId => uint256) sweepPrev;
     uint256 nextLoanId;
+    // Sub-fen remainders of borrower interest (low 128 bits) and penalty (high 128 bits).
+    mapping(uint256 loanId => uint256) carry;
     // Tranches that changed holder (DESIGN §6.3, §6.5): bit i set once tranche i moved; its
     // holder's exposure booking is then `booked`, not the tranche's amount.
     mapping(uint256 loanId => uint256) movedMask;

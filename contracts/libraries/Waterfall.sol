@@ -2,8 +2,9 @@
 pragma solidity ^0.8.24;
 
 /// @title Waterfall — interest accrual and exact splits (DESIGN §3, §4.5)
-/// @notice Pure maths with no storage: simple interest ACT/365 per second, floored at each
-/// checkpoint, and the largest-remainder pro-rata split (ties to the lower index) that makes
+/// @notice Pure maths with no storage: simple interest ACT/365 per second, whose sub-fen
+/// remainder at each checkpoint is carried to the next (so the interest accrued is the floor
+/// of the exact sum, however often it is checkpointed), and the largest-remainder pro-rata split (ties to the lower index) that makes
 /// every split sum exactly to the amount split. ledger/waterfall.py is the reference model.
 library Waterfall {
     uint256 internal constant BPS = 10_000;
@@ -13,6 +14,18 @@ library Waterfall {
     /// @dev principal < 2^96, bps < 2^16, seconds < 2^40: the product stays far below 2^256.
     function interest(uint256 principal, uint256 bps, uint256 secs) internal pure returns (uint256) {
         return principal * bps * secs / (BPS * YEAR);
+    }
+
+    /// @notice Accrue one stream: (floor(x), x − floor(x)) of principal × bps × seconds /
+    /// (10000 × 31,536,000) + the carry from the last checkpoint, the remainder kept in units
+    /// of 1 / (10000 × 31,536,000) fen (below 2^39).
+    function accrue(uint256 principal, uint256 bps, uint256 secs, uint256 carry)
+        internal
+        pure
+        returns (uint256 due, uint256 carryOut)
+    {
+        uint256 scaled = principal * bps * secs + carry;
+        return (scaled / (BPS * YEAR), scaled % (BPS * YEAR));
     }
 
     /// @notice Seconds of [from, to] at or after `start` (the penalty window).

@@ -92,3 +92,21 @@ def consistency(ledger: Ledger, old: int, new: int | None = None) -> Consistency
 def _sizes(published: dict[int, bytes]) -> str:
     sizes = sorted(published)
     return ", ".join(str(s) for s in sizes[-8:]) + (" …" if len(sizes) > 8 else "")
+
+
+def root_of(ledger: Ledger, size: int) -> str:
+    """Verify the whole trail, then return the Merkle root of its first `size` entries
+    (0x-hex): the root a credit file's proofs lead to, recomputed from the chain."""
+    verdict = verify_trail(ledger)
+    if not verdict.ok:
+        raise Refused(
+            f"the trail does not verify at entry #{verdict.first_bad_seq} ({verdict.problem})"
+        )
+    if size > verdict.seq:
+        raise BadInput(f"the trail holds {verdict.seq} entries, fewer than {size}")
+    leaves: list[bytes] = []
+    for entry in read_entries(ledger):
+        if entry.seq > size:
+            break
+        leaves.append(leaf_hash(entry.entry_hash))
+    return "0x" + Tree(leaves).root().hex()

@@ -24,10 +24,10 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ledger.audit.binding import (
     Binding,
@@ -72,6 +72,24 @@ ENTRY_KEYS = (
     "event",
     "proof",
 )
+
+
+@dataclass(frozen=True)
+class Proved:
+    """An entry the checker proved, with the fields of the event its `dataHash` binds."""
+
+    seq: int
+    kind: str
+    actor: str
+    subject: int
+    at: int
+    fields: dict[str, Any]
+
+
+class Scope(Protocol):
+    """What a bundle is about: which entries belong in it."""
+
+    def covers(self, kind: str, subject: int, event_ids: Iterable[int] = ()) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -345,12 +363,22 @@ class EvidenceVerdict:
 
 @dataclass(frozen=True)
 class _EvidenceHeader:
+    """A bundle's header as the checker uses it.
+
+    Attributes:
+        finish: when set, called with every proved entry (and its event's fields) after the
+            last one; it raises `Bad` when what the header claims does not follow from them
+            (a credit file's figures, `ledger.credit.file`).
+        header_reader: for headers of other formats (see `verify_evidence`).
+    """
+
     subject: dict[str, int]
-    lineage: Lineage
+    lineage: Scope
     contracts: dict[str, bytes]
     size: int
     root: bytes
     seqs: list[int]
+    finish: Callable[[list[Proved]], None] | None = None
 
 
 def _read_header(line: str) -> _EvidenceHeader:
@@ -383,6 +411,9 @@ def _bytes(text: Any, size: int) -> bytes:
     return value
 
 
+HeaderReader = Callable[[dict[str, Any]], _EvidenceHeader]
+
+
 class _EvidenceCheck:
     """Checks evidence entries in order against the header."""
 
@@ -390,6 +421,7 @@ class _EvidenceCheck:
         self.h = header
         self.count = 0
         self.last: tuple[int, bytes] | None = None
+        self.items: list[Proved] = []
 
     def add(self, line: str) -> None:
         expected = self.h.seqs[self.count] if self.count < len(self.h.seqs) else None
@@ -438,16 +470,19 @@ class _EvidenceCheck:
             raise Bad(seq, "entryHash does not recompute from the entry's fields")
         if self.last is not None and self.last[0] == seq - 1 and self.last[1] != prev:
             raise Bad(seq, f"prevHash does not link to entry #{seq - 1}")
-        ids = self._event(seq, b, data, item["event"])
+        fields = self._event(seq, b, data, item["event"])
+        ids = [int(i) for i in fields.get("ids", [])] if b.kind in PLEDGE_KINDS else []
         if not self.h.lineage.covers(b.kind, subject, ids):
             raise Bad(seq, f"entry #{seq} ({b.kind} of {subject}) is outside the bundle's subject")
         proof = [_bytes(p, 32) for p in item["proof"]]
         if not verify_inclusion(leaf_hash(entry), seq - 1, self.h.size, proof, self.h.root):
             raise Bad(seq, f"its inclusion proof does not lead to checkpoint #{self.h.size}'s root")
+        if self.h.finish is not None:
+            self.items.append(Proved(seq, b.kind, str(item["actor"]), subject, at, fields))
         return entry
 
-    def _event(self, seq: int, b: Binding, data: bytes, event: Any) -> list[int]:
-        """Check the bound event; return the receivable ids it names (pledges, releases)."""
+    def _event(self, seq: int, b: Binding, data: bytes, event: Any) -> dict[str, Any]:
+        """Check the bound event; return its fields."""
         if not isinstance(event, dict):
             raise Bad(seq, f"no {b.label} event for {b.kind}")
         if event.get("contract") != b.contract or event.get("name") != b.event:
@@ -466,16 +501,25 @@ class _EvidenceCheck:
             raise Bad(seq, f"its {b.label} event does not decode") from None
         if event.get("fields") != fields:
             raise Bad(seq, f"the fields shown for its {b.label} event are not the event's")
-        return [int(i) for i in fields.get("ids", [])] if b.kind in PLEDGE_KINDS else []
+        return fields
 
     def finish(self) -> None:
         if self.count < len(self.h.seqs):
             missing = self.h.seqs[self.count]
             raise Bad(missing, f"entry #{missing} is listed in the header but missing")
+        if self.h.finish is not None:
+            self.h.finish(self.items)
 
 
-def verify_evidence(path: Path, trusted_root: bytes | None = None) -> EvidenceVerdict:
-    """Verify an evidence bundle offline; `trusted_root` is the checkpoint root one trusts."""
+def verify_evidence(
+    path: Path,
+    trusted_root: bytes | None = None,
+    readers: Mapping[str, HeaderReader] | None = None,
+) -> EvidenceVerdict:
+    """Verify an evidence bundle offline; `trusted_root` is the checkpoint root one trusts.
+
+    `readers` maps other formats built on this one (a credit file: `ledger.credit.file`)
+    to what reads their header; their entries are checked here like any bundle's."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
@@ -484,7 +528,7 @@ def verify_evidence(path: Path, trusted_root: bytes | None = None) -> EvidenceVe
         raise BadInput(f"{path} is not UTF-8 text") from None
     if not lines:
         raise BadInput(f"{path} is empty")
-    header = _read_header(lines[0])
+    header = _parse_header(lines[0], readers or {})
     check = _EvidenceCheck(header)
     try:
         _check_listing(header.seqs)
@@ -500,6 +544,17 @@ def verify_evidence(path: Path, trusted_root: bytes | None = None) -> EvidenceVe
     except Bad as bad:
         return _verdict(check, header, bad, anchored=False)
     return _verdict(check, header, None, anchored=trusted_root is not None)
+
+
+def _parse_header(line: str, readers: Mapping[str, HeaderReader]) -> _EvidenceHeader:
+    """An evidence bundle's header, or one of a format in `readers`."""
+    try:
+        data = json.loads(line)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and data.get("format") in readers:
+        return readers[data["format"]](data)
+    return _read_header(line)
 
 
 def _check_listing(seqs: Sequence[int]) -> None:

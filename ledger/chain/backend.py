@@ -190,6 +190,35 @@ def open_embedded(
     )
 
 
+def remember_rpc(home: Home, network: str, url: str) -> None:
+    """Record the node `init --rpc URL` deployed on: later commands use it without --rpc."""
+    from ledger.home import write_json_atomic
+
+    write_json_atomic(home.rpc_file, {"url": url, "network": network}, mode=0o644)
+
+
+def remembered_rpc(home: Home) -> str | None:
+    """The URL a home initialised with --rpc was deployed through (none when the home
+    has an embedded chain of its own, which stays the default)."""
+    if home.chain_file.exists():
+        return None
+    try:
+        return str(json.loads(home.rpc_file.read_text(encoding="utf-8"))["url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _is_home_chain(home: Home, w3: Web3) -> bool:
+    """Whether the node behind `w3` serves this home's embedded chain (its `liandai node`,
+    reached by URL): the same chain id and this home's audit trail deployed on it."""
+    try:
+        record = json.loads(home.deployment_file(EMBEDDED_NETWORK).read_text(encoding="utf-8"))
+        trail = str(record["contracts"]["AuditTrail"])
+        return int(record["chain_id"]) == EMBEDDED_CHAIN_ID and len(w3.eth.get_code(trail)) > 0  # type: ignore[arg-type]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
 def adopt_permissioning(home: Home, chain: EmbeddedChain) -> None:
     """Permission a home's chain created before DESIGN §6.8 (open, but deployed): from its
     deployment record, transactions come only from active members from now on."""
@@ -215,7 +244,11 @@ def connect(
     genesis_alloc: dict[str, int] | None = None,
     deployer: str | None = None,
 ) -> Chain:
-    """The chain for a command: `rpc_url` if given, else the home's node, else embedded."""
+    """The chain for a command: `rpc_url` if given, else the home's node, else the node the
+    home was initialised on, else embedded."""
+    node = running_node(home)
+    if not rpc_url and node is None:
+        rpc_url = remembered_rpc(home)
     if rpc_url:
         w3 = _http_web3(rpc_url)
         chain = Chain(w3=w3, kind="rpc", network="", url=rpc_url)
@@ -223,8 +256,9 @@ def connect(
             chain.network = f"chain-{chain.chain_id}"
         except Exception as exc:
             raise ChainUnavailable(f"{rpc_url} is not an Ethereum node ({_short(exc)})") from None
+        if chain.chain_id == EMBEDDED_CHAIN_ID and _is_home_chain(home, w3):
+            chain.kind, chain.network, chain._client = "node", EMBEDDED_NETWORK, None
         return chain
-    node = running_node(home)
     if node is not None:
         url = str(node["url"])
         return Chain(

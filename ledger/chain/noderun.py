@@ -57,3 +57,77 @@ def run_node(
     finally:
         with contextlib.suppress(FileNotFoundError):
             home.node_file.unlink()
+
+
+def start_detached(home: Home, port: int, timeout: float = 60.0) -> dict[str, object]:
+    """Start `liandai node` for `home` in the background and wait until it serves.
+
+    Its output goes to `<home>/node.log`; returns the node's {"url", "pid"}.
+    """
+    import subprocess
+    import sys
+    import time
+
+    from ledger.chain.backend import running_node
+
+    if not home.chain_file.exists():
+        raise NotInitialised(f"no chain in {home.root}: run `liandai init` first")
+    running = running_node(home)
+    if running is not None:
+        raise ChainUnavailable(
+            f"a node already serves {home.root} at {running['url']} (pid {running['pid']})"
+        )
+    log = home.root / "node.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "cli.main",
+                "--home",
+                str(home.root),
+                "node",
+                "--port",
+                str(port),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C in this terminal does not reach it
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = running_node(home)
+        if info is not None and int(info["pid"]) == proc.pid:
+            return info
+        if proc.poll() is not None:
+            lines = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+            why = lines[-1].removeprefix("liandai: ") if lines else f"exit {proc.returncode}"
+            raise ChainUnavailable(f"the node did not start: {why}")
+        time.sleep(0.05)
+    proc.terminate()
+    raise ChainUnavailable(f"the node did not start within {timeout:.0f} s (see {log})")
+
+
+def stop_node(home: Home, timeout: float = 30.0) -> int:
+    """Stop this home's running node (SIGTERM: it saves and exits); return its pid."""
+    import signal
+    import time
+
+    from ledger.chain.backend import running_node
+
+    info = running_node(home)
+    if info is None:
+        raise ChainUnavailable(f"no node is serving {home.root}")
+    pid = int(info["pid"])
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return pid
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # reap it when this process started it
+        time.sleep(0.05)
+    raise ChainUnavailable(f"the node (pid {pid}) did not stop within {timeout:.0f} s")

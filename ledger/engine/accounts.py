@@ -61,6 +61,9 @@ class Keyring:
         self.home = home
         self._password = password
         self._listed: list[AccountInfo] | None = None
+        # Passwords chosen in this process (`init` creates the operator, then signs with it:
+        # one question, with its confirmation, not two).
+        self._chosen: dict[str, str] = {}
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -145,7 +148,23 @@ class Keyring:
             raise BadInput("the password must not be empty")
         keystore = Account.encrypt(account.key, secret, kdf="scrypt", iterations=SCRYPT_N)
         write_json_atomic(self.home.keystore_dir / f"{key}.json", keystore)
+        self._chosen[key] = secret
         return AccountInfo(key, account.address, False)
+
+    def forget(self, names: list[str]) -> None:
+        """Delete the keys of accounts this home just created (an `init` that failed)."""
+        keys = self._dev_keys()
+        dev = [n for n in names if n in keys]
+        if dev:
+            for n in dev:
+                del keys[n]
+        if dev and not keys:
+            self.home.dev_keys_file.unlink()
+        elif dev:
+            write_json_atomic(self.home.dev_keys_file, {"warning": DEV_WARNING, "accounts": keys})
+        for n in names:
+            (self.home.keystore_dir / f"{n}.json").unlink(missing_ok=True)
+        self._listed = None
 
     # -- signing -----------------------------------------------------------------------------
 
@@ -157,10 +176,9 @@ class Keyring:
         if info.dev:
             return Account.from_key(self._dev_keys()[info.name]["private_key"])
         keystore = self._keystore(info.name)
+        secret = self._chosen.get(info.name) or self._ask(f"password for {info.name!r}")
         try:
-            return Account.from_key(
-                Account.decrypt(keystore, self._ask(f"password for {info.name!r}"))
-            )
+            return Account.from_key(Account.decrypt(keystore, secret))
         except ValueError:
             raise WrongPassword(f"wrong password for account {info.name!r}") from None
 

@@ -19,6 +19,9 @@ from ledger.errors import BadInput, LedgerError
 from ledger.money import format_fen, format_time, parse_amount, parse_date
 from ledger.roles import Role
 
+# Receivable statuses (ledger.receivables.STATUS_NAMES) that free their document.
+FREED_STATUSES = (6, 7)  # REJECTED, CANCELLED
+
 if TYPE_CHECKING:
     from ledger.engine.client import Ledger
     from ledger.engine.receivables import Receivables
@@ -38,6 +41,7 @@ class Row:
         amount_fen: face value.
         due_at: maturity (end of the day, CST).
         doc_hash: the document hash.
+        issued_as: the receivable this row already is (resuming with `skip_issued`), or 0.
     """
 
     number: int
@@ -46,6 +50,7 @@ class Row:
     amount_fen: int
     due_at: int
     doc_hash: bytes
+    issued_as: int = 0
 
 
 def _doc(value: str, base: Path) -> bytes:
@@ -67,8 +72,12 @@ def _doc(value: str, base: Path) -> bytes:
     return h
 
 
-def read_rows(ledger: Ledger, path: Path) -> list[Row]:
-    """Parse and check every row; raise one BadInput naming every bad row."""
+def read_rows(ledger: Ledger, path: Path, *, skip_issued: bool = False) -> list[Row]:
+    """Parse and check every row; raise one BadInput naming every bad row.
+
+    With `skip_issued`, a row whose document already backs a receivable the signer issued
+    to the same supplier for the same amount is kept as done (`issued_as`), not refused:
+    an interrupted import runs again to the end."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -102,11 +111,17 @@ def read_rows(ledger: Ledger, path: Path) -> list[Row]:
             doc = _doc(values["doc"], path.parent)
             if doc in seen:
                 raise BadInput(f"document also on row {seen[doc]}")
-            existing = int(token.receivableOfDocument(doc).call())
-            if existing:
-                raise BadInput(f"document already backs receivable #{existing}")
+            existing = int(token.receivableOfDocument(signer.address, doc).call())
+            # A rejected or cancelled receivable freed its document (DESIGN §4.3).
+            if existing and int(token.statusOf(existing).call()) in FREED_STATUSES:
+                existing = 0
+            if existing and not (skip_issued and _same(ledger, existing, address, amount)):
+                raise BadInput(
+                    f"document already backs receivable #{existing}"
+                    + ("" if skip_issued else " (resuming an import? --skip-issued)")
+                )
             seen[doc] = number
-            rows.append(Row(number, values["supplier"], address, amount, due, doc))
+            rows.append(Row(number, values["supplier"], address, amount, due, doc, existing))
         except BadInput as exc:
             problems.append(f"row {number}: {exc}")
         if number - 1 > MAX_ROWS:
@@ -119,6 +134,20 @@ def read_rows(ledger: Ledger, path: Path) -> list[Row]:
     if not rows:
         raise BadInput(f"{path.name} has no rows")
     return rows
+
+
+def _same(ledger: Ledger, rid: int, supplier: str, amount_fen: int) -> bool:
+    """Receivable #rid is the one this row would issue: this signer's, to that supplier, for
+    that amount (its first holder: the receivable may have moved on since)."""
+    view = ledger.receivables.get(rid)
+    issued = ledger.events("ReceivableToken", "ReceivableIssued", argument_filters={"id": rid})
+    first_holder = issued[0]["args"].get("supplier") if issued else None
+    signer = ledger.keyring.get(ledger.signer_name).address
+    return (
+        view.debtor == signer
+        and view.face_value_fen == amount_fen
+        and (first_holder is None or first_holder == supplier)
+    )
 
 
 def issue_rows(ledger: Ledger, rows: list[Row], *, progress: bool = True) -> list[dict[str, Any]]:
@@ -146,6 +175,11 @@ def issue_rows(ledger: Ledger, rows: list[Row], *, progress: bool = True) -> lis
     in_flight: tuple[dict[str, Any], Row] | None = None
     try:
         for result, row in zip(results, rows, strict=True):
+            if row.issued_as:
+                result.update(id=row.issued_as, error=None, skipped=True)
+                if bar is not None:
+                    bar.update(task, advance=1)
+                continue
             in_flight = (result, row)
             try:
                 issued = receivables.issue(row.address, row.amount_fen, row.due_at, row.doc_hash)
@@ -175,6 +209,8 @@ def _settle_in_flight(receivables: Receivables, result: dict[str, Any], row: Row
     """
     try:
         rid = receivables.of_document(row.doc_hash)
+        if rid and receivables.get(rid).status in ("REJECTED", "CANCELLED"):
+            rid = 0  # an earlier receivable on this document, not this row's
     except (LedgerError, KeyboardInterrupt):
         rid = 0
     if rid:

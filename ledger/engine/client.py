@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from web3.contract import Contract
 
     from ledger.engine.deals import Deals
+    from ledger.engine.consent import Consents
     from ledger.engine.loans import Loans
     from ledger.engine.receivables import Receivables
     from ledger.engine.tranches import Tranches
@@ -148,6 +149,10 @@ class Ledger:
         from ledger.engine.tranches import Tranches
 
         return Tranches(self)
+    def consents(self) -> Consents:
+        from ledger.engine.consent import Consents
+
+        return Consents(self)
 
     def resolve(self, name_or_address: str) -> str:
         return self.keyring.resolve(name_or_address)
@@ -230,9 +235,30 @@ class Ledger:
     def balance_fen(self, address: str) -> int:
         return int(self.contract("DigitalRMB").functions.balanceOf(address).call())
 
+    def held_fen(self, address: str) -> int:
+        """What the engines hold for `address` while it is not active (DESIGN §6.1)."""
+        return int(self.contract("DigitalRMB").functions.heldOf(address).call())
+
+    def total_held_fen(self) -> int:
+        return int(self.contract("DigitalRMB").functions.totalHeld().call())
+
+    def claim_held(self) -> tuple[Sent, int]:
+        """Take the signer's whole held balance (it must be active again): (sent, fen)."""
+        sent = self._send("DigitalRMB", "claimHeld", gas=GAS_ADMIN)
+        from web3.logs import DISCARD
+
+        event = self.contract("DigitalRMB").events.HeldClaimed()
+        logs = event.process_receipt(sent.receipt, errors=DISCARD)
+        return sent, sum(int(log["args"]["amountFen"]) for log in logs)
+
     def balance(self, address: str) -> BalanceView:
         name = self.name_of(address)
-        return BalanceView(account=name, address=address, balance_fen=self.balance_fen(address))
+        return BalanceView(
+            account=name,
+            address=address,
+            balance_fen=self.balance_fen(address),
+            held_fen=self.held_fen(address),
+        )
 
     def total_supply_fen(self) -> int:
         return int(self.contract("DigitalRMB").functions.totalSupply().call())

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from ledger.engine.tx import Sent
-from ledger.errors import BadInput
+from ledger.errors import BadInput, NotFound
 from ledger.reference import waterfall
 
 if TYPE_CHECKING:
@@ -27,10 +27,13 @@ LOAN_STATUS = [
 MODES: tuple[Literal["sequential"], Literal["pro-rata"]] = ("sequential", "pro-rata")
 SOURCES = ["REPAYMENT", "RECEIVABLE", "SWEEP", "COVER"]
 MAX_TRANCHES = 8
+MAX_RECEIVABLES = 16  # LoanOrigination.MAX_RECEIVABLES
+MAX_PAYEES = 16  # LoanOrigination.MAX_PAYEES
+DEFAULT_EXPIRY_DAYS = 30
 MAX_PRINCIPAL_FEN = 2**64 - 1  # LoanOrigination.MAX_PRINCIPAL
 ZERO_ADDRESS = "0x" + "00" * 20
 TERMS_TYPES = [
-    "(address,address,uint16,uint16,uint16,uint16,uint16,uint16,uint16,uint8)",
+    "(address,address,uint16,uint16,uint16,uint16,uint16,uint16,uint16,uint8,uint16)",
     "(address,bool,uint256,uint16)[]",
     "uint256[]",
     "address[]",
@@ -48,14 +51,23 @@ POLICY_NAMES = (
     "claim_days",
 )
 DAY_PARAMETERS = ("default_days", "claim_days")
-# Gas limits: explicit so no node estimates.
+# Gas limits: explicit so no node estimates, sized from what the transaction loops over.
 GAS_PROPOSE = 1_500_000
 GAS_LIFECYCLE = 800_000
-GAS_SETTLE = 900_000
+# A residual paid to a borrower another of whose loans sweeps settles on that loan too.
+GAS_SWEEP_RESIDUAL = 250_000 + 60_000 * MAX_TRANCHES
 
 
-def gas_settle(tranches: int) -> int:
-    return 250_000 + 60_000 * tranches
+def gas_settle(tranches: int, receivables: int = 1, sweeps_residual: bool = False) -> int:
+    """A settlement: its tranches, the receivables a repaying one releases, and room for
+    sweeping its residual into another loan when the borrower has one that sweeps."""
+    extra = GAS_SWEEP_RESIDUAL if sweeps_residual else 0
+    return 250_000 + 60_000 * tranches + 12_000 * receivables + extra
+
+
+def gas_lifecycle(receivables: int, payees: int) -> int:
+    """Accept (pledge), fund, disburse (payees), cancel (release, refunds)."""
+    return 400_000 + 30_000 * receivables + 40_000 * payees
 
 
 class TrancheRequest(BaseModel):
@@ -78,7 +90,7 @@ class LoanRequest(BaseModel):
 
     borrower: str
     tranches: list[TrancheRequest] = Field(min_length=1, max_length=MAX_TRANCHES)
-    receivable_ids: list[int] = Field(min_length=1)
+    receivable_ids: list[int] = Field(min_length=1, max_length=MAX_RECEIVABLES)
     rate_bps: int = Field(ge=0, lt=2**16)
     term_days: int = Field(ge=1, le=3650)
     penalty_bps: int = Field(default=0, ge=0, lt=2**16)
@@ -89,6 +101,9 @@ class LoanRequest(BaseModel):
     tech_partner: str | None = None
     payees: list[tuple[str, int]] = Field(default_factory=list)
     sweep_bps: int = Field(default=0, ge=0, le=10_000)
+    # Days after the proposal until it lapses: no acceptance, funding or disbursement after
+    # it, and any lender of the loan may cancel it (refunds for all).
+    expiry_days: int = Field(default=DEFAULT_EXPIRY_DAYS, ge=1, lt=2**16)
 
     @model_validator(mode="after")
     def _principal_within_cap(self) -> LoanRequest:
@@ -122,6 +137,7 @@ class LoanRequest(BaseModel):
             self.provision_share_bps,
             self.sweep_bps,
             MODES.index(self.mode),
+            self.expiry_days,
         )
         tranches = [(t.lender, t.senior, t.amount_fen, t.coupon_bps) for t in self.tranches]
         return encode(
@@ -153,7 +169,7 @@ def decode_terms(document: bytes) -> LoanRequest:
     from eth_utils import to_checksum_address
 
     terms, tranches, rids, payees, amounts = decode(TERMS_TYPES, document)
-    (borrower, tech, rate, penalty, term, grace, fee, provision, sweep, mode) = terms
+    (borrower, tech, rate, penalty, term, grace, fee, provision, sweep, mode, expiry) = terms
     return LoanRequest(
         borrower=to_checksum_address(borrower),
         tranches=[
@@ -173,6 +189,7 @@ def decode_terms(document: bytes) -> LoanRequest:
         tech_partner=None if int(tech, 16) == 0 else to_checksum_address(tech),
         payees=[(to_checksum_address(p), int(a)) for p, a in zip(payees, amounts, strict=True)],
         sweep_bps=sweep,
+        expiry_days=expiry or DEFAULT_EXPIRY_DAYS,
     )
 
 
@@ -222,6 +239,8 @@ class LoanView(BaseModel):
     tech_partner: str | None
     disbursed_at: int
     maturity_at: int
+    # Until disbursement: the proposal's deadline (accept, fund, disburse before it).
+    expires_at: int
     terms_hash: str
     receivables: list[int]
     payees: list[tuple[str, int]]
@@ -281,33 +300,52 @@ class Loans:
     def accept(self, loan_id: int, terms_hash: bytes | None = None) -> Sent:
         """The borrower accepts; `terms_hash` defaults to the proposal's own (after review)."""
         expected = terms_hash if terms_hash is not None else bytes(self._call("loanOf", loan_id)[9])
-        return self._send("accept", loan_id, expected, gas=GAS_LIFECYCLE)
+        return self._send("accept", loan_id, expected, gas=self._gas_lifecycle(loan_id))
 
     def fund(self, loan_id: int) -> Sent:
-        return self._send("fund", loan_id, gas=GAS_LIFECYCLE)
+        return self._send("fund", loan_id, gas=self._gas_lifecycle(loan_id))
 
     def disburse(self, loan_id: int) -> Sent:
-        return self._send("disburse", loan_id, gas=GAS_LIFECYCLE)
+        return self._send("disburse", loan_id, gas=self._gas_lifecycle(loan_id))
+
+    def _gas_lifecycle(self, loan_id: int) -> int:
+        try:
+            rids = len(self._c.functions.receivablesOf(loan_id).call())
+            payees = len(self._c.functions.payeesOf(loan_id).call()[0])
+        except Exception:  # an unknown loan: the simulation names the refusal
+            return GAS_LIFECYCLE
+        return gas_lifecycle(rids, payees)
+
+    def _gas_settle(self, loan_id: int) -> int:
+        info = self._call("loanOf", loan_id)
+        rids = len(self._c.functions.receivablesOf(loan_id).call())
+        token = self.ledger.contract("DigitalRMB").functions
+        sweeping = int(token.sweepOf(info[2]).call()[0])
+        return gas_settle(int(info[10]), rids, sweeping not in (0, loan_id))
 
     def repay(self, loan_id: int, amount_fen: int) -> Sent:
-        n = int(self._call("loanOf", loan_id)[10])
-        return self._send("repay", loan_id, amount_fen, gas=gas_settle(n))
+        return self._send("repay", loan_id, amount_fen, gas=self._gas_settle(loan_id))
 
     def repay_many(self, receipts: list[tuple[int, int]]) -> Sent:
         """Several repayments (loan id, fen) in one transaction, each through the waterfall."""
         if not receipts:
             raise BadInput("no receipts to settle")
         ids, amounts = [r[0] for r in receipts], [r[1] for r in receipts]
-        return self._send("repayMany", ids, amounts, gas=100_000 + gas_settle(8) * len(receipts))
+        per_loan = {i: self._gas_settle(i) for i in dict.fromkeys(ids)}
+        return self._send("repayMany", ids, amounts, gas=100_000 + sum(per_loan[i] for i in ids))
 
     def cancel(self, loan_id: int) -> Sent:
-        return self._send("cancel", loan_id, gas=GAS_LIFECYCLE)
+        return self._send("cancel", loan_id, gas=self._gas_lifecycle(loan_id))
 
     def declare_default(self, loan_id: int) -> Sent:
-        return self._send("declareDefault", loan_id, gas=GAS_SETTLE)
+        return self._send("declareDefault", loan_id, gas=self._gas_settle(loan_id))
 
     def contribute(self, amount_fen: int) -> Sent:
         return self.ledger._send("ProvisionPool", "contribute", amount_fen, gas=300_000)
+
+    def exposure_of(self, lender: str, borrower: str) -> int:
+        """The lender's exposure to the borrower, as the single-borrower limit counts it."""
+        return int(self._call("exposureOf", lender, borrower))
 
     def pool_balance_fen(self) -> int:
         return int(self.ledger.contract("ProvisionPool").functions.balanceFen().call())
@@ -330,8 +368,36 @@ class Loans:
         """The terms document the loan was proposed with (from its LoanProposed event)."""
         logs = self.ledger.events("LoanBook", "LoanProposed", argument_filters={"loanId": loan_id})
         if not logs:
-            raise BadInput(f"no loan {loan_id}")
+            raise NotFound(f"no loan #{loan_id}")
         return decode_terms(bytes(logs[0]["args"]["terms"]))
+
+    def settled_in(self, sent: Sent) -> list[tuple[int, SettlementView]]:
+        """The settlements a transaction ran (a sweep in a payment, a pledged receivable's
+        payment, a repayment): (loan id, settlement), in log order."""
+        out = []
+        at = 0
+        for log in self.ledger.events("LoanBook", "LoanSettled", from_block=sent.block):
+            tx = "0x" + bytes(log["transactionHash"]).hex()
+            if tx.lower() != sent.tx.lower():
+                continue
+            if not at:
+                at = int(self.ledger.chain.w3.eth.get_block(sent.block)["timestamp"])
+            a = log["args"]
+            view = SettlementView(
+                at=at,
+                source=SOURCES[a["source"]],
+                payer=a["payer"],
+                amount_fen=a["amountFen"],
+                fee_fen=a["feeFen"],
+                provision_fen=a["provisionFen"],
+                interest_fen=list(a["interestFen"]),
+                principal_fen=list(a["principalFen"]),
+                residual_fen=a["residualFen"],
+                residual_to=a["residualTo"],
+                tx=tx,
+            )
+            out.append((int(a["loanId"]), view))
+        return out
 
     def settlements(self, loan_id: int) -> list[SettlementView]:
         ledger = self.ledger
@@ -401,6 +467,7 @@ class Loans:
             _accrued_to,
             terms_hash,
             count,
+            expires_at,
         ) = info
         terms = self._call("termsOf", loan_id)
         tranches = []
@@ -414,7 +481,7 @@ class Loans:
                     class_="senior" if t[1] else "junior",
                     amount_fen=t[2],
                     coupon_bps=t[3],
-                    outstanding_fen=t[4],
+                    outstanding_fen=t[4] if disbursed_at else 0,
                     coupon_due_fen=t[5],
                     funded=t[6],
                 )
@@ -426,7 +493,9 @@ class Loans:
             borrower=borrower,
             originator=originator,
             principal_fen=principal,
-            outstanding_fen=outstanding,
+            # Owed by the borrower: nothing until the money is disbursed (the chain books
+            # the tranches' amounts from the proposal on; the report counts 0 as well).
+            outstanding_fen=outstanding if disbursed_at else 0,
             interest_due_fen=interest_due,
             rate_bps=terms[2],
             penalty_bps=terms[3],
@@ -439,6 +508,7 @@ class Loans:
             tech_partner=None if int(terms[1], 16) == 0 else terms[1],
             disbursed_at=disbursed_at,
             maturity_at=maturity_at,
+            expires_at=expires_at,
             terms_hash="0x" + bytes(terms_hash).hex(),
             receivables=list(self._call("receivablesOf", loan_id)),
             payees=list(zip(payees, (int(a) for a in amounts), strict=True)),

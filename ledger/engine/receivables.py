@@ -28,7 +28,9 @@ MAX_VALUE_FEN = 2**72 - 1
 # Gas limits: explicit so no node estimates. A split mints one token per part.
 GAS_ISSUE = 400_000
 GAS_SIMPLE = 300_000
-GAS_PAY = 900_000
+# A pledged receivable's payment runs its loan's settlement (any tranches, the release of
+# every receivable of a repaid loan, a swept residual).
+GAS_PAY = 1_700_000
 
 
 def gas_split(parts: int) -> int:
@@ -146,9 +148,11 @@ class Receivables:
         except Exception as exc:
             raise self.ledger.refusal(exc) from None
 
-    def of_document(self, doc_hash: bytes) -> int:
-        """The receivable a document backs (0 when none)."""
-        return int(self._call("receivableOfDocument", doc_hash))
+    def of_document(self, doc_hash: bytes, debtor: str | None = None) -> int:
+        """The latest receivable `debtor` (default: the signer) issued on a document (0 when
+        none); a rejected or cancelled one has freed the document."""
+        who = debtor if debtor is not None else self.ledger.resolve(self.ledger.signer_name)
+        return int(self._call("receivableOfDocument", who, doc_hash))
 
     def document_of(self, root: int) -> str:
         logs = self.ledger.events(

@@ -33,6 +33,9 @@ _RULES: dict[str, str] = {
     "NotEngine": "e-CNY: {caller} is not an engine contract of this deployment",
     "LengthMismatch": "e-CNY: {payees} payees but {amounts} amounts",
     "ZeroAmount": "e-CNY: the amount must be positive",
+    "NothingHeld": "e-CNY: nothing is held for {member}",
+    "SweepFailed": "e-CNY: the swept share {shareFen} for loan #{loanId} ran out of gas; "
+    "the payment is refused rather than left unswept (send it with more gas)",
     "ERC20InsufficientBalance": "e-CNY: {sender} holds {balance}, needs {needed}",
     "ERC20InsufficientAllowance": "e-CNY: allowance of {spender} is {allowance}, needs {needed}",
     "ERC20InvalidReceiver": "e-CNY: {receiver} cannot receive",
@@ -43,7 +46,8 @@ _RULES: dict[str, str] = {
     "UnknownReceivable": "receivables: there is no receivable #{id}",
     "DocumentAlreadyUsed": (
         "receivables: document {docHash} already backs receivable #{existing} "
-        "(a document backs one receivable ever: no double financing)"
+        "(a debtor's document backs one receivable: no double financing; only its rejection "
+        "or cancellation frees it)"
     ),
     "MissingDocument": "receivables: a receivable needs a document hash",
     "MaturityInPast": "receivables: maturity {maturityAt} is not after the chain's time {nowAt}",
@@ -61,6 +65,10 @@ _RULES: dict[str, str] = {
     "NotLoanBook": "receivables: only the loan book pledges and releases, not {caller}",
     "ApprovalsDisabled": "receivables: approvals are disabled; only the holder moves a receivable",
     "SelfTransfer": "receivables: #{id} is already held by the recipient",
+    "SelfIssue": "receivables: {issuer} cannot issue a receivable to itself",
+    "DebtorIsBorrower": "loans: receivable #{id} is owed by the borrower {borrower} itself and "
+    "cannot back its loan",
+    "NotPledgedToLoan": "loans: receivable #{id} is {status}, not pledged to loan #{loanId}",
     # loans
     "UnknownLoan": "loans: there is no loan #{loanId}",
     "WrongLoanStatus": "loans: loan #{loanId} is {status}, which does not allow this",
@@ -80,8 +88,8 @@ _RULES: dict[str, str] = {
     "MissingTechPartner": "loans: a fee share needs the tech partner it is paid to",
     "NotOriginator": "loans: {caller} is not the originator of loan #{loanId} ({originator} is)",
     "NotBorrower": "loans: {caller} is not the borrower of loan #{loanId} ({borrower} is)",
-    "NotOriginatorOrBorrower": "loans: only loan #{loanId}'s originator or borrower may cancel, "
-    "not {caller}",
+    "NotOriginatorOrBorrower": "loans: only loan #{loanId}'s originator or borrower (after its "
+    "deadline, any of its lenders too) may cancel, not {caller}",
     "NotLenderOfLoan": "loans: {caller} is neither a lender of loan #{loanId} nor an operator",
     "TermsMismatch": "loans: the terms of loan #{loanId} hash to {expected}, not the reviewed "
     "{given}",
@@ -94,6 +102,14 @@ _RULES: dict[str, str] = {
     "NothingOutstanding": "loans: loan #{loanId} has no principal outstanding",
     "NotReceivableToken": "loans: only the receivable token hands in receivable payments",
     "NotTokenContract": "loans: only the e-CNY token hands in swept payments",
+    "ProposalExpired": "loans: the proposal of loan #{loanId} lapsed at {expiresAt} (now "
+    "{nowAt}); it can only be cancelled, by its originator, borrower or any of its lenders",
+    "PaymentBeforeDisbursement": "loans: receivable #{receivableId} is pledged to loan #{loanId}, "
+    "which is {status}: it cannot be paid before the loan is disbursed",
+    "CouponAboveRate": "loans: senior tranche {index} has a coupon of {couponBps}, above the "
+    "borrower's rate of {rateBps}",
+    "TooManyReceivables": "loans: {count} receivables pledged to one loan, at most {max}",
+    "TooManyPayees": "loans: {count} payees for one disbursement, at most {max}",
     # compliance (DESIGN §4.7)
     "OriginatorShareTooLow": "compliance min_originator_share_bps: the originating lender funds "
     "{shareBps} of principal, below the floor of {minBps}",
@@ -104,7 +120,8 @@ _RULES: dict[str, str] = {
     "TechPartnerCannotFund": "compliance: {lender} is a tech partner and may not fund a tranche "
     "(no 兜底)",
     "ExposureAboveLimit": "compliance max_single_borrower_bps: {lender}'s exposure to {borrower} "
-    "would be {exposureFen}, above its limit of {limitFen}",
+    "would be {exposureFen}, above its limit of {limitFen} (the limit is a share of its "
+    "registered net assets: `liandai member set-net-assets {lender} AMT`)",
     "NotTrancheMarket": "loans: only the tranche market moves a tranche, not {caller}",
     "UnknownTranche": "loans: loan #{loanId} has {trancheCount} tranches; there is no tranche "
     "{index}",
@@ -177,6 +194,16 @@ _RULES: dict[str, str] = {
     "UnknownParameter": "policy: no parameter named {name}",
     "ParameterOutOfRange": "policy: {name} = {value} is out of range (0 to {max})",
     "ZeroContribution": "pool: a contribution must be positive",
+    # credit files (DESIGN §6.7)
+    "ConsentNotGranted": "credit consent: {borrower} never granted {lender} consent to read its "
+    "credit file",
+    "ConsentWasRevoked": "credit consent: {borrower} revoked its consent to {lender} at "
+    "{revokedAt}",
+    "ConsentExpired": "credit consent: {borrower}'s consent to {lender} expired at {expiresAt} "
+    "(now {nowAt})",
+    "ConsentDaysOutOfRange": "credit consent: a consent lasts 1 to {maxDays} days, not {daysGiven}",
+    "ConsentWithoutPurpose": "credit consent: a consent names its purpose",
+    "ConsentToSelf": "credit consent: {account} cannot grant consent to itself",
     "ReentrancyGuardReentrantCall": "reentrant call refused",
     "SafeCastOverflowedUintDowncast": "arithmetic: {value} does not fit in {bits} bits",
     "ERC721NonexistentToken": "receivables: no token #{tokenId}",
@@ -195,7 +222,7 @@ _RULES: dict[str, str] = {
 
 _ROLE_ARGS = {"roles", "required", "held", "anyOf", "oldRoles", "newRoles"}
 _FEN_ARGS = {"balance", "needed", "allowance"}
-_TIME_ARGS = {"maturityAt", "nowAt", "earliestAt", "expiresAt", "nextAt"}
+_TIME_ARGS = {"maturityAt", "nowAt", "earliestAt", "revokedAt", "expiresAt", "nextAt"}
 _RECEIVABLE_STATUS = [
     "NONE",
     "PENDING",
@@ -221,7 +248,9 @@ _LOAN_STATUS = [
 # Which status list an error's `status` argument is drawn from.
 _STATUS_TABLES: dict[str, list[str]] = {
     "WrongStatus": _RECEIVABLE_STATUS,
+    "NotPledgedToLoan": _RECEIVABLE_STATUS,
     "WrongLoanStatus": _LOAN_STATUS,
+    "PaymentBeforeDisbursement": _LOAN_STATUS,
     "WrongDealStatus": ["NONE", "SUBSCRIBING", "CLOSED", "CANCELLED"],
 }
 

@@ -7,7 +7,9 @@ the design takes them, and every split of an amount sums exactly to that amount.
 All functions are pure: they take a `LoanState` and return a new one, never mutating
 their inputs.
 
-- `accrue` checkpoints borrower interest, penalty interest and senior coupons to a time.
+- `accrue` checkpoints borrower interest, penalty interest and senior coupons to a time,
+  each stream carrying its sub-fen remainder to the next checkpoint (DESIGN §3), so the
+  interest accrued is the floor of the exact sum however often a loan is checkpointed.
 - `settle` runs one receipt through the waterfall: fee, provision, senior coupons,
   junior interest, principal, residual.
 - `cover` is the provision pool's principal-only payment into a defaulted loan
@@ -53,6 +55,31 @@ def interest_for(principal: int, bps: int, seconds: int) -> int:
     _check_int(bps, "rate")
     _check_int(seconds, "seconds")
     return principal * bps * seconds // (BPS * YEAR)
+
+
+def accrue_stream(principal: int, bps: int, seconds: int, carry: int) -> tuple[int, int]:
+    """One accrual stream with its carry: (fen accrued, new carry).
+
+    The carry is the sub-fen remainder of the stream so far, in units of
+    1 / (10000 × 31,536,000) fen: `divmod(principal × bps × seconds + carry, 10000 × YEAR)`.
+    """
+    _check_int(principal, "principal")
+    _check_int(bps, "rate")
+    _check_int(seconds, "seconds")
+    _check_int(carry, "carry")
+    return divmod(principal * bps * seconds + carry, BPS * YEAR)
+
+
+def sweep_share(amount: int, sweep_bps: int, carry: int) -> tuple[int, int]:
+    """The swept share of a payment into a sweeping borrower's wallet (DESIGN §4.2): (share,
+    new carry) = divmod(amount × sweep_bps + carry, 10000), the carry being the borrower's
+    sub-fen share left over from earlier payments, in 1/10000 fen (below 10000)."""
+    _check_int(amount, "amount")
+    _check_int(sweep_bps, "sweep share")
+    _check_int(carry, "sweep carry")
+    if sweep_bps > BPS or carry >= BPS:
+        raise BadInput(f"sweep share {sweep_bps} or carry {carry} out of range")
+    return divmod(amount * sweep_bps + carry, BPS)
 
 
 def split_pro_rata(amount: int, weights: Sequence[int]) -> list[int]:
@@ -216,6 +243,9 @@ class LoanState:
         accrued_to: unix seconds of the last accrual checkpoint.
         defaulted: True once the loan was declared defaulted (`cover`); from then on
             principal is repaid seniors first whatever the mode (DESIGN §4.6).
+        interest_carry: sub-fen remainder of borrower interest, in 1 / (10000 × YEAR) fen.
+        penalty_carry: the same for penalty interest.
+        coupon_carry: the same per tranche for senior coupons (empty: all zero).
     """
 
     outstanding_fen: tuple[int, ...]
@@ -223,6 +253,9 @@ class LoanState:
     interest_due_fen: int
     accrued_to: int
     defaulted: bool = False
+    interest_carry: int = 0
+    penalty_carry: int = 0
+    coupon_carry: tuple[int, ...] = ()
 
     @classmethod
     def initial(cls, terms: LoanTerms) -> LoanState:
@@ -324,22 +357,29 @@ def accrue(terms: LoanTerms, state: LoanState, t: int) -> LoanState:
     dt = t - start
     total = state.principal_outstanding_fen
     penalty_seconds = max(0, t - max(start, terms.penalty_from))
-    interest_due = (
-        state.interest_due_fen
-        + interest_for(total, terms.rate_bps, dt)
-        + interest_for(total, terms.penalty_bps, penalty_seconds)
+    interest, interest_carry = accrue_stream(total, terms.rate_bps, dt, state.interest_carry)
+    penalty, penalty_carry = accrue_stream(
+        total, terms.penalty_bps, penalty_seconds, state.penalty_carry
     )
-    coupons = tuple(
-        due + interest_for(out, tranche.coupon_bps, dt) if tranche.senior else due
-        for tranche, out, due in zip(
-            terms.tranches, state.outstanding_fen, state.coupon_due_fen, strict=True
-        )
-    )
-    return LoanState(
-        outstanding_fen=state.outstanding_fen,
-        coupon_due_fen=coupons,
-        interest_due_fen=interest_due,
+    carries = state.coupon_carry or (0,) * len(terms.tranches)
+    coupons: list[int] = []
+    coupon_carry: list[int] = []
+    for tranche, out, due, carry in zip(
+        terms.tranches, state.outstanding_fen, state.coupon_due_fen, carries, strict=True
+    ):
+        if tranche.senior:
+            accrued, carry = accrue_stream(out, tranche.coupon_bps, dt, carry)
+            due += accrued
+        coupons.append(due)
+        coupon_carry.append(carry)
+    return replace(
+        state,
+        coupon_due_fen=tuple(coupons),
+        interest_due_fen=state.interest_due_fen + interest + penalty,
         accrued_to=t,
+        interest_carry=interest_carry,
+        penalty_carry=penalty_carry,
+        coupon_carry=tuple(coupon_carry),
     )
 
 

@@ -209,16 +209,16 @@ def collections_lagging(r: Report) -> Iterator[Alert]:
 def duplicate_document(r: Report) -> Iterator[Alert]:
     """A receivable issue attempted on a document hash that already backs one: refused
     before sending (recorded in this home) or mined and reverted (on chain)."""
-    first: dict[str, tuple[int, int]] = {}
+    # A document is bound to its debtor: only the same debtor's second issue is refused.
+    first: dict[tuple[str, str], tuple[int, int]] = {}
     for rec in r.book.receivables.values():
-        if rec.parent is None and (
-            rec.doc_hash not in first or rec.issued_at < first[rec.doc_hash][1]
-        ):
-            first[rec.doc_hash] = (rec.id, rec.issued_at)
+        key = (rec.debtor.lower(), rec.doc_hash)
+        if rec.parent is None and (key not in first or rec.issued_at < first[key][1]):
+            first[key] = (rec.id, rec.issued_at)
     attempts: list[dict[str, Any]] = []
     on_chain = set()
     for row in r.book.reverted_issues:
-        used = first.get(row["doc_hash"])
+        used = first.get((str(row["sender"]).lower(), row["doc_hash"]))
         if used is None or used[1] > row["at"]:
             continue
         on_chain.add(row["tx"])

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import heapq
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -48,6 +49,9 @@ from ledger.supervision.book import (
 if TYPE_CHECKING:
     from ledger.engine.client import Ledger
 
+# The per-loan table lists this many open loans, worst first.
+TOP_LOANS = 20
+
 
 # --------------------------------------------------------------------------- figures
 
@@ -74,6 +78,8 @@ class Scope:
         self.interest_from: dict[str, int] = {}
         self.provisions = 0
         self.loans: list[LoanAt] = []
+        # open loans for the per-loan table: (worst-first key, loan, outstanding, principal)
+        self.open: list[tuple[tuple[bool, int, int, int], LoanAt, int, int]] = []
 
     def add(self, la: LoanAt, receivables: dict[int, Receivable]) -> None:
         loan = la.loan
@@ -84,6 +90,9 @@ class Scope:
         amount = sum(loan.amounts[i] for i in mine)
         out = sum(la.outstanding[i] for i in mine)
         self.count += 1
+        if la.status not in ("REPAID", "CANCELLED"):
+            worst = (la.status != "DEFAULTED", -la.days_past_due, -out, loan.id)
+            self.open.append((worst, la, out, amount))
         row = self.by_status[la.status]
         row[0] += 1
         row[1] += amount
@@ -141,7 +150,8 @@ class Options:
     Attributes:
         as_of: unix seconds (the chain's clock).
         lender: report this lender only (its address).
-        loan: the loan whose waterfall is charted (default: the one with most receipts).
+        loan: the loan whose waterfall is charted (default: the worst with receipts:
+            defaulted first, then most days past due, most outstanding, most receipts).
         coverage_threshold_bps: provision coverage below this raises an alert (150%).
         exposure_warning_bps: a lender's exposure to one borrower above this share of its
             limit raises an alert (80%).
@@ -464,12 +474,17 @@ class Report:
         }
 
     def history(self, s: Scope) -> dict[str, Any]:
-        """Outstanding principal by book status at evenly spaced moments up to as-of."""
-        first = min((la.loan.proposed_at for la in s.loans), default=self.t)
+        """Outstanding principal by book status at evenly spaced moments up to as-of, the
+        first at the chain's first block (the operator's admission at deployment)."""
+        start = min((m.admitted_at for m in self.book.members.values()), default=None)
+        proposed = min((la.loan.proposed_at for la in s.loans), default=self.t)
+        first = min(proposed, self.t) if start is None else min(start, self.t)
         span = max(0, -(-(self.t - first) // DAY))
         n = max(2, self.options.history_points)
         step = max(1, -(-span // (n - 1)))
-        moments = sorted({self.t - k * step * DAY for k in range(n)})
+        # Anchored at as-of; the earliest moment falls at or before the first block: the
+        # axis starts there, not before the chain existed.
+        moments = sorted({max(first, self.t - k * step * DAY) for k in range(n)})
         keys = ("current_fen", "overdue_1_30_fen", "overdue_31_90_fen", "overdue_90_plus_fen")
         names = [b for b, _, _ in OVERDUE_BUCKETS]
         rows = [dict.fromkeys((*keys, "defaulted_fen", "loans_count"), 0) for _ in moments]
@@ -497,6 +512,40 @@ class Report:
                     row[keys[1 + names.index(str(bucket_of(dpd, OVERDUE_BUCKETS)))]] += out
         points = [{"at": m, **row} for m, row in zip(moments, rows, strict=True)]
         return {"step_days": step, "points": points}
+
+    def loans(self, s: Scope) -> list[dict[str, Any]]:
+        """The open loans of the scope, worst first (defaulted, then most days past due,
+        then most outstanding), at most TOP_LOANS: what a credit officer reads loan by loan,
+        with each loan's collateral (its receivables' unpaid value) against its outstanding."""
+        rows = []
+        for _, la, outstanding, principal in heapq.nsmallest(TOP_LOANS, s.open):
+            loan = la.loan
+            collateral = self._collateral(loan.receivable_ids)
+            rows.append(
+                {
+                    "id": loan.id,
+                    "status": la.status,
+                    "borrower": self.party(loan.borrower),
+                    "principal_fen": principal,
+                    "outstanding_fen": outstanding,
+                    "maturity_at": loan.maturity_at or None,
+                    "days_past_due": la.days_past_due,
+                    "collateral_fen": collateral,
+                    "collateral_cover": Ratio(collateral, outstanding),
+                }
+            )
+        return rows
+
+    def _collateral(self, receivable_ids: Iterable[int]) -> int:
+        """What the debtors of these receivables still owe at t (live tokens only)."""
+        paid, t = self._paid, self.t
+        total = 0
+        for rid in receivable_ids:
+            r = self.book.receivables.get(rid)
+            if r is None or (r.ended_at is not None and r.ended_at <= t):
+                continue
+            total += max(0, r.face - paid.get(r.id, 0))
+        return total
 
     def members(self) -> dict[str, Any]:
         policy = self.book.policy_at(self.t)
@@ -534,11 +583,18 @@ class Report:
             chosen = next((la for la in self.loans_at if la.loan.id == self.options.loan), None)
         else:
             scope = self.lenders.get(self.options.lender) if self.options.lender else self.ledger
-            candidates = [la for la in (scope.loans if scope else []) if la.loan.settlements]
-            if candidates:
+            candidates = [
+                la
+                for la in (scope.loans if scope else [])
+                if any(x.at <= self.t for x in la.loan.settlements)
+            ]
+            if candidates:  # the loan that matters: the worst one with receipts to show
                 chosen = max(
                     candidates,
                     key=lambda la: (
+                        la.status == "DEFAULTED",
+                        la.days_past_due,
+                        sum(la.outstanding),
                         sum(1 for x in la.loan.settlements if x.at <= self.t),
                         la.loan.id,
                     ),
@@ -596,6 +652,7 @@ class Report:
             "concentration": self.concentration(s),
             "pricing": self.pricing(s),
             "receivables": self.receivables(s),
+            "loans": self.loans(s),
         }
         if s.lender is None:
             out["pool"] = self.pool()

@@ -81,6 +81,15 @@ def _who(party: dict[str, Any] | None) -> str:
     return str(party.get("name") or party["address"][:10] + "…")
 
 
+def _policy_value(name: str, value: int) -> str:
+    """A policy parameter as people read it: `24.00%`, `90 days`."""
+    if name.endswith("_bps"):
+        return format_bps(value)
+    if name.endswith("_days"):
+        return f"{value} days"
+    return str(value)
+
+
 def _def(key: str, text: str) -> str:
     return f'<a class="def" href="#def-{_e(key)}" title="{_e(key)}">{text}</a>'
 
@@ -103,9 +112,10 @@ class Svg:
             f'fill="{color}">{title}</rect>'
         )
 
-    def line(self, x1: float, y1: float, x2: float, y2: float) -> None:
+    def line(self, x1: float, y1: float, x2: float, y2: float, *, dashed: bool = False) -> None:
+        dash = ' stroke-dasharray="3 3"' if dashed else ""
         self.parts.append(
-            f'<line class="axis" x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}"/>'
+            f'<line class="axis" x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}"{dash}/>'
         )
 
     def text(
@@ -165,8 +175,14 @@ def waterfall_steps(w: dict[str, Any]) -> list[tuple[str, str, int, str]]:
     return steps
 
 
+# A part too small to see at the chart's scale (a fee beside the principal) is drawn this
+# tall, so every step of the cascade shows; its label carries the exact amount.
+MIN_BAR = 4.0
+
+
 def waterfall_chart(w: dict[str, Any]) -> str:
-    """A cascade: all receipts, then each part taken off in waterfall order, down to zero."""
+    """A cascade: all receipts, then each part taken off in waterfall order (fee, provision,
+    each tranche's interest and principal, the residual), down to zero, with connectors."""
     steps = waterfall_steps(w)
     total = steps[0][2]
     width, top, bottom, left = 1200, 24, 250, 16
@@ -174,6 +190,7 @@ def waterfall_chart(w: dict[str, Any]) -> str:
     svg = Svg("waterfall", width, bottom + 70, f"waterfall of loan #{w['loan']}")
     scale = (bottom - top) / total if total else 0
     level = total
+    previous: tuple[float, float] | None = None  # (right edge, y of the running level)
     for i, (key, name, fen, color) in enumerate(steps):
         x = left + i * slot + slot * 0.15
         bar_w = slot * 0.7
@@ -183,7 +200,13 @@ def waterfall_chart(w: dict[str, Any]) -> str:
             y0, y1 = level - fen, level
             level -= fen
         y = bottom - y1 * scale
-        svg.rect(x, y, bar_w, (y1 - y0) * scale, color, f"{name}: {format_fen(fen)}")
+        h = (y1 - y0) * scale
+        if fen and h < MIN_BAR:
+            h = MIN_BAR
+        svg.rect(x, y, bar_w, h, color, f"{name}: {format_fen(fen)}")
+        if previous is not None:
+            svg.line(previous[0], previous[1], x, previous[1], dashed=True)
+        previous = (x + bar_w, bottom - (level if i else total) * scale)
         svg.text(
             x + bar_w / 2,
             y - 6,
@@ -302,6 +325,45 @@ def _kpi(key: str, title: str, value: str) -> str:
     )
 
 
+def _loans_table(loans: list[dict[str, Any]]) -> str:
+    """Open loans, worst first: days past due, and the collateral against the outstanding."""
+    head = "<h3>Open loans, worst first</h3>"
+    if not loans:
+        return head + '<p class="none">no open loan</p>'
+    rows = []
+    for x in loans:
+        cover = x["collateral_cover"]
+        thin = cover.get("bps") is not None and int(cover["bps"]) < 10_000
+        rows.append(
+            [
+                f"#{x['id']}",
+                _e(x["status"]),
+                _e(_who(x["borrower"])),
+                format_fen(_v(x["principal_fen"])),
+                format_fen(_v(x["outstanding_fen"])),
+                format_time(x["maturity_at"])[:10] if x["maturity_at"] else "—",
+                str(_v(x["days_past_due"])),
+                format_fen(_v(x["collateral_fen"])),
+                f"<b>{_pct(cover)}</b>" if thin else _pct(cover),
+            ]
+        )
+    return head + _table(
+        [
+            "loan",
+            "status",
+            "borrower",
+            _def("loans.principal_fen", "principal"),
+            _def("loans.outstanding_fen", "outstanding"),
+            "maturity",
+            _def("loans.days_past_due", "days past due"),
+            _def("loans.collateral_fen", "collateral value"),
+            _def("loans.collateral_cover", "collateral ÷ outstanding"),
+        ],
+        rows,
+        {3, 4, 6, 7, 8},
+    )
+
+
 def _scope_html(s: dict[str, Any], *, ledger: bool) -> str:
     book, conc, pricing, rec = s["loan_book"], s["concentration"], s["pricing"], s["receivables"]
     kpis = [
@@ -359,6 +421,7 @@ def _scope_html(s: dict[str, Any], *, ledger: bool) -> str:
             {1, 2, 3},
         )
     )
+    parts.append(_loans_table(s["loans"]))
     if ledger:
         pool = s["pool"]
         parts.append("<h3>Provision pool</h3>")
@@ -504,6 +567,13 @@ def _scope_html(s: dict[str, Any], *, ledger: bool) -> str:
                 [
                     _def("receivables.issued_fen", f"issued ({_v(rec['issued_count'])})"),
                     format_fen(_v(rec["issued_fen"])),
+                ],
+                [
+                    _def(
+                        "receivables.pending_fen",
+                        f"pending: issued, not yet accepted ({_v(rec['pending_count'])})",
+                    ),
+                    format_fen(_v(rec["pending_fen"])),
                 ],
                 [
                     _def(
@@ -659,7 +729,7 @@ def render(doc: dict[str, Any], definitions: dict[str, Any]) -> str:
             _table(
                 ["policy parameter", "value"],
                 [
-                    [_def(f"supervision.policy.{k}", _e(k)), str(_v(v))]
+                    [_def(f"supervision.policy.{k}", _e(k)), _policy_value(k, _v(v))]
                     for k, v in sup["policy"].items()
                 ],
                 {1},
@@ -673,8 +743,8 @@ def render(doc: dict[str, Any], definitions: dict[str, Any]) -> str:
                         [
                             format_time(c["at"]),
                             _e(c["name"]),
-                            str(_v(c["old"])),
-                            str(_v(c["new"])),
+                            _policy_value(c["name"], _v(c["old"])),
+                            _policy_value(c["name"], _v(c["new"])),
                             _e(_who(c["by"])),
                         ]
                         for c in sup["policy_changes"]

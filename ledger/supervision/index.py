@@ -774,6 +774,8 @@ class Index:
         request = decode_terms(bytes(row["terms"]))
         settlements = [settlement_view(s) for s in self.settlements(row["id"])]
         outstanding = json.loads(row["outstanding_json"])
+        if not row["disbursed_at"]:  # owed by the borrower only once disbursed, as in `get`
+            outstanding = [0] * len(outstanding)
         interest_due, coupon_due = 0, [0] * len(outstanding)
         if row["disbursed_at"]:
             terms = request.model_terms(row["disbursed_at"])
@@ -807,6 +809,7 @@ class Index:
             tech_partner=request.tech_partner,
             disbursed_at=row["disbursed_at"],
             maturity_at=row["maturity_at"],
+            expires_at=row["proposed_at"] + request.expiry_days * 86_400,
             terms_hash=row["terms_hash"],
             receivables=request.receivable_ids,
             payees=request.effective_payees(),

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from ledger.engine.setup import initialise
 from ledger.home import Home
 from tests.conftest import running_anvil
 
@@ -37,7 +38,7 @@ def _setup(run, home: Home, rpc: str) -> Any:  # type: ignore[no-untyped-def]
         assert result.code == 0, (args, result.err)
         return str(result.out)
 
-    ok("init", "--dev")
+    initialise(home, rpc=rpc, dev=True)  # dev accounts, admitted below one by one
     for name, role in MEMBERS:
         ok("member", "add", name, "--role", role)
     ok("--as", "issuer", "cny", "mint", "core", "1,000,000")

@@ -89,7 +89,7 @@ def test_bad_audit_requests_exit_2_with_one_line(run, story: Home, tmp_path: Pat
 
 def test_refusals_exit_1_with_one_line(run, home: Home, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     unknown = run(home, "audit", "evidence", "--receivable", "1", str(tmp_path / "e"))
-    assert unknown.code == 1 and "there is no receivable #1" in unknown.err
+    assert unknown.code == 2 and unknown.err == "liandai: no receivable #1\n"
     issue = ["receivable", "issue", "--to", "supplier1", "--amount", "1,000", "--due", "2099-12-31"]
     assert run(home, "--as", "core", *issue, "--doc-hash", "0x" + "5" * 64).code == 0
     no_checkpoint = run(home, "audit", "evidence", "--receivable", "1", str(tmp_path / "e"))
@@ -101,7 +101,7 @@ def test_refusals_exit_1_with_one_line(run, home: Home, tmp_path: Path) -> None:
     again = run(home, "--as", "auditor", "audit", "checkpoint")
     assert again.code == 1 and "already covers" in again.err
     unknown = run(home, "audit", "evidence", "--loan", "99", str(tmp_path / "e"))
-    assert unknown.code == 1 and unknown.err.count("\n") == 1
+    assert unknown.code == 2 and unknown.err == "liandai: no loan #99\n"
 
 
 def test_consistency_prints_a_proof_between_two_checkpoints(run, story: Home) -> None:  # type: ignore[no-untyped-def]

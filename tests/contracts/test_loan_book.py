@@ -1040,12 +1040,14 @@ def test_sweep_routes_its_share_to_the_waterfall(w: World) -> None:
         "bank": start["bank"] + s.interest_fen[0] + s.principal_fen[0],
         "microloan": start["microloan"] + s.interest_fen[1] + s.principal_fen[1],
     }
-    # below one fen of share nothing is swept
+    # sub-fen shares add up: 1,000,003 left 0.75 fen of share behind, 3 fen bring 0.75 more
     w.as_("core").transfer(s1, 3)
-    assert len(w.get(loan).settlements) == 1
+    assert [s.amount_fen for s in w.get(loan).settlements] == [share, 1]
+    w.as_("core").transfer(s1, 1)  # 0.5 + 0.25 fen: nothing yet
+    assert len(w.get(loan).settlements) == 2
     # the borrower's own repayment is not swept; a payment that overshoots returns the residual
     w.as_("supplier1").loans.repay(loan, 10_000)
-    assert [s.source for s in w.get(loan).settlements] == ["SWEEP", "REPAYMENT"]
+    assert [s.source for s in w.get(loan).settlements] == ["SWEEP", "SWEEP", "REPAYMENT"]
     before = w.bal("supplier1")
     w.as_("core").transfer(s1, 8_000_000)  # share 2,000,000 > what is owed
     view = w.get(loan)
@@ -1073,21 +1075,27 @@ def test_only_the_oldest_active_sweeping_loan_sweeps(w: World) -> None:
     rid = w.receivable(50_000)
     w.as_("core").receivables.pay(rid, 50_000)
     assert swept(a) == [("SWEEP", 10_000), ("SWEEP", 5_000)]
-    # the oldest is repaid: the next one takes over
+    # the oldest is repaid: the next one takes over, starting with a's residual (a payment
+    # into the borrower's wallet like any other, DESIGN §4.2)
     w.as_("core").loans.repay(a, 1_100_000)
     assert w.status(a) == "REPAID"
     assert w.sweep_of() == (b, 5_000)
+    residual = w.get(a).settlements[-1].residual_fen
+    assert residual > 0 and swept(b) == [("SWEEP", residual * 5_000 // 10_000)]
+    carry = residual * 5_000 % 10_000
     w.as_("core").transfer(s1, 100_001)
     assert len(swept(a)) == 3
-    assert swept(b) == [("SWEEP", 50_000)]
+    assert swept(b)[1] == ("SWEEP", (100_001 * 5_000 + carry) // 10_000)
     # a younger one leaving the queue changes nothing; then b leaves and d (not c) follows
     w.as_("core").loans.repay(c, 1_100_000)
     assert w.sweep_of() == (b, 5_000)
+    assert len(swept(b)) == 3  # c's residual, swept by b
     w.as_("core").loans.repay(b, 1_100_000)
     assert w.sweep_of() == (d, 3_000)
+    assert len(swept(d)) == 1  # b's residual, swept by d
     w.as_("core").transfer(s1, 10_000)
-    assert swept(d) == [("SWEEP", 3_000)]
-    assert len(swept(c)) == 1 and len(swept(b)) == 2
+    assert swept(d)[1][0] == "SWEEP" and swept(d)[1][1] in (3_000, 3_001)
+    assert len(swept(c)) == 1 and len(swept(b)) == 4
     w.as_("core").loans.repay(d, 1_100_000)
     assert w.sweep_of() == (0, 0)
 
@@ -1102,16 +1110,23 @@ def test_a_defaulted_loan_stops_sweeping_and_the_next_takes_over(w: World) -> No
     assert w.sweep_of() == (second, 2_000)
 
 
-def test_paying_a_receivable_pledged_to_an_undisbursed_loan_while_another_sweeps(
+def test_a_receivable_pledged_to_an_undisbursed_loan_cannot_be_paid_before_disbursement(
     w: World,
 ) -> None:
-    sweeping = w.open(w.request(sweep_bps=1_000))
+    # The review's finding: paid after acceptance and before disbursement, the money went to
+    # the borrower, the receivable became PAID and the loan was still funded and disbursed.
     rid = w.receivable(100_000)
-    w.open(w.request([rid]), until="FUNDED")
-    before = w.bal("supplier1")
+    for until in ("ACCEPTED", "FUNDED"):
+        loan = w.open(w.request([rid]), until=until)
+        e = refused(w.as_("core").receivables.pay, rid, 100_000)
+        assert e.name == "PaymentBeforeDisbursement"
+        assert argsof(e) == {"loanId": loan, "receivableId": rid, "status": ST[until]}
+        assert w.rstatus(rid) == "PLEDGED"
+        w.as_("microloan").loans.cancel(loan)
+    loan = w.open(w.request([rid]))
     w.as_("core").receivables.pay(rid, 100_000)
-    assert w.bal("supplier1") == before + 90_000
-    assert [s.amount_fen for s in w.get(sweeping).settlements] == [10_000]
+    (s,) = w.get(loan).settlements
+    assert s.source == "RECEIVABLE" and s.amount_fen == 100_000
 
 
 # =========================================================================== default

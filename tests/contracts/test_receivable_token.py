@@ -138,7 +138,7 @@ def test_issue_creates_a_pending_receivable_held_by_the_supplier(ledger: Ledger)
     assert (view.parent, view.children, view.pledged_to, view.root) == (None, [], None, 1)
     t = token(ledger)
     assert t.nextId().call() == 2
-    assert t.receivableOfDocument(doc("inv-1")).call() == 1
+    assert t.receivableOfDocument(ledger.resolve("core"), doc("inv-1")).call() == 1
     assert t.unpaidOf(1).call() == 12_345_67
     # ERC-721: the supplier owns token 1, minted to it.
     assert same(t.ownerOf(1).call(), s1)
@@ -382,8 +382,11 @@ def test_a_suspended_supplier_can_neither_accept_reject_split_nor_transfer(
         ),
     ):
         refused(ledger, "MemberNotActive", action)
-    # Nor can it be paid: a suspended member receives nothing.
-    refused(ledger, "MemberNotActive", lambda: ledger.as_signer("core").receivables.pay(held, 1))
+    # The debtor can still pay it: what is owed to a suspended holder is held (DESIGN §6.1).
+    before = ledger.balance_fen(ledger.resolve("supplier1"))
+    ledger.as_signer("core").receivables.pay(held, 1)
+    assert ledger.balance_fen(ledger.resolve("supplier1")) == before
+    assert ledger.held_fen(ledger.resolve("supplier1")) == 1
     ledger.as_signer("regulator").reinstate(ledger.resolve("supplier1"))
     s1.accept(pending)
     s1.transfer(held, s2)
@@ -525,7 +528,6 @@ def test_split_into_20_parts_works(ledger: Ledger) -> None:
 
 
 def test_a_document_hash_backs_one_receivable_ever(ledger: Ledger) -> None:
-    admit(ledger, "core2", Role.CORE_ENTERPRISE)
     split_root = active(ledger, "split")
     ledger.as_signer("supplier1").receivables.split(split_root, [1, FACE - 1])
     paid = active(ledger, "paid")
@@ -543,9 +545,12 @@ def test_a_document_hash_backs_one_receivable_ever(ledger: Ledger) -> None:
         ("cancelled", cancelled),
         ("pending", pending),
     ]:
-        assert token(ledger).receivableOfDocument(doc(label)).call() == rid
-        for debtor, to in (("core", "supplier1"), ("core", "supplier2"), ("core2", "supplier2")):
-            rc, supplier = ledger.as_signer(debtor).receivables, ledger.resolve(to)
+        core = ledger.resolve("core")
+        assert token(ledger).receivableOfDocument(core, doc(label)).call() == rid
+        if label in ("rejected", "cancelled"):
+            continue  # freed: see the test below
+        for to in ("supplier1", "supplier2"):
+            rc, supplier = ledger.as_signer("core").receivables, ledger.resolve(to)
             exc = refused(
                 ledger,
                 "DocumentAlreadyUsed",
@@ -553,6 +558,37 @@ def test_a_document_hash_backs_one_receivable_ever(ledger: Ledger) -> None:
             )
             assert exc.args_by_name["existing"] == rid
             assert bytes(exc.args_by_name["docHash"]) == doc(label)
+
+
+def test_a_document_is_bound_to_its_debtor_and_freed_by_rejection_or_cancellation(
+    ledger: Ledger,
+) -> None:
+    # The review: a cancelled or rejected issue could never be re-issued for the same invoice,
+    # and another debtor could burn a document hash it does not own by issuing on it first.
+    core, core2 = ledger.resolve("core"), admit(ledger, "core2", Role.CORE_ENTERPRISE)
+    s1 = ledger.resolve("supplier1")
+    maturity = chain_now(ledger) + 30 * DAY
+    squatted = ledger.as_signer("core2").receivables.issue(s1, 5, maturity, doc("invoice")).id
+    mine = ledger.as_signer("core").receivables.issue(s1, 7, maturity, doc("invoice")).id
+    t = token(ledger)
+    assert t.receivableOfDocument(core2, doc("invoice")).call() == squatted
+    assert t.receivableOfDocument(core, doc("invoice")).call() == mine
+    # rejected: free again for the same debtor
+    ledger.as_signer("supplier1").receivables.reject(mine)
+    again = ledger.as_signer("core").receivables.issue(s1, 7, maturity, doc("invoice")).id
+    assert t.receivableOfDocument(core, doc("invoice")).call() == again
+    # cancelled: free again
+    ledger.as_signer("core").receivables.cancel(again)
+    third = ledger.as_signer("core").receivables.issue(s1, 7, maturity, doc("invoice")).id
+    # accepted: never again, even after it is paid
+    ledger.as_signer("supplier1").receivables.accept(third)
+    ledger.as_signer("core").receivables.pay(third)
+    exc = refused(
+        ledger,
+        "DocumentAlreadyUsed",
+        lambda: ledger.as_signer("core").receivables.issue(s1, 7, maturity, doc("invoice")),
+    )
+    assert exc.args_by_name["existing"] == third
 
 
 def test_issue_refuses_a_zero_document_hash(ledger: Ledger) -> None:

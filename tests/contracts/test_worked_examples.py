@@ -17,6 +17,7 @@ import pytest
 from ledger.audit.trail import verify_trail
 from ledger.engine.client import Ledger
 from ledger.engine.loans import LoanRequest, TrancheRequest
+from ledger.engine.setup import initialise
 from ledger.home import Home
 from ledger.models import Admission
 from ledger.reference import waterfall
@@ -48,8 +49,7 @@ PARTIES = ("core", "supplier1", "bank", "microloan", "tech")
 def chain(run: Any, anvil: str, tmp_path: Path) -> Iterator[Ledger]:
     """A fresh deployment on the session's anvil node, with the members the examples need."""
     home = Home.at(tmp_path / "home")
-    result = run(home, "init", "--dev", rpc=anvil)
-    assert result.code == 0, result.err
+    initialise(home, rpc=anvil, dev=True)  # dev accounts, admitted below with these figures
     with Ledger.open(home, rpc=anvil) as ledger:
         for name, (roles, net_assets) in MEMBERS.items():
             ledger.admit(

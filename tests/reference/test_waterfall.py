@@ -141,19 +141,21 @@ def test_penalty_accrues_only_for_the_part_of_a_period_past_maturity_plus_grace(
     assert first.principal_fen == (0,)
 
     # Day 33 → 40 straddles day 35: interest 7 days = 19,178.08…, penalty 5 days
-    # 10,000,000 × 500 × 5 / 3,650,000 = 6,849.31…; due 40,410 + 19,178 + 6,849 = 66,437.
+    # 10,000,000 × 500 × 5 / 3,650,000 = 6,849.31…. The 0.958… fen floored off at day 33 is
+    # carried: interest over 40 days is floor(109,589.04…) = 90,410 + 19,179, so due is
+    # 40,410 + 19,179 + 6,849 = 66,438.
     second, state = settle(terms, state, 200_000, T0 + 40 * DAY)
-    assert second.interest_fen == (66_437,)
-    assert second.principal_fen == (200_000 - 66_437,)
+    assert second.interest_fen == (66_438,)
+    assert second.principal_fen == (200_000 - 66_438,)
     assert second.residual_fen == 0
-    assert state.outstanding_fen == (9_866_437,)
+    assert state.outstanding_fen == (9_866_438,)
     assert state.interest_due_fen == 0
 
-    # Day 40 → 45, all past day 35: interest 9,866,437 × 1000 × 5 / 3,650,000 = 13,515.66…,
-    # penalty 9,866,437 × 500 × 5 / 3,650,000 = 6,757.83…: two separate floors, 20,272
-    # (one floor of the sum at 1500 bps would give 20,273).
+    # Day 40 → 45, all past day 35: interest 9,866,438 × 1000 × 5 / 3,650,000 = 13,515.66…
+    # plus the 0.04… carried from day 40; penalty 9,866,438 × 500 × 5 / 3,650,000 =
+    # 6,757.83… plus its own carry 0.31… (5 days of 6,849.31…): two streams, two floors.
     state = accrue(terms, state, T0 + 45 * DAY)
-    assert state.interest_due_fen == 13_515 + 6_757
+    assert state.interest_due_fen == 13_515 + 6_758
 
 
 def test_penalty_is_the_same_whether_the_grace_boundary_is_a_checkpoint_or_not() -> None:
@@ -189,7 +191,9 @@ def test_senior_coupon_shortfall_is_carried_to_the_next_receipt_before_juniors_g
     assert second.interest_fen == (48_904, 100_000 - 48_904)
     assert second.principal_fen == (0, 0)
     assert state.coupon_due_fen == (0, 0)
-    assert state.interest_due_fen == 52_191 + 82_191 - 100_000
+    # Interest over 60 days on 10,000,000 is floor(164,383.56…), one fen more than the two
+    # 30-day floors 82,191 + 82,191: the 0.78… fen floored at day 30 was carried.
+    assert state.interest_due_fen == 164_383 - 30_000 - 100_000
 
 
 @pytest.mark.parametrize(

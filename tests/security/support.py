@@ -39,7 +39,8 @@ ZERO_ADDRESS = "0x" + "00" * 20
 ZERO32 = b"\0" * 32
 DAY = 86_400
 # Contracts of the suite that must never hold e-CNY (the loan book and the pool may).
-NEVER_HOLD = ("AuditTrail", "Membership", "DigitalRMB", "ReceivableToken", "Policy")
+# The e-CNY contract holds exactly Σ held (checked with the supply).
+NEVER_HOLD = ("AuditTrail", "Membership", "ReceivableToken", "Policy")
 AUDIT_TOPIC = keccak(
     text="AuditRecorded(uint64,bytes32,address,uint256,bytes32,uint64,bytes32,bytes32)"
 )
@@ -192,6 +193,7 @@ class Snapshot:
 
     total_supply: int
     balances: dict[str, int]
+    held: dict[str, int]
     receivables: dict[int, Receivable]
     loans: dict[int, Loan]
     audit_seq: int
@@ -227,7 +229,10 @@ class Lens:
             return self._addresses[word]
 
         supply = next(words)
-        balances = {h: next(words) for h in self.holders}
+        balances: dict[str, int] = {}
+        held: dict[str, int] = {}
+        for h in self.holders:
+            balances[h], held[h] = next(words), next(words)
         rs = {}
         for _ in range(next(words)):
             rid, debtor, holder = next(words), address(), address()
@@ -267,7 +272,7 @@ class Lens:
                 exposures,
             )
         seq, head, now = next(words), next(words).to_bytes(32, "big"), next(words)
-        return Snapshot(supply, balances, rs, ls, seq, head, now)
+        return Snapshot(supply, balances, held, rs, ls, seq, head, now)
 
 
 # ------------------------------------------------------------------------------- books
@@ -342,15 +347,24 @@ EXPOSED = ("FUNDING", "FUNDED", "DISBURSED", "DEFAULTED")
 GONE = ("SPLIT", "REJECTED", "CANCELLED")
 
 
-def ecny_supply_is_minted_less_burnt(s: Snapshot, books: Books) -> list[str]:
+def ecny_supply_is_minted_less_burnt(
+    s: Snapshot, books: Books, contracts: dict[str, str]
+) -> list[str]:
     problems = []
     if s.total_supply != books.minted - books.burnt:
         problems.append(
             f"total supply {s.total_supply} != minted {books.minted} - burnt {books.burnt}"
         )
-    held = sum(s.balances.values())
-    if held != s.total_supply:
-        problems.append(f"known holders hold {held}, total supply is {s.total_supply}")
+    # DESIGN §6.1: Σ balances + Σ held = supply, the token itself holding exactly Σ held.
+    token = contracts["DigitalRMB"]
+    held = sum(s.held.values())
+    holding = sum(v for h, v in s.balances.items() if h != token)
+    if holding + held != s.total_supply:
+        problems.append(
+            f"known holders hold {holding} + {held} held, total supply is {s.total_supply}"
+        )
+    if s.balances.get(token, 0) != held:
+        problems.append(f"the e-CNY contract holds {s.balances.get(token, 0)}, Σ held is {held}")
     return problems
 
 

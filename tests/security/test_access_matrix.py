@@ -87,7 +87,12 @@ ACCESS_ERRORS = {
     "TooEarlyToDistribute",
     "NothingToClaim",
     "NotNoteToken",
+    "ConsentNotGranted",
+    "NothingHeld",
 }
+
+
+PURPOSE = b"credit assessment".ljust(32, b"\0")
 
 
 def _address(label: str) -> str:
@@ -262,6 +267,21 @@ MATRIX: list[Row] = [
         lambda f: (f.a("core"), [f.a("supplier2")], [1]),
         "1 fen from core to a member",
         engines=ENGINES,
+    ),
+    Row(
+        "DigitalRMB",
+        "claimHeld()",
+        {"SUPPLIER": "held for it"},
+        lambda f: (),
+        "supplier1 was paid a receivable while suspended, then reinstated",
+    ),
+    Row(
+        "DigitalRMB",
+        "sweepShare(address,uint256,uint256)",
+        {},
+        lambda f: (f.a("supplier1"), 0, 1),
+        "a borrower's sweep share of a residual of 1 fen",
+        engines=("LoanBook",),
     ),
     Row(
         "DigitalRMB",
@@ -573,6 +593,27 @@ MATRIX: list[Row] = [
         {},
         lambda f: (f.deals["closed"], 0, f.a("investor"), f.a("bank"), 1),
         "a class A unit (only the class's note token)",
+    # --- CreditConsent
+    Row(
+        "CreditConsent",
+        "grant(address,uint16,bytes32)",
+        MEMBERS,
+        lambda f: (f.a("microloan"), 30, PURPOSE),
+        "consent to microloan (a lender) for 30 days; any member grants for its own file",
+    ),
+    Row(
+        "CreditConsent",
+        "revoke(address)",
+        {role: "grantor" for role in ROLES},
+        lambda f: (f.a("microloan"),),
+        "the live consent every role's account granted microloan",
+    ),
+    Row(
+        "CreditConsent",
+        "query(address)",
+        {"LENDER": "holding the consent"},
+        lambda f: (f.a("supplier1"),),
+        "supplier1's file; supplier1 granted bank consent",
     ),
 ]
 
@@ -606,9 +647,9 @@ def test_every_state_changing_function_has_a_row_in_the_access_matrix() -> None:
     functions = state_changing_functions()
     assert functions - rows == set(), "functions without a row: deny-by-default undocumented"
     assert rows - functions == set(), "rows for functions the contracts no longer have"
-    for name in ("LoanOrigination", "TrancheTransfer"):
+    for name in ("LoanOrigination", "LoanLifecycle", "TrancheTransfer"):
         library = artifacts.load(name).abi
-        assert [e for e in library if e.get("type") == "function"] == [], "a library entry point"
+        assert [e for e in library if e.get("type") == "function"] == [], f"{name} entry point"
 
 
 # ---------------------------------------------------------------------------- fixture
@@ -667,7 +708,16 @@ def build_fixture(world: Deployed) -> Fixture:
     micro.loans.disburse(f.loans["sold"])
     micro.tranches.offer(f.loans["sold"], 0, f.a("bank"), 1, 30)
     _deals(f, op, core, supplier, bank, due)
+    # Something held for supplier1: a receivable paid to it while it was suspended.
+    held = core.receivables.issue(f.a("supplier1"), 100, due, keccak(text="held")).id
+    supplier.receivables.accept(held)
+    regulator.suspend(f.a("supplier1"))
+    core.receivables.pay(held, 100)
+    regulator.reinstate(f.a("supplier1"))
     f.new_terms = _loan_request(f, f.receivables["active"]).terms_document()
+    for name in ROLE_ACCOUNT.values():  # every role's account consents to microloan
+        op.as_signer(name).consents.grant(f.a("microloan"), 30)
+    supplier.consents.grant(f.a("bank"), 30)
     world.warp(3 * DAY)  # past the 1-day term and the 1-day default delay
     return f
 
@@ -834,9 +884,9 @@ def render(observed: dict[str, Observed]) -> str:
     lines += [f"| `{r.key}` | {r.given} |" for r in MATRIX]
     lines += [
         "",
-        "`LoanOrigination` and `TrancheTransfer` (external libraries) expose no ABI entry point:",
-        "their external functions take a storage pointer and run only by DELEGATECALL from",
-        "`LoanBook`.",
+        "`LoanOrigination`, `LoanLifecycle` and `TrancheTransfer` (external libraries) expose no",
+        "ABI entry point: their external functions take a storage pointer and run only by",
+        "DELEGATECALL from `LoanBook`.",
         "",
     ]
     return "\n".join(lines)

@@ -149,7 +149,8 @@ def write_batch(path: Path, tag: str, rows: int, due: str) -> list[bytes]:
 def issued_prefix(ledger: Ledger, docs: list[bytes]) -> int:
     """How many rows of a batch are on the chain; they must be its first rows."""
     token = ledger.contract("ReceivableToken").functions
-    issued = [int(token.receivableOfDocument(d).call()) != 0 for d in docs]
+    core = ledger.resolve("core")
+    issued = [int(token.receivableOfDocument(core, d).call()) != 0 for d in docs]
     n = sum(issued)
     assert issued == [True] * n + [False] * (len(docs) - n), "a batch left a gap"
     return n

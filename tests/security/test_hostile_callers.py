@@ -115,7 +115,7 @@ def invariants_hold(world: Deployed, books: Books, extra_holders: list[str]) -> 
     holders = [ledger.resolve(n) for n in names] + list(contracts.values()) + extra_holders
     snapshot = Lens(ledger, deploy_fixture(ledger, "Lens"), holders).read()
     problems = (
-        support.ecny_supply_is_minted_less_burnt(snapshot, books)
+        support.ecny_supply_is_minted_less_burnt(snapshot, books, contracts)
         + support.contract_balances_match_books(snapshot, books, contracts)
         + support.no_receivable_pledged_to_two_loans(snapshot)
         + support.receivable_roots_conserve_face_value(snapshot, books)

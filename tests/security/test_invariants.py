@@ -5,12 +5,14 @@ mints and burns, payments between members (swept when the payee is a sweeping bo
 suspensions and reinstatements, receivables issued, accepted, rejected, cancelled, split,
 passed on and paid (in part or in full, pledged or not), loans proposed (sometimes against
 receivables already pledged), accepted, funded, disbursed, repaid, cancelled and declared
-defaulted, pool contributions, and time passing. Many steps are refused by the contracts;
+defaulted, pool contributions, consents to credit-file queries granted and revoked and
+files queried, and time passing. Many steps are refused by the contracts;
 that is part of the test. After every step one `eth_call` (the Lens fixture) reads the
 whole ledger and these invariants must hold:
 
 1. e-CNY total supply equals what was minted minus what was burnt, and the known holders
-   hold all of it;
+   hold all of it: Σ balances + Σ held = supply, where what the engines owe a suspended
+   member is held for it (DESIGN §6.1) and the e-CNY contract holds exactly Σ held;
 2. every contract holds the e-CNY its books say: the loan book exactly the funding of loans
    awaiting disbursement, the pool its contributions plus provisions minus cover, the
    others nothing;
@@ -22,7 +24,11 @@ whole ledger and these invariants must hold:
 6. each lender's recorded exposure to a borrower equals its open funding of that borrower;
 7. every settlement splits its receipt exactly (fee + provision + interest + principal +
    residual);
-8. the audit trail verifies: each new entry hashes correctly, links to its predecessor with
+8. a credit file is read only under a live consent: every query a lender makes succeeds
+   exactly when the borrower's consent to it is granted, not revoked and not expired and
+   the lender is an active LENDER, and each consent on-chain (granted, expiry, revoked,
+   query count) is what the grants, revocations and queries made of it;
+9. the audit trail verifies: each new entry hashes correctly, links to its predecessor with
    no gap in `seq`, and the last equals `head()` (incrementally, every step); and the full
    verifier (`ledger.audit.trail.verify_trail`, event bindings included) passes at the end of
    every run.
@@ -130,6 +136,7 @@ class World:
     refused: int = 0
     settlements: int = 0
     defaults: int = 0
+    queries: int = 0
     entries: int = 0
     checks: int = 0
     full_runs: int = 0
@@ -255,8 +262,10 @@ class LedgerMachine(RuleBasedStateMachine):
         self.signers = {n: self.ledger.as_signer(n) for n in MEMBERS}
         self.addr = {n: self.ledger.resolve(n) for n in MEMBERS}
         self.docs = 0
-        self.used_docs: list[bytes] = []
+        self.used_docs: dict[bytes, int] = {}  # document → the receivable it backs
         self.suspended: set[str] = set()
+        # (borrower, lender) → [granted_at, expires_at, revoked_at, queries]
+        self.consents: dict[tuple[str, str], list[int]] = {}
         self._snap: Snapshot | None = None
         self.steps = -1  # invariants run once before the first step
         self.w.runs += 1
@@ -338,6 +347,11 @@ class LedgerMachine(RuleBasedStateMachine):
         elif self.act("regulator", lambda lg: lg.suspend(self.addr[who])):
             self.suspended.add(who)
 
+    @rule(who=st.sampled_from(SUSPENDABLE))
+    def a_member_claims_what_was_held_for_it(self, who: str) -> None:
+        # Refused while suspended or with nothing held; otherwise the held fen move back.
+        self.act(who, lambda lg: lg.claim_held()[0])
+
     @rule(days=st.integers(1, 40))
     def time_passes(self, days: int) -> None:
         self.w.deployed.warp(days * DAY)
@@ -350,19 +364,26 @@ class LedgerMachine(RuleBasedStateMachine):
         self.docs += 1
         doc = keccak(text=f"run {self.w.runs} doc {self.docs}")
         due = self.snap.time + days * DAY + 3600
-        if self.act("core", lambda lg: lg.receivables.issue(self.addr[to], fen, due, doc)):
-            self.used_docs.append(doc)
+        issued = self.act("core", lambda lg: lg.receivables.issue(self.addr[to], fen, due, doc))
+        if issued:
+            self.used_docs[doc] = issued.id
 
     @precondition(lambda self: self.used_docs)
     @rule(data=st.data())
     def core_reuses_a_document(self, data: st.DataObject) -> None:
-        """Double financing: a document that backs a receivable never backs another."""
-        doc = data.draw(st.sampled_from(self.used_docs))
+        """Double financing: a document that backs a receivable never backs another, unless
+        that receivable was rejected or cancelled (never accepted), which frees it."""
+        doc = data.draw(st.sampled_from(list(self.used_docs)))  # in issue order
+        freed = self.snap.receivables[self.used_docs[doc]].status in ("REJECTED", "CANCELLED")
         due = self.snap.time + 30 * DAY
         issued = self.act(
             "core", lambda lg: lg.receivables.issue(self.addr["supplier1"], 1, due, doc)
         )
-        assert issued is None, f"document {doc.hex()} backed a second receivable"
+        if freed and "supplier1" not in self.suspended:
+            assert issued is not None, f"freed document {doc.hex()} was refused"
+            self.used_docs[doc] = issued.id
+        elif not freed:
+            assert issued is None, f"document {doc.hex()} backed a second receivable"
 
     @precondition(lambda self: self.receivables("PENDING"))
     @rule(data=st.data(), verb=st.sampled_from(["accept", "accept", "reject", "cancel"]))
@@ -510,13 +531,73 @@ class LedgerMachine(RuleBasedStateMachine):
         if who is not None:
             self.act(who, lambda lg: lg.loans.declare_default(loan.id))
 
+    # ------------------------------------------------------------- credit consent
+
+    def _now(self) -> int:
+        return int(self.ledger.chain.w3.eth.get_block("latest")["timestamp"])
+
+    def _block_time(self, block: int) -> int:
+        return int(self.ledger.chain.w3.eth.get_block(block)["timestamp"])
+
+    @rule(
+        borrower=st.sampled_from(MEMBERS),
+        lender=st.sampled_from((*LENDERS, *LENDERS, "supplier2")),
+        days=st.one_of(st.integers(1, 3), st.integers(30, 400)),
+    )
+    def a_member_grants_consent_to_read_its_file(
+        self, borrower: str, lender: str, days: int
+    ) -> None:
+        sent = self.act(borrower, lambda lg: lg.consents.grant(self.addr[lender], days))
+        allowed = (
+            borrower not in self.suspended
+            and lender in LENDERS
+            and lender not in self.suspended
+            and borrower != lender
+        )
+        assert (sent is not None) == allowed, (borrower, lender, self.suspended)
+        if sent is not None:
+            at = self._block_time(sent.block)
+            self.consents[(borrower, lender)] = [at, at + days * DAY, 0, 0]
+
+    @precondition(lambda self: self.consents)
+    @rule(data=st.data())
+    def a_borrower_revokes_a_consent(self, data: st.DataObject) -> None:
+        borrower, lender = data.draw(st.sampled_from(sorted(self.consents)))
+        model = self.consents[(borrower, lender)]
+        now = self._now()
+        sent = self.act(borrower, lambda lg: lg.consents.revoke(self.addr[lender]))
+        if sent is not None:
+            assert borrower not in self.suspended and model[2] == 0 and now < model[1]
+            model[2] = self._block_time(sent.block)
+        elif borrower not in self.suspended and model[2] == 0:
+            assert now >= model[1] - 60, "a live consent could not be revoked"
+
+    @rule(data=st.data(), granted=st.sampled_from((True, True, True, False)))
+    def a_lender_queries_a_credit_file(self, data: st.DataObject, granted: bool) -> None:
+        if granted and self.consents:  # mostly a pair with a consent, live or not
+            borrower, lender = data.draw(st.sampled_from(sorted(self.consents)))
+        else:
+            lender = data.draw(st.sampled_from(MEMBERS))
+            borrower = data.draw(st.sampled_from(MEMBERS))
+        model = self.consents.get((borrower, lender))
+        now = self._now()
+        queried = self.act(lender, lambda lg: lg.consents.query(self.addr[borrower]))
+        active_lender = lender in LENDERS and lender not in self.suspended
+        if queried is not None:
+            assert active_lender and model is not None and model[2] == 0
+            assert queried.at < model[1] and queried.granted_at == model[0]
+            model[3] += 1
+            self.w.queries += 1
+        elif active_lender and model is not None and model[2] == 0:
+            assert now >= model[1] - 60, "a query under a live consent was refused"
+
     # -------------------------------------------------------------------- invariants
 
     @invariant()
     def ecny_total_supply_equals_minted_minus_burnt(self) -> None:
         self.w.checks += 1  # the first invariant: once per step, and once before the first
         self.steps += 1
-        assert support.ecny_supply_is_minted_less_burnt(self.snap, self.books) == []
+        assert support.ecny_supply_is_minted_less_burnt(self.snap, self.books, self.contracts) == []
 
     @invariant()
     def every_contract_holds_what_its_books_say(self) -> None:
@@ -545,6 +626,15 @@ class LedgerMachine(RuleBasedStateMachine):
     @invariant()
     def every_settlement_splits_exactly(self) -> None:
         assert self.books.problems == []
+
+    @invariant()
+    def each_consent_is_what_was_granted_revoked_and_queried(self) -> None:
+        consent = self.ledger.contract("CreditConsent").functions
+        for (borrower, lender), model in self.consents.items():
+            granted, expires, revoked, queries, _ = consent.consentOf(
+                self.addr[borrower], self.addr[lender]
+            ).call()
+            assert [granted, expires, revoked, queries] == model, (borrower, lender)
 
     @invariant()
     def the_audit_trail_verifies(self) -> None:
@@ -582,7 +672,7 @@ def test_named_invariants_hold_after_every_random_step(
     spread them over its workers instead of leaving one long test for the end."""
     runs = -(-RUNS // QUARTERS)
     world.runs = world.full_runs = world.checks = world.transactions = world.refused = 0
-    world.settlements = world.defaults = 0
+    world.settlements = world.defaults = world.queries = 0
     started = time.perf_counter()
     run_state_machine_as_test(
         LedgerMachine,
@@ -603,8 +693,9 @@ def test_named_invariants_hold_after_every_random_step(
     summary = (
         f"invariants, quarter {quarter}: {world.runs} runs ({world.full_runs} of {STEPS} "
         f"steps), {steps} steps ({world.transactions} transactions, {world.refused} refused "
-        f"by the contracts; {world.settlements} settlements, {world.defaults} defaults), "
-        f"8 named invariants after every step, trail of up to "
+        f"by the contracts; {world.settlements} settlements, {world.defaults} defaults, "
+        f"{world.queries} credit-file queries), 9 named invariants after every step, "
+        "trail of up to "
         f"{world.entries} entries verified after every run, {elapsed:.0f} s"
     )
     record_property("invariant_runs", world.full_runs)

@@ -265,11 +265,12 @@ class Builder:
         self.day(121)
         self.as_("bank").loans.declare_default(f.loan["L4"])
 
-        # -- day 125: a tech contribution; R3's document again, mined without simulation
+        # -- day 125: a tech contribution; R3's document again (by its own debtor: a
+        # document is bound to its debtor), mined without simulation
         self.day(125)
         self.as_("tech").loans.contribute(10_000 * YUAN)
         try:
-            self.as_("core").receivables.issue(
+            self.as_("core2").receivables.issue(
                 self.addr("supplier1"), 1_000 * YUAN, f.t0 + 300 * DAY, doc(3)
             )
             raise AssertionError("the mined duplicate must revert")
