@@ -23,8 +23,8 @@ from ledger.solidity import artifacts
 if TYPE_CHECKING:
     from web3.contract import Contract
 
-    from ledger.engine.deals import Deals
     from ledger.engine.consent import Consents
+    from ledger.engine.deals import Deals
     from ledger.engine.loans import Loans
     from ledger.engine.receivables import Receivables
     from ledger.engine.tranches import Tranches
@@ -149,6 +149,8 @@ class Ledger:
         from ledger.engine.tranches import Tranches
 
         return Tranches(self)
+
+    @property
     def consents(self) -> Consents:
         from ledger.engine.consent import Consents
 

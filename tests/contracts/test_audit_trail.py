@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from eth_abi import encode
 from eth_account import Account
@@ -156,5 +158,5 @@ def test_sixteen_writers_each_append_and_a_seventeenth_is_refused(ledger: Ledger
     assert not trail.functions.isWriter(writers[16]).call()
     assert not trail.functions.isWriter("0x" + "00" * 20).call()
     # Each slot before a writer's adds one comparison: a few tens of gas, not a storage read.
-    steps = [b - a for a, b in zip(costs, costs[1:], strict=False)]
+    steps = [b - a for a, b in itertools.pairwise(costs)]
     assert all(0 < step <= 60 for step in steps), steps

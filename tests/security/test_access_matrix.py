@@ -593,6 +593,7 @@ MATRIX: list[Row] = [
         {},
         lambda f: (f.deals["closed"], 0, f.a("investor"), f.a("bank"), 1),
         "a class A unit (only the class's note token)",
+    ),
     # --- CreditConsent
     Row(
         "CreditConsent",
