@@ -305,3 +305,32 @@ def test_distributions_equal_the_reference_model(
             got.excess_fen,
         ) == (want.fee_fen, want.coupon_fen, want.principal_fen, want.excess_fen)
     check_books(ledger)
+
+
+def test_a_suspended_subscriber_or_servicer_is_held_its_money_and_blocks_nobody(
+    w: World,
+) -> None:
+    """DESIGN §6.1: a cancel's refunds and a distribution's fee reach a suspended member's
+    held balance; the others are paid as usual."""
+    deal, _ = open_deal(w)
+    w.as_("inv").deals.subscribe(deal, 0, 300_000)
+    w.as_("inv2").deals.subscribe(deal, 0, 200_000)
+    w.ledger.suspend(w.addr("inv"))
+    before = w.balances("inv", "inv2")
+    w.as_("microloan").deals.cancel(deal)
+    assert w.balances("inv", "inv2") == {"inv": before["inv"], "inv2": before["inv2"] + 200_000}
+    assert w.ledger.held_fen(w.addr("inv")) == 300_000
+    w.ledger.reinstate(w.addr("inv"))
+
+    deal, loan = open_deal(w)
+    fill(w, deal)
+    w.as_("microloan").deals.close(deal)
+    w.advance_to(w.ledger.deals.get(deal).closed_at + 30 * DAY)
+    w.as_("supplier1", fast=True).loans.repay(loan, 100_000)
+    w.ledger.suspend(w.addr("tech"))
+    tech = w.bal("tech")
+    w.as_("bank").deals.distribute(deal)  # the period has passed: anyone distributes
+    fee = w.ledger.deals.get(deal).distributions[-1].fee_fen
+    assert fee > 0 and w.bal("tech") == tech
+    assert w.ledger.held_fen(w.addr("tech")) == fee
+    w.as_("inv").deals.claim(deal)  # holders still claim

@@ -202,3 +202,21 @@ def test_exposure_released_at_close_is_what_each_holder_booked(w: World) -> None
     assert w.status(loan) == "REPAID"
     assert w.exposure("fund2") == 0
     assert w.exposure("microloan") == 0
+
+
+def test_a_suspended_seller_is_held_the_price_and_the_sale_goes_through(w: World) -> None:
+    """DESIGN §6.1: the buyer's payment never blocks on the seller's suspension."""
+    loan = w.open()
+    offer(w, "bank", loan, 0, "fund2", 650_000)
+    w.ledger.suspend(w.addr("bank"))
+    before = w.balances("bank", "fund2")
+    w.as_("fund2").tranches.buy(loan, 0)
+    assert w.get(loan).tranches[0].lender == w.addr("fund2")
+    assert w.balances("bank", "fund2") == {
+        "bank": before["bank"],
+        "fund2": before["fund2"] - 650_000,
+    }
+    assert w.ledger.held_fen(w.addr("bank")) == 650_000
+    w.ledger.reinstate(w.addr("bank"))
+    _, claimed = w.as_("bank").claim_held()
+    assert claimed == 650_000 and w.bal("bank") == before["bank"] + 650_000
