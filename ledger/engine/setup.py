@@ -52,9 +52,11 @@ DEV_CONSORTIUM: tuple[DevMember, ...] = (
     DevMember("supplier2", Role.SUPPLIER),
     DevMember("bank", Role.LENDER, 5_000_000_000_00),
     DevMember("microloan", Role.LENDER, 300_000_000_00),
+    DevMember("fund", Role.LENDER, 1_000_000_000_00),
     DevMember("tech", Role.TECH_PARTNER),
     DevMember("auditor", Role.AUDITOR),
     DevMember("regulator", Role.REGULATOR),
+    DevMember("investor", Role.INVESTOR),
 )
 DEV_ACCOUNTS = tuple(m.name for m in DEV_CONSORTIUM)
 # Gas money per dev account where gas is not free; less when the operator holds less.

@@ -355,10 +355,19 @@ def _evidence_header_mutations(
     bent = copy.deepcopy(header)
     bent["checkpoint"]["root"] = _flip(bent["checkpoint"]["root"])
     yield "checkpoint root changed", _edump(bent, items), first
+    shifted = 0
     for delta in (1, -1):
         bent = copy.deepcopy(header)
         bent["checkpoint"]["size"] += delta
-        yield f"checkpoint size {delta:+}", _edump(bent, items), _first_unproved(bent, items)
+        unproved = _first_unproved(bent, items)
+        # A size whose tree has the same shape above every listed leaf keeps every path
+        # valid: only the root trusted for that size (read from the chain) refuses it, as
+        # RFC 9162 trusts the size from the signed tree head. Which sizes those are depends
+        # on how long the story is.
+        if unproved is not None:
+            shifted += 1
+            yield f"checkpoint size {delta:+}", _edump(bent, items), unproved
+    assert shifted, "neither neighbouring size changes any proof's path"
     bent = copy.deepcopy(header)
     bent["entries"] = header["entries"][1:]
     yield "first entry unlisted", _edump(bent, items), header["entries"][1]
@@ -379,8 +388,8 @@ def _evidence_header_mutations(
     yield "entries removed", _edump(header, []), header["entries"][0]
 
 
-def _first_unproved(header: dict[str, Any], items: list[dict[str, Any]]) -> int:
-    """The first entry a proof does not place under the header's (size, root).
+def _first_unproved(header: dict[str, Any], items: list[dict[str, Any]]) -> int | None:
+    """The first entry a proof does not place under the header's (size, root), if any.
 
     An inclusion proof fixes the root, not the size: a path can fit two sizes (RFC 9162
     trusts the size from the signed tree head, here `checkpointRoot(size)` on-chain)."""
@@ -390,7 +399,7 @@ def _first_unproved(header: dict[str, Any], items: list[dict[str, Any]]) -> int:
         proof = [bytes.fromhex(p[2:]) for p in item["proof"]]
         if item["seq"] > size or not verify_inclusion(leaf, item["seq"] - 1, size, proof, root):
             return int(item["seq"])
-    raise AssertionError("every proof fits")
+    return None
 
 
 def test_the_loan_evidence_verifies_before_it_is_touched(story_evidence: Path) -> None:

@@ -666,9 +666,6 @@ def build_fixture(world: Deployed) -> Fixture:
         op.as_signer("core"),
     )
     supplier, bank = op.as_signer("supplier1"), op.as_signer("bank")
-    op.keyring.create("investor", dev=True)
-    op._names = None
-    op.admit(Admission(address=f.a("investor"), roles=int(Role.INVESTOR)))
     regulator.loans.set_policy("default_days", 1)
     for name in [*ROLE_ACCOUNT.values(), "supplier2", "microloan"]:
         issuer.mint(f.a(name), 1_000_000_00)
