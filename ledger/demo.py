@@ -65,8 +65,7 @@ def _story(op: Ledger, say: Say) -> None:
     # A document backs one receivable ever: a story told again (or after Ctrl-C) on the
     # same chain gets an invoice of its own, numbered by the block it starts from.
     invoice = b"Invoice 2026-0042: 1,000,000.00 of steel coils, core -> supplier1"
-    token = op.contract("ReceivableToken").functions
-    if int(token.receivableOfDocument(op.resolve("core"), keccak(invoice)).call()):
+    if int(core.receivables.of_document(keccak(invoice))):
         invoice += f" (story of block {int(head['number'])})".encode()
     say("4. core confirms what it owes: a receivable bound to the invoice's hash (确权, 存证)")
     issued = core.receivables.issue(
