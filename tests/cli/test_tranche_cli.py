@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from ledger.engine.client import Ledger
 from ledger.home import Home
 from tests.cli.test_receivable_loan_cli import _loan, js, ok
 
@@ -47,6 +48,18 @@ def test_a_sale_through_the_cli_pays_the_seller_and_the_buyer_gets_the_next_rece
     assert sale["price_fen"] == 55_000_000 and sale["outstanding_fen"] == 56_000_000
     assert _balance(run, home, "bank") - bank == 55_000_000
     assert fund2 - _balance(run, home, "fund2") == 55_000_000
+    # delivery versus payment: the price and the tranche moved in the one transaction
+    with Ledger.open(home) as ledger:
+        paid = ledger.events(
+            "DigitalRMB", "Transfer", argument_filters={"to": ledger.resolve("bank")}
+        )
+        moved = ledger.events("LoanBook", "TrancheTransferred", argument_filters={"loanId": lid})
+        sold_in = {"0x" + bytes(e["transactionHash"]).hex() for e in moved}
+        price = [e for e in paid if "0x" + bytes(e["transactionHash"]).hex() == sale["tx"]]
+        assert sold_in == {sale["tx"]}
+        assert [(e["args"]["from"], e["args"]["value"]) for e in price] == [
+            (ledger.resolve("fund2"), 55_000_000)
+        ]
     shown = js(run, home, "loan", "show", str(lid))
     fund2_address = js(run, home, "cny", "balance", "fund2")["address"]
     assert shown["tranches"][0]["lender"] == fund2_address
@@ -68,16 +81,18 @@ def test_the_cli_refuses_the_floor_a_tech_partner_and_an_exposure_over_the_limit
             "--price", "100,000")  # fmt: skip
     assert r.code == 1 and r.err.count("\n") == 1
     assert "min_originator_share_bps" in r.err and "30.00%" in r.err
+    assert "would hold ¥0.00 of loan" in r.err and "¥800,000.00" in r.err
     r = run(home, "--as", "bank", "tranche", "offer", str(lid), "0", "--to", "tech2",
             "--price", "100,000")  # fmt: skip
-    assert r.code == 1 and "TechPartnerCannotFund" in r.err and "tech2" in r.err
+    assert r.code == 1 and r.err.count("\n") == 1
+    assert "TechPartnerCannotFund" in r.err and "tech2" in r.err
     # fund2's limit: 10% of 5,000,000.00 = 500,000.00, below the 560,000.00 outstanding
     ok(run, home, "--as", "bank", "tranche", "offer", str(lid), "0", "--to", "fund2",
        "--price", "500,000")  # fmt: skip
     ok(run, home, "member", "set-net-assets", "fund2", "5,000,000")
     before = _balance(run, home, "fund2")
     r = run(home, "--as", "fund2", "tranche", "buy", str(lid), "0")
-    assert r.code == 1 and "max_single_borrower_bps" in r.err
+    assert r.code == 1 and r.err.count("\n") == 1 and "max_single_borrower_bps" in r.err
     assert "560,000.00" in r.err and "500,000.00" in r.err
     assert _balance(run, home, "fund2") == before
 
