@@ -19,7 +19,7 @@ import {Roles} from "./libraries/Roles.sol";
 /// is one auditor transaction, and every verifier recomputes its root from the logs.
 contract AuditTrail is IAuditTrail {
     /// @dev Sixteen: the engines of DESIGN §4 and §6 number nine to twelve. Each slot is one
-    /// more comparison for the writers after it (47 gas), so the deployment lists the
+    /// more test for the writers after it (59 gas), so the deployment lists the
     /// busiest engines first; an unused slot costs a writer nothing (the check stops at a match).
     uint256 private constant MAX_WRITERS = 16;
 
@@ -121,15 +121,25 @@ contract AuditTrail is IAuditTrail {
 
     /// @inheritdoc IAuditTrail
     function isWriter(address account) public view returns (bool) {
-        // address(0) never calls, so unused (zero) slots match nobody.
-        return account != address(0)
-            && (
-                account == _writer0 || account == _writer1 || account == _writer2
-                    || account == _writer3 || account == _writer4 || account == _writer5
-                    || account == _writer6 || account == _writer7 || account == _writer8
-                    || account == _writer9 || account == _writer10 || account == _writer11
-                    || account == _writer12 || account == _writer13 || account == _writer14
-                    || account == _writer15
-            );
+        // address(0) never calls, so unused (zero) slots match nobody. One test per slot,
+        // returning at the first match: a writer pays only for the slots before its own.
+        if (account == address(0)) return false;
+        if (account == _writer0) return true;
+        if (account == _writer1) return true;
+        if (account == _writer2) return true;
+        if (account == _writer3) return true;
+        if (account == _writer4) return true;
+        if (account == _writer5) return true;
+        if (account == _writer6) return true;
+        if (account == _writer7) return true;
+        if (account == _writer8) return true;
+        if (account == _writer9) return true;
+        if (account == _writer10) return true;
+        if (account == _writer11) return true;
+        if (account == _writer12) return true;
+        if (account == _writer13) return true;
+        if (account == _writer14) return true;
+        if (account == _writer15) return true;
+        return false;
     }
 }

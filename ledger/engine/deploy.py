@@ -36,7 +36,7 @@ SUITE = (
     "Securitisation",
 )
 # Engine contracts that append to the trail, busiest first: the trail compares a caller with
-# each writer in this order (47 gas a comparison), so settlements and payments pay least.
+# each writer in this order (59 gas a test), so settlements and payments pay least.
 AUDIT_WRITERS = (
     "LoanBook",
     "DigitalRMB",
