@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import os
 from collections import defaultdict
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -458,14 +459,20 @@ def loan_outstanding_is_principal_less_repaid_and_cover(s: Snapshot, books: Book
     return problems
 
 
-def exposure_is_open_funding(s: Snapshot) -> list[str]:
+def exposure_is_open_funding(
+    s: Snapshot, booked: Mapping[tuple[int, int], int] | None = None
+) -> list[str]:
+    """Each lender's exposure to a borrower is what it funded of the borrower's open loans,
+    where a tranche bought from its lender (DESIGN §6.3) counts for its buyer what was
+    outstanding when it bought it (`booked`: (loan, index) → fen, from the sales seen)."""
+    booked = booked or {}
     expected: dict[tuple[str, str], int] = defaultdict(int)
     recorded: dict[tuple[str, str], int] = {}
     for loan in s.loans.values():
-        for t, exposure in zip(loan.tranches, loan.exposures, strict=True):
+        for i, (t, exposure) in enumerate(zip(loan.tranches, loan.exposures, strict=True)):
             recorded[(t.lender, loan.borrower)] = exposure
             if loan.status in EXPOSED and t.funded:
-                expected[(t.lender, loan.borrower)] += t.amount
+                expected[(t.lender, loan.borrower)] += booked.get((loan.id, i), t.amount)
     return [
         f"exposure of {lender} to {borrower} is {value}, open funding {expected[pair]}"
         for pair, value in recorded.items()
