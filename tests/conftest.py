@@ -36,11 +36,9 @@ CONSORTIUM: dict[str, tuple[int, int]] = {
     "supplier2": (Role.SUPPLIER, 0),
     "bank": (Role.LENDER, 5_000_000_000_00),
     "microloan": (Role.LENDER, 300_000_000_00),
-    "fund": (Role.LENDER, 1_000_000_000_00),
     "tech": (Role.TECH_PARTNER, 0),
     "auditor": (Role.AUDITOR, 0),
     "regulator": (Role.REGULATOR, 0),
-    "investor": (Role.INVESTOR, 0),
 }
 OPENING_BALANCES = {"core": 2_000_000_00, "bank": 1_000_000_00, "microloan": 500_000_00}
 

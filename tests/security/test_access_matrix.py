@@ -666,6 +666,7 @@ def build_fixture(world: Deployed) -> Fixture:
         op.as_signer("core"),
     )
     supplier, bank = op.as_signer("supplier1"), op.as_signer("bank")
+    op.admit(Admission(address=f.a("investor"), roles=int(Role.INVESTOR)))  # a dev account
     regulator.loans.set_policy("default_days", 1)
     for name in [*ROLE_ACCOUNT.values(), "supplier2", "microloan"]:
         issuer.mint(f.a(name), 1_000_000_00)
