@@ -85,23 +85,47 @@ def policy_show(app: App, as_json: bool) -> None:
     if as_json:
         emit_json(p)
         return
+    from ledger.money import format_fen
+
+    def shown(name: str, value: int) -> str:
+        if name == "default_days":
+            return f"{value} days"
+        if name.endswith("_fen"):
+            return format_fen(value)
+        if name.endswith("_x100"):
+            return f"{value / 100:g} × net assets ({value})"
+        return format_bps(value)
+
     table(
         "policy",
         ["parameter", "value"],
+<<<<<<< HEAD
         [
             [name, f"{value} days" if name.endswith("_days") else format_bps(value)]
             for name, value in p.model_dump().items()
         ],
+=======
+        [[name, shown(name, value)] for name, value in p.model_dump().items()],
+>>>>>>> main
     )
 
 
-@policy.command("set", epilog="Example: liandai --as regulator policy set max_apr_bps 20%")
+@policy.command(
+    "set",
+    epilog="Examples: liandai --as regulator policy set max_apr_bps 20%\n\n"
+    "\b\n  liandai --as regulator policy set max_online_individual_fen 300,000",
+)
 @click.argument("name")
 @click.argument("value")
 @json_option
 @pass_app
 def policy_set(app: App, name: str, value: str, as_json: bool) -> None:
+<<<<<<< HEAD
     """Change one parameter: rates as 10% or 1000bps, default_days and claim_days in days."""
+=======
+    """Change one parameter (a national regulator only): rates as 10% or 1000bps,
+    default_days a number of days, *_fen amounts in yuan, max_book_x100 hundredths."""
+>>>>>>> main
     from cli.context import bad_input_as_usage
     from ledger.engine.loans import DAY_PARAMETERS, POLICY_NAMES
     from ledger.errors import BadInput
@@ -111,10 +135,20 @@ def policy_set(app: App, name: str, value: str, as_json: bool) -> None:
     with bad_input_as_usage():
         if name not in POLICY_NAMES:
             raise BadInput(f"unknown policy parameter {name!r} (one of {', '.join(POLICY_NAMES)})")
+<<<<<<< HEAD
         if name in DAY_PARAMETERS:
             if not value.isascii() or not value.isdigit():
                 raise BadInput(f"{name} {value!r} is not a whole number of days")
+=======
+        if name in ("default_days", "max_book_x100"):
+            if not value.isascii() or not value.isdigit():
+                raise BadInput(f"{name} {value!r} is not a whole number")
+>>>>>>> main
             number = int(value)
+        elif name.endswith("_fen"):
+            from ledger.money import parse_amount
+
+            number = parse_amount(value, allow_zero=True)
         else:
             number = parse_rate(value)
     sent = ledger.loans.set_policy(name, number)

@@ -29,6 +29,13 @@ def rule_options(fn: F) -> F:
     options = [
         click.option("--lender", metavar="NAME", help="Only this lender's book and its alerts."),
         click.option(
+            "--region",
+            metavar="CODE",
+            help="Look through to the loans whose borrower is in this GB/T 2260 region "
+            "(440100 Guangzhou, 440000 Guangdong); alerts name it [default: a regional "
+            "regulator's own region].",
+        ),
+        click.option(
             "--coverage-threshold",
             type=RATE,
             default="150%",
@@ -67,7 +74,9 @@ def _lender(ledger: Ledger, book: Book, name: str | None) -> str | None:
     "report",
     epilog="Examples:\n\n\b\n  liandai report\n  liandai report --as-of 2027-03-31 --json\n"
     "  liandai report --lender bank --html bank.html\n"
-    "  liandai report --html book.html --loan 3",
+    "  liandai report --html book.html --loan 3\n"
+    "  liandai report --region 440100\n"
+    "  liandai --as regulator-gz report   (a city regulator: its city by default)",
 )
 @click.option(
     "--as-of",
@@ -93,6 +102,7 @@ def report(
     app: App,
     as_of: int | None,
     lender: str | None,
+    region: str | None,
     coverage_threshold: int,
     exposure_warning: int,
     loan: int | None,
@@ -109,7 +119,7 @@ def report(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        doc = _document(app, as_of, lender, loan, coverage_threshold, exposure_warning)
+        doc = _document(app, as_of, lender, loan, coverage_threshold, exposure_warning, region)
     finally:
         if collecting:
             gc.enable()
@@ -131,11 +141,19 @@ def _document(
     loan: int | None,
     coverage_threshold: int,
     exposure_warning: int,
+    region: str | None = None,
 ) -> dict[str, Any]:
     from ledger.errors import NotFound
     from ledger.supervision.figures import Options, Report, book_of, document, local_names
 
+    with bad_input_as_usage():
+        if region is not None:
+            from ledger.models import parse_region
+
+            region = parse_region(region)
     ledger = app.ledger()
+    with bad_input_as_usage():
+        region = _scope_region(ledger, region)
     book = book_of(ledger)
     with bad_input_as_usage():
         address = _lender(ledger, book, lender)
@@ -144,11 +162,32 @@ def _document(
     options = Options(
         as_of=book.head_at if as_of is None else as_of,
         lender=address,
+        region=region,
         loan=loan,
         coverage_threshold_bps=coverage_threshold,
         exposure_warning_bps=exposure_warning,
     )
     return document(Report(book, options, local_names(ledger)), network=ledger.chain.network)
+
+
+def _scope_region(ledger: Ledger, region: str | None) -> str | None:
+    """The region a report looks through to: the one asked for, or — for a regulator of a
+    province or city — its own jurisdiction. A regional regulator cannot ask for a region
+    outside its own (DESIGN §6.6)."""
+    from ledger.errors import BadInput
+    from ledger.models import NATIONAL, covers
+
+    me = ledger.member(ledger.sender.address)
+    if me.status == "NONE" or "REGULATOR" not in me.roles or me.region == NATIONAL:
+        return None if region == NATIONAL else region
+    if region is None:
+        return me.region
+    if not covers(me.region, region):
+        raise BadInput(
+            f"region {region} is outside the jurisdiction of {ledger.name_of(me.address)} "
+            f"(region {me.region})"
+        )
+    return region
 
 
 def write_html(doc: dict[str, Any], path: Path) -> None:
@@ -179,6 +218,11 @@ def _print(doc: dict[str, Any]) -> None:
         return str(party.get("name") or party["address"])
 
     say(f"supervision report as of {doc['as_of']} (block {doc['block']})")
+    ids = ", ".join(f"#{i}" for i in doc["loan_ids"]) or "none"
+    if doc.get("region"):
+        say(f"region {doc['region']} (loans whose borrower is there): loans {ids}")
+    else:
+        say(f"loans {ids}")
     scopes = ([("whole ledger", doc["ledger"])] if "ledger" in doc else []) + [
         (f"lender {who(s['lender'])}", s) for s in doc["lenders"]
     ]
@@ -302,6 +346,7 @@ def watch_once(app: App, options: Options, lender: str | None) -> tuple[list[Ale
 def watch(
     app: App,
     lender: str | None,
+    region: str | None,
     coverage_threshold: int,
     exposure_warning: int,
     interval: float,
@@ -316,8 +361,17 @@ def watch(
     from ledger.errors import ChainUnavailable
     from ledger.supervision.figures import Options
 
+    with bad_input_as_usage():
+        if region is not None:
+            from ledger.models import parse_region
+
+            region = parse_region(region)
+        region = _scope_region(app.ledger(), region)
     options = Options(
-        as_of=0, coverage_threshold_bps=coverage_threshold, exposure_warning_bps=exposure_warning
+        as_of=0,
+        region=region,
+        coverage_threshold_bps=coverage_threshold,
+        exposure_warning_bps=exposure_warning,
     )
     where = app.rpc or ("its node" if _signature(app) is None else "the embedded chain")
     click.echo(

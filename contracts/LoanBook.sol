@@ -9,11 +9,11 @@ import {ILoanBook} from "./interfaces/ILoanBook.sol";
 import {ILoanReceipts} from "./interfaces/ILoanReceipts.sol";
 import {IMembership} from "./interfaces/IMembership.sol";
 import {IPolicy} from "./interfaces/IPolicy.sol";
+import {IPrudential} from "./interfaces/IPrudential.sol";
 import {IReceivableToken} from "./interfaces/IReceivableToken.sol";
 import {AuditedEngine} from "./AuditedEngine.sol";
 import {AuditKinds} from "./libraries/AuditKinds.sol";
 import {Roles} from "./libraries/Roles.sol";
-import {Compliance} from "./libraries/Compliance.sol";
 import {LoanLifecycle} from "./libraries/LoanLifecycle.sol";
 import {LoanOrigination} from "./libraries/LoanOrigination.sol";
 import {Clock, Core, Coupon, Details, Loans, Slot} from "./libraries/LoanStorage.sol";
@@ -71,6 +71,8 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
     address public immutable pool;
     /// @dev The one contract that may move a tranche to a new holder (DESIGN §6.3, §6.5).
     address private immutable _trancheMarket;
+    /// @dev The prudential rules of DESIGN §6.6 and their books.
+    IPrudential private immutable _prudential;
 
     /*//////////////////////////////////////////////////////////////
                                  STORAGE
@@ -85,7 +87,8 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         IReceivableToken receivables_,
         IPolicy policy_,
         address pool_,
-        address trancheMarket_
+        address trancheMarket_,
+        IPrudential prudential_
     ) AuditedEngine(trail) {
         membership = members;
         ecny = ecny_;
@@ -93,6 +96,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         policy = policy_;
         pool = pool_;
         _trancheMarket = trancheMarket_;
+        _prudential = prudential_;
         _l.nextLoanId = 1;
     }
 
@@ -105,7 +109,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         membership.requireRole(msg.sender, Roles.LENDER);
         address borrower;
         bytes32 termsHash;
-        (loanId, borrower, termsHash) = LoanOrigination.propose(_l, membership, policy, terms);
+        (loanId, borrower, termsHash) = LoanOrigination.propose(_l, membership, policy, _prudential, terms);
         emit LoanProposed(loanId, msg.sender, borrower, terms, termsHash);
         _audit(
             AuditKinds.LOAN_PROPOSED,
@@ -135,7 +139,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
     /// @inheritdoc ILoanBook
     function fund(uint256 loanId) external nonReentrant {
         _existing(loanId);
-        (uint256 amount, bool full) = LoanLifecycle.fund(_l, membership, policy, loanId);
+        (uint256 amount, bool full) = LoanLifecycle.fund(_l, policy, _prudential, loanId);
         ecny.engineTransfer(msg.sender, address(this), amount);
         emit LoanFunded(loanId, msg.sender, amount, full);
         _audit(AuditKinds.LOAN_FUNDED, loanId, keccak256(abi.encode(loanId, msg.sender, amount, full)));
@@ -145,7 +149,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
     function disburse(uint256 loanId) external nonReentrant {
         _existing(loanId);
         (uint64 nowAt, uint64 maturityAt) =
-            LoanLifecycle.disburse(_l, membership, policy, receivables, ecny, loanId);
+            LoanLifecycle.disburse(_l, membership, policy, receivables, ecny, _prudential, loanId);
         address[] memory payees = _l.payees[loanId];
         uint256[] memory amounts = _l.payeeAmounts[loanId];
         ecny.engineSplit(address(this), payees, amounts);
@@ -161,7 +165,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
     function cancel(uint256 loanId) external nonReentrant {
         _existing(loanId);
         (address[] memory lenders, uint256[] memory refunds, uint256 refunded) =
-            LoanLifecycle.cancel(_l, membership, receivables, loanId);
+            LoanLifecycle.cancel(_l, membership, receivables, _prudential, loanId);
         // A lender that is not active is refunded into its held balance (DESIGN §6.1).
         if (refunded != 0) ecny.engineSplit(address(this), lenders, refunds);
         emit LoanCancelled(loanId, msg.sender, refunded);
@@ -242,6 +246,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         bool closed = coverFen == owed && k.interestDue == 0;
         _l.core[loanId].status = closed ? Status.REPAID : Status.DEFAULTED;
         _close(loanId, c, b, closed, msg.sender);
+        if (c.feeShareBps != 0) _prudential.defaulted(loanId, coverFen, owed - coverFen);
         if (coverFen != 0) ecny.engineSplit(pool, b.lenders, parts);
         emit LoanDefaulted(loanId, msg.sender, coverFen, parts, owed - coverFen, k.interestDue);
         _audit(
@@ -256,7 +261,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
     /// value and calls out only to views; its one caller, the market, is guarded itself.
     function transferTranche(uint256 loanId, uint256 index, address from, address to) external {
         if (msg.sender != _trancheMarket) revert NotTrancheMarket(msg.sender);
-        TrancheTransfer.transfer(_l, membership, policy, ecny, loanId, index, from, to);
+        TrancheTransfer.transfer(_l, membership, policy, _prudential, ecny, loanId, index, from, to);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -375,6 +380,11 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         if (r.repaid) {
             _l.core[loanId].status = Status.REPAID;
             _close(loanId, c, b, true, payer);
+        }
+        // DESIGN §6.6: the fee goes to the pool while the tech partner's loans' NPL is high.
+        if (c.feeShareBps != 0 && _prudential.settled(loanId, owed - _sum(b.outstanding), r.fee)) {
+            r.provision += r.fee;
+            r.fee = 0;
         }
         uint256 swept = _pay(r, b);
         _record(r);
@@ -591,11 +601,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
             LoanLifecycle.sweepRemove(_l, ecny, c.borrower, loanId);
         }
         if (!repaid) return;
-        uint256 moved = _l.movedMask[loanId];
-        for (uint256 i = 0; i < b.n; ++i) {
-            _l.exposure[b.lenders[i]][c.borrower] -=
-                moved >> i & 1 == 0 ? _l.amounts[loanId][i] : _l.booked[loanId][i];
-        }
+        TrancheTransfer.release(_l, _prudential, loanId, c.borrower, b.lenders);
         receivables.release(loanId, actor, _l.receivableIds[loanId]);
     }
 

@@ -9,11 +9,12 @@ import {AuditKinds} from "./libraries/AuditKinds.sol";
 import {Roles} from "./libraries/Roles.sol";
 
 /// @title Policy — the regulator's parameters, in one storage word
-/// @notice Defaults per DESIGN §4.7: originator share ≥ 30%, rate + penalty ≤ 24%, tech fee
-/// ≤ 30% of interest, single-borrower exposure ≤ 10% of a lender's net assets, default
-/// after 90 days past maturity; securitisation (§6.5): servicing fee ≤ 0.50% a year, the
-/// originator retains ≥ 5% of a deal's pool; write-offs (and cover claims) 30 days after a
-/// default.
+/// @notice Defaults per DESIGN §4.7 and §6.6: originator share ≥ 30%, rate + penalty ≤ 24%,
+/// tech fee ≤ 30% of interest, single-borrower exposure ≤ 10% and related-group exposure
+/// ≤ 15% of a lender's net assets, default after 90 days past maturity, an online
+/// micro-lender's exposure to one borrower ≤ 300,000.00 (individual) or 1,000,000.00
+/// (business), a micro-lender's book ≤ 5 × its net assets, the tech fee withheld while its
+/// loans' NPL ratio is above 2.5%. Only a national regulator changes them.
 contract Policy is IPolicy, AuditedEngine {
     bytes32 private constant MIN_ORIGINATOR_SHARE = "min_originator_share_bps";
     bytes32 private constant MAX_APR = "max_apr_bps";
@@ -23,6 +24,11 @@ contract Policy is IPolicy, AuditedEngine {
     bytes32 private constant MAX_SERVICING_FEE = "max_servicing_fee_bps";
     bytes32 private constant MIN_RETENTION = "min_retention_bps";
     bytes32 private constant CLAIM_DAYS = "claim_days";
+    bytes32 private constant MAX_ONLINE_INDIVIDUAL = "max_online_individual_fen";
+    bytes32 private constant MAX_ONLINE_BUSINESS = "max_online_business_fen";
+    bytes32 private constant MAX_RELATED_GROUP = "max_related_group_bps";
+    bytes32 private constant MAX_BOOK = "max_book_x100";
+    bytes32 private constant TECH_FEE_NPL = "tech_fee_npl_bps";
 
     IMembership public immutable membership;
 
@@ -31,7 +37,12 @@ contract Policy is IPolicy, AuditedEngine {
         maxAprBps: 2400,
         maxFeeShareBps: 3000,
         maxSingleBorrowerBps: 1000,
-        defaultDays: 90
+        defaultDays: 90,
+        maxOnlineIndividualFen: 30_000_000,
+        maxOnlineBusinessFen: 100_000_000,
+        maxRelatedGroupBps: 1500,
+        maxBookX100: 500,
+        techFeeNplBps: 250
     });
     DealParams private _dealParams = DealParams({maxServicingFeeBps: 50, minRetentionBps: 500, claimDays: 30});
 
@@ -42,6 +53,8 @@ contract Policy is IPolicy, AuditedEngine {
     /// @inheritdoc IPolicy
     function set(bytes32 name, uint256 value) external {
         membership.requireRole(msg.sender, Roles.REGULATOR);
+        uint32 region = membership.profileOf(msg.sender).region;
+        if (region != 0) revert NationalRegulatorOnly(msg.sender, region);
         Params storage p = _params;
         uint256 old;
         if (name == MIN_ORIGINATOR_SHARE) {
@@ -68,6 +81,21 @@ contract Policy is IPolicy, AuditedEngine {
         } else if (name == CLAIM_DAYS) {
             old = _dealParams.claimDays;
             _dealParams.claimDays = uint16(_bounded(name, value, 3650));
+        } else if (name == MAX_ONLINE_INDIVIDUAL) {
+            old = p.maxOnlineIndividualFen;
+            p.maxOnlineIndividualFen = uint64(_bounded(name, value, type(uint64).max));
+        } else if (name == MAX_ONLINE_BUSINESS) {
+            old = p.maxOnlineBusinessFen;
+            p.maxOnlineBusinessFen = uint64(_bounded(name, value, type(uint64).max));
+        } else if (name == MAX_RELATED_GROUP) {
+            old = p.maxRelatedGroupBps;
+            p.maxRelatedGroupBps = uint16(_bounded(name, value, 10_000));
+        } else if (name == MAX_BOOK) {
+            old = p.maxBookX100;
+            p.maxBookX100 = uint16(_bounded(name, value, 65_535));
+        } else if (name == TECH_FEE_NPL) {
+            old = p.techFeeNplBps;
+            p.techFeeNplBps = uint16(_bounded(name, value, 10_000));
         } else {
             revert UnknownParameter(name);
         }

@@ -38,7 +38,8 @@ def _story(op: Ledger, say: Say) -> None:
     say("2. the operator admits the members")
 
     def admitted(m: DevMember, address: str) -> None:
-        say(f"   {m.name:<10} {Role(m.roles).name:<16} {address}")
+        licence = "" if m.licence == "NONE" else f" licence {m.licence}"
+        say(f"   {m.name:<10} {Role(m.roles).name:<16} {address} region {m.region}{licence}")
 
     if not admit_dev_consortium(op, admitted):
         say("   (already members)")

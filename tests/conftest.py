@@ -19,7 +19,7 @@ from cli.main import main
 from ledger.engine.client import Ledger
 from ledger.engine.setup import initialise
 from ledger.home import Home
-from ledger.models import Admission
+from ledger.models import Admission, Profile
 from ledger.roles import Role
 
 # The access-control matrix is printed in the test report by the controller process.
@@ -40,6 +40,16 @@ CONSORTIUM: dict[str, tuple[int, int]] = {
     "auditor": (Role.AUDITOR, 0),
     "regulator": (Role.REGULATOR, 0),
 }
+# Their prudential profiles (DESIGN §6.6): licences for the lenders, regions (440100
+# Guangzhou, 440300 Shenzhen, 000000 national), borrower kinds. Members not listed: none.
+PROFILES: dict[str, Profile] = {
+    "core": Profile(region="440100", kind="LARGE"),
+    "supplier1": Profile(region="440100", kind="SME"),
+    "supplier2": Profile(region="440300", kind="MICRO"),
+    "bank": Profile(licence="BANK", region="440100"),
+    "microloan": Profile(licence="MICROLOAN", region="440100"),
+    "tech": Profile(region="440300"),
+}
 OPENING_BALANCES = {"core": 2_000_000_00, "bank": 1_000_000_00, "microloan": 500_000_00}
 
 
@@ -47,7 +57,12 @@ def seed(ledger: Ledger) -> None:
     """Admit the consortium and give the opening balances."""
     for name, (roles, net_assets) in CONSORTIUM.items():
         ledger.admit(
-            Admission(address=ledger.resolve(name), roles=roles, net_assets_fen=net_assets)
+            Admission(
+                address=ledger.resolve(name),
+                roles=roles,
+                net_assets_fen=net_assets,
+                profile=PROFILES.get(name, Profile()),
+            )
         )
     issuer = ledger.as_signer("issuer")
     for name, fen in OPENING_BALANCES.items():

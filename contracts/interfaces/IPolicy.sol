@@ -4,16 +4,23 @@ pragma solidity ^0.8.24;
 import {IMembershipErrors} from "./IMembershipErrors.sol";
 
 /// @title IPolicy — compliance parameters the contracts enforce (合规即执行)
-/// @notice Set only by an active REGULATOR; every change is an audit entry. The loan book
-/// reads them inside every proposal, funding and default.
+/// @notice Set only by an active national REGULATOR (region 000000); every change is an
+/// audit entry. The loan book reads them inside every proposal, funding, settlement and
+/// default.
 interface IPolicy is IMembershipErrors {
-    /// @notice All parameters, in basis points or days.
+    /// @notice All parameters, in basis points, days, fen or hundredths.
     struct Params {
         uint16 minOriginatorShareBps; // joint loan: originating lender funds at least this share
         uint16 maxAprBps; // borrower rate + penalty rate at most this
         uint16 maxFeeShareBps; // tech partner's share of interest at most this
         uint16 maxSingleBorrowerBps; // one lender's exposure to one borrower, of its net assets
         uint16 defaultDays; // a loan can be declared defaulted this many days past maturity
+        // DESIGN §6.6
+        uint64 maxOnlineIndividualFen; // online micro-lender: exposure to an individual
+        uint64 maxOnlineBusinessFen; // online micro-lender: exposure to a business
+        uint16 maxRelatedGroupBps; // one lender's exposure to a related group, of net assets
+        uint16 maxBookX100; // a micro-lender's funded book, in hundredths of its net assets
+        uint16 techFeeNplBps; // tech fee withheld while its loans' NPL ratio is above this
     }
 
     /// @notice Securitisation parameters (DESIGN §6.5), kept apart from `Params` so the loan
@@ -30,8 +37,11 @@ interface IPolicy is IMembershipErrors {
     error UnknownParameter(bytes32 name);
     /// @notice `value` is outside the parameter's range [0, max].
     error ParameterOutOfRange(bytes32 name, uint256 value, uint256 max);
+    /// @notice Policy is national: `regulator`'s jurisdiction is `region`, not 000000.
+    error NationalRegulatorOnly(address regulator, uint32 region);
 
-    /// @notice Change one parameter, by name (e.g. "max_apr_bps"). Only an active REGULATOR.
+    /// @notice Change one parameter, by name (e.g. "max_apr_bps"). Only an active national
+    /// REGULATOR.
     function set(bytes32 name, uint256 value) external;
     /// @notice Every parameter.
     function params() external view returns (Params memory);

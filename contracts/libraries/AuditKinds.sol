@@ -11,6 +11,7 @@ library AuditKinds {
     bytes32 internal constant MEMBER_REINSTATED = keccak256("MEMBER_REINSTATED");
     bytes32 internal constant MEMBER_ROLES_CHANGED = keccak256("MEMBER_ROLES_CHANGED");
     bytes32 internal constant MEMBER_NET_ASSETS_SET = keccak256("MEMBER_NET_ASSETS_SET");
+    bytes32 internal constant MEMBER_PROFILE_SET = keccak256("MEMBER_PROFILE_SET");
     bytes32 internal constant ECNY_MINTED = keccak256("ECNY_MINTED");
     bytes32 internal constant ECNY_BURNT = keccak256("ECNY_BURNT");
     bytes32 internal constant ECNY_TRANSFERRED = keccak256("ECNY_TRANSFERRED");

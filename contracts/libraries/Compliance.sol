@@ -7,7 +7,10 @@ import {IPolicy} from "../interfaces/IPolicy.sol";
 import {Loans} from "./LoanStorage.sol";
 import {Roles} from "./Roles.sol";
 
-/// @title Compliance — the rules of DESIGN §4.7 checked at proposal, funding and disbursement
+/// @title Compliance — the lender rules of DESIGN §4.7 and §6.6
+/// @notice The rates and originator's share are checked at proposal, funding and
+/// disbursement; the role and single-borrower checks at proposal and funding; the §6.6
+/// rules' arithmetic is here too, wired to its books by Prudential.
 library Compliance {
     uint256 internal constant BPS = 10_000;
 
@@ -64,5 +67,45 @@ library Compliance {
         if (exposure > limit) {
             revert ILoanBook.ExposureAboveLimit(lender, borrower, exposure, limit);
         }
+    }
+
+    /// @notice The online micro-loan cap on one borrower's exposure, by its kind: the
+    /// individual cap for INDIVIDUAL and UNSPECIFIED, the business cap otherwise.
+    function onlineCap(IMembership.BorrowerKind kind, IPolicy.Params memory p)
+        internal
+        pure
+        returns (uint256)
+    {
+        if (kind == IMembership.BorrowerKind.INDIVIDUAL || kind == IMembership.BorrowerKind.UNSPECIFIED) {
+            return p.maxOnlineIndividualFen;
+        }
+        return p.maxOnlineBusinessFen;
+    }
+
+    /// @notice The key a borrower's exposure counts under: its related-party group, or the
+    /// borrower itself (as a 20-byte key, which no group name can equal: names are UTF-8
+    /// text, left-aligned, and never start with twelve zero bytes).
+    function groupKey(bytes32 group, address borrower) internal pure returns (bytes32) {
+        return group != bytes32(0) ? group : bytes32(uint256(uint160(borrower)));
+    }
+
+    /// @notice `bps` basis points of `netAssetsFen`, floored.
+    function shareOf(uint256 netAssetsFen, uint256 bps) internal pure returns (uint256) {
+        return netAssetsFen * bps / BPS;
+    }
+
+    /// @notice A micro-lender's book limit: `x100` hundredths of its net assets, floored.
+    function bookLimit(uint256 netAssetsFen, uint256 x100) internal pure returns (uint256) {
+        return netAssetsFen * x100 / 100;
+    }
+
+    /// @notice True while defaulted ÷ outstanding > `thresholdBps` / 10000, compared
+    /// exactly (no rounding): the tech fee is withheld.
+    function nplAbove(uint256 defaultedFen, uint256 outstandingFen, uint256 thresholdBps)
+        internal
+        pure
+        returns (bool)
+    {
+        return defaultedFen * BPS > thresholdBps * outstandingFen;
     }
 }

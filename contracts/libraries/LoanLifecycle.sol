@@ -5,6 +5,7 @@ import {IDigitalRMB} from "../interfaces/IDigitalRMB.sol";
 import {ILoanBook} from "../interfaces/ILoanBook.sol";
 import {IMembership} from "../interfaces/IMembership.sol";
 import {IPolicy} from "../interfaces/IPolicy.sol";
+import {IPrudential} from "../interfaces/IPrudential.sol";
 import {IReceivableToken} from "../interfaces/IReceivableToken.sol";
 import {Compliance} from "./Compliance.sol";
 import {Clock, Core, Details, Loans} from "./LoanStorage.sol";
@@ -18,18 +19,18 @@ library LoanLifecycle {
     uint256 internal constant DAY = 86_400;
 
     /// @notice Fund the caller's unfunded tranches: (amount to pull, fully funded now).
-    function fund(Loans storage self, IMembership membership, IPolicy policy, uint256 loanId)
-        external
-        returns (uint256 amount, bool full)
-    {
+    function fund(
+        Loans storage self,
+        IPolicy policy,
+        IPrudential prudential,
+        uint256 loanId
+    ) external returns (uint256 amount, bool full) {
         Core storage c = self.core[loanId];
         if (c.status != ILoanBook.Status.ACCEPTED && c.status != ILoanBook.Status.FUNDING) {
             revert ILoanBook.WrongLoanStatus(loanId, c.status);
         }
         _notExpired(self, loanId);
-        Compliance.checkLender(membership, msg.sender);
-        IPolicy.Params memory p = policy.params();
-        _recheck(self, loanId, p);
+        _recheck(self, loanId, policy.params());
         uint256 n = c.trancheCount;
         uint8 mask = c.fundedMask;
         for (uint256 i = 0; i < n; ++i) {
@@ -40,20 +41,24 @@ library LoanLifecycle {
         }
         if (amount == 0) revert ILoanBook.NothingToFund(loanId, msg.sender);
         address borrower = c.borrower;
-        Compliance.checkExposure(membership, self, msg.sender, borrower, amount, p);
-        self.exposure[msg.sender][borrower] += amount;
+        uint256 exposure = self.exposure[msg.sender][borrower] + amount;
+        self.exposure[msg.sender][borrower] = exposure;
         full = mask == (1 << n) - 1;
         c.fundedMask = mask;
         c.status = full ? ILoanBook.Status.FUNDED : ILoanBook.Status.FUNDING;
+        // Role, licence and every exposure limit (DESIGN §4.7, §6.6), checked and counted.
+        prudential.fund(loanId, msg.sender, borrower, amount, exposure);
     }
 
-    /// @notice Check and record the disbursement (the book pays the payees): its times.
+    /// @notice Check and record the disbursement (the book pays the payees): its times. A
+    /// loan with a fee share is reported to the prudential books.
     function disburse(
         Loans storage self,
         IMembership membership,
         IPolicy policy,
         IReceivableToken receivables,
         IDigitalRMB ecny,
+        IPrudential prudential,
         uint256 loanId
     ) external returns (uint64 nowAt, uint64 maturityAt) {
         Core storage c = self.core[loanId];
@@ -76,14 +81,18 @@ library LoanLifecycle {
         k.maturityAt = uint40(maturityAt);
         c.status = ILoanBook.Status.DISBURSED;
         if (c.sweepBps != 0) _sweepAdd(self, ecny, c.borrower, loanId, c.sweepBps);
+        // The principal joins its tech partner's book (DESIGN §6.6).
+        if (c.feeShareBps != 0) prudential.disbursed(loanId);
     }
 
     /// @notice Check and record a cancellation: the refunds owed, per tranche, and their sum.
-    /// Receivables pledged by an acceptance are released.
+    /// Receivables pledged by an acceptance are released, and the funded exposure, in the
+    /// loan book and the prudential books.
     function cancel(
         Loans storage self,
         IMembership membership,
         IReceivableToken receivables,
+        IPrudential prudential,
         uint256 loanId
     ) external returns (address[] memory lenders, uint256[] memory refunds, uint256 refunded) {
         Core storage c = self.core[loanId];
@@ -115,6 +124,8 @@ library LoanLifecycle {
                 refunded += refunds[i];
             }
         }
+        // What was funded leaves the prudential books too (DESIGN §6.6).
+        if (refunded != 0) prudential.release(loanId, c.borrower);
         if (status != ILoanBook.Status.PROPOSED) {
             receivables.release(loanId, msg.sender, self.receivableIds[loanId]);
         }

@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {ILoanBook} from "../interfaces/ILoanBook.sol";
 import {IMembership} from "../interfaces/IMembership.sol";
 import {IPolicy} from "../interfaces/IPolicy.sol";
+import {IPrudential} from "../interfaces/IPrudential.sol";
 import {Compliance} from "./Compliance.sol";
 import {Clock, Core, Details, Loans, Slot} from "./LoanStorage.sol";
 import {Roles} from "./Roles.sol";
@@ -34,6 +35,7 @@ library LoanOrigination {
         Loans storage self,
         IMembership membership,
         IPolicy policy,
+        IPrudential prudential,
         bytes calldata terms
     ) external returns (uint256 loanId, address borrower, bytes32 termsHash) {
         (
@@ -53,6 +55,7 @@ library LoanOrigination {
         if (payees.length > MAX_PAYEES) revert ILoanBook.TooManyPayees(payees.length, MAX_PAYEES);
         _checkPayees(membership, payees, payeeAmounts, principal);
         loanId = self.nextLoanId++;
+        _register(self, prudential, loanId, t, tranches, principal);
         termsHash = keccak256(terms);
         borrower = t.borrower;
         _store(self, loanId, t, tranches, principal, termsHash);
@@ -106,6 +109,31 @@ library LoanOrigination {
             if (s.lender == msg.sender) originatorAmount += s.amountFen;
         }
         Compliance.checkOriginatorShare(originatorAmount, principal, p);
+    }
+
+    /// @dev The prudential rules of DESIGN §6.6 (licence, online cap, related group, book)
+    /// for every tranche's lender; the loan's group and tech partner are remembered there.
+    function _register(
+        Loans storage self,
+        IPrudential prudential,
+        uint256 loanId,
+        ILoanBook.Terms memory t,
+        ILoanBook.TrancheSpec[] memory tranches,
+        uint256 principal
+    ) private {
+        uint256 n = tranches.length;
+        address[] memory lenders = new address[](n);
+        uint256[] memory totals = new uint256[](n);
+        uint256[] memory exposures = new uint256[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            lenders[i] = tranches[i].lender;
+            for (uint256 j = 0; j <= i; ++j) {
+                if (tranches[j].lender == lenders[i]) totals[i] += tranches[j].amountFen;
+            }
+            exposures[i] = self.exposure[lenders[i]][t.borrower] + totals[i];
+        }
+        address tech = t.feeShareBps != 0 ? t.techPartner : address(0);
+        prudential.register(loanId, t.borrower, tech, principal, lenders, totals, exposures);
     }
 
     /// @dev Targeted disbursement: the payees are fixed at proposal, all active members,

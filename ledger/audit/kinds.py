@@ -18,6 +18,7 @@ AUDIT_KINDS: dict[str, tuple[str, str]] = {
     "MEMBER_REINSTATED": ("Membership", "MemberReinstated"),
     "MEMBER_ROLES_CHANGED": ("Membership", "MemberRolesChanged"),
     "MEMBER_NET_ASSETS_SET": ("Membership", "MemberNetAssetsSet"),
+    "MEMBER_PROFILE_SET": ("Membership", "MemberProfileSet"),
     "ECNY_MINTED": ("DigitalRMB", "Transfer"),
     "ECNY_BURNT": ("DigitalRMB", "Transfer"),
     "ECNY_TRANSFERRED": ("DigitalRMB", "Transfer"),
@@ -58,11 +59,13 @@ AUDIT_KINDS: dict[str, tuple[str, str]] = {
 }
 
 KIND_NOTES: dict[str, str] = {
-    "MEMBER_ADMITTED": "an operator admitted a member (subject: the member's address)",
-    "MEMBER_SUSPENDED": "an operator or regulator suspended a member",
-    "MEMBER_REINSTATED": "an operator or regulator reinstated a member",
-    "MEMBER_ROLES_CHANGED": "an operator replaced a member's roles",
-    "MEMBER_NET_ASSETS_SET": "an operator or regulator registered a member's net assets",
+    "MEMBER_ADMITTED": "an operator (a regulator, for a regulator) admitted a member with its "
+    "profile (subject: the member's address)",
+    "MEMBER_SUSPENDED": "an operator or a regulator of its region suspended a member",
+    "MEMBER_REINSTATED": "an operator or a regulator of its region reinstated a member",
+    "MEMBER_ROLES_CHANGED": "an operator (a regulator, for REGULATOR) replaced a member's roles",
+    "MEMBER_NET_ASSETS_SET": "a regulator of its region registered a member's net assets",
+    "MEMBER_PROFILE_SET": "a regulator of its region set a member's licence, region, kind or group",
     "ECNY_MINTED": "the issuer minted e-CNY (Transfer from the zero address; subject: recipient)",
     "ECNY_BURNT": "the issuer burnt its own e-CNY (Transfer to the zero address; subject: issuer)",
     "ECNY_TRANSFERRED": "a member paid another member (subject: recipient)",

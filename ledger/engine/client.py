@@ -16,7 +16,7 @@ from ledger.engine.accounts import Keyring
 from ledger.engine.tx import Sender, Sent, refusal_from
 from ledger.errors import Refused
 from ledger.home import Home
-from ledger.models import Admission, BalanceView, ChainInfoView, MemberView
+from ledger.models import Admission, BalanceView, ChainInfoView, MemberView, Profile
 from ledger.roles import STATUS_NAMES, role_names
 from ledger.solidity import artifacts
 
@@ -200,8 +200,12 @@ class Ledger:
             request.roles,
             request.kyc_hash,
             request.net_assets_fen,
+            request.profile.as_tuple(),
             gas=GAS_ADMIN,
         )
+
+    def set_profile(self, address: str, profile: Profile) -> Sent:
+        return self._send("Membership", "setProfile", address, profile.as_tuple(), gas=GAS_ADMIN)
 
     def suspend(self, address: str, reason_hash: bytes = b"\0" * 32) -> Sent:
         return self._send("Membership", "suspend", address, reason_hash, gas=GAS_ADMIN)
@@ -213,10 +217,11 @@ class Ledger:
         return self._send("Membership", "setNetAssets", address, fen, gas=GAS_ADMIN)
 
     def member(self, address: str) -> MemberView:
-        roles, status, admitted_at, net_assets, kyc = (
+        roles, status, admitted_at, net_assets, kyc, raw_profile = (
             self.contract("Membership").functions.memberOf(address).call()
         )
         name = self.name_of(address)
+        profile = Profile.from_tuple(raw_profile)
         return MemberView(
             name=None if name == address else name,
             address=address,
@@ -225,6 +230,7 @@ class Ledger:
             kyc_hash="0x" + bytes(kyc).hex(),
             net_assets_fen=int(net_assets),
             admitted_at=int(admitted_at),
+            **profile.model_dump(),
         )
 
     def members(self) -> list[MemberView]:

@@ -27,6 +27,7 @@ SUITE = (
     "ReceivableToken",
     "Policy",
     "ProvisionPool",
+    "Prudential",
     "LoanOrigination",
     "LoanLifecycle",
     "TrancheTransfer",
@@ -95,7 +96,8 @@ def _constructor_args(
         # The register tells the trail who may publish checkpoints (AUDITOR members).
         return [[at[w] for w in AUDIT_WRITERS], at["Membership"]]
     if name == "Membership":
-        return [at["AuditTrail"], operator, operator_kyc]
+        # Every contract of the suite is an engine, never a member.
+        return [at["AuditTrail"], operator, operator_kyc, [at[n] for n in SUITE]]
     if name == "DigitalRMB":
         return [
             at["AuditTrail"],
@@ -114,6 +116,8 @@ def _constructor_args(
         return [at["AuditTrail"], at["DigitalRMB"]]
     if name == "CreditConsent":
         return [at["AuditTrail"], at["Membership"]]
+    if name == "Prudential":
+        return [at["Membership"], at["Policy"], at["LoanBook"]]
     if name in ("LoanOrigination", "LoanLifecycle", "TrancheTransfer"):
         return []
     if name == "LoanBook":
@@ -125,6 +129,7 @@ def _constructor_args(
             at["Policy"],
             at["ProvisionPool"],
             at["TrancheMarket"],
+            at["Prudential"],
         ]
     if name == "TrancheMarket":
         return [

@@ -25,6 +25,20 @@ _RULES: dict[str, str] = {
     "ZeroAddressMember": "membership: the zero address cannot be a member",
     "StatusUnchanged": "membership: {account} is already {status}",
     "CannotSuspendSelf": "membership: {account} cannot suspend itself",
+    "CannotChangeOwnRecord": "membership: {account} cannot change its own roles, net assets or "
+    "profile",
+    "EngineCannotBeMember": "membership: {account} is an engine contract of this deployment; "
+    "engines are never members",
+    "RegulatorOnlyByRegulator": "membership: only a regulator grants or removes REGULATOR; "
+    "{caller} is not one (the register holds {regulators} regulator(s); act as one with --as)",
+    "RegulatorSuspendedOnlyByRegulator": "membership: only a regulator suspends or reinstates "
+    "the regulator {regulator}, not {caller}",
+    "OutsideJurisdiction": "jurisdiction: regulator {regulator} (region {jurisdiction}) may act "
+    "only inside its region, not on region {region}",
+    "InvalidRegion": "membership: region {region} is not a 6-digit GB/T 2260 code",
+    "LicenceUnfit": "licence: {account} holds licence {licence}; this needs one of {fitting}",
+    "LicenceExpired": "licence: {account}'s {licence} licence expired at {expiredAt} "
+    "(chain time {nowAt})",
     "NotAuditWriter": "audit: {caller} is not an engine contract of this deployment",
     "CheckpointOutOfRange": (
         "audit: a checkpoint of {size} entries must be above the latest ({latest}) and at most"
@@ -121,6 +135,7 @@ _RULES: dict[str, str] = {
     "(no 兜底)",
     "ExposureAboveLimit": "compliance max_single_borrower_bps: {lender}'s exposure to {borrower} "
     "would be {exposureFen}, above its limit of {limitFen} (the limit is a share of its "
+<<<<<<< HEAD
     "registered net assets: `liandai member set-net-assets {lender} AMT`)",
     "NotTrancheMarket": "loans: only the tranche market moves a tranche, not {caller}",
     "UnknownTranche": "loans: loan #{loanId} has {trancheCount} tranches; there is no tranche "
@@ -190,6 +205,20 @@ _RULES: dict[str, str] = {
     "AlreadyInitialised": "abs: this note token is already bound to its class",
     "FailedDeployment": "abs: a note token could not be created",
     "InsufficientBalance": "abs: the securitisation contract holds {balance}, needs {needed}",
+=======
+    "registered net assets, which a regulator sets: "
+    "`liandai --as REGULATOR member set-net-assets {lender} AMT`)",
+    # prudential rules (DESIGN §6.6)
+    "OnlineCapExceeded": "compliance max_online_{kindCap}_fen: online micro-lender {lender}'s "
+    "exposure to {borrower} ({kind}) would be {exposureFen}, above the cap of {capFen}",
+    "RelatedGroupAboveLimit": "compliance max_related_group_bps: {lender}'s exposure to the "
+    "related group {group} would be {exposureFen}, above its limit of {limitFen}",
+    "BookAboveLimit": "compliance max_book_x100: micro-lender {lender}'s funded book would be "
+    "{bookFen}, above its limit of {limitFen}",
+    "NotLoanBookCaller": "prudential: only the loan book reports loans, not {caller}",
+    "NationalRegulatorOnly": "policy: only a national regulator (region 000000) sets policy; "
+    "{regulator} is a regulator of region {region}",
+>>>>>>> main
     # policy and pool
     "UnknownParameter": "policy: no parameter named {name}",
     "ParameterOutOfRange": "policy: {name} = {value} is out of range (0 to {max})",
@@ -222,7 +251,12 @@ _RULES: dict[str, str] = {
 
 _ROLE_ARGS = {"roles", "required", "held", "anyOf", "oldRoles", "newRoles"}
 _FEN_ARGS = {"balance", "needed", "allowance"}
+<<<<<<< HEAD
 _TIME_ARGS = {"maturityAt", "nowAt", "earliestAt", "revokedAt", "expiresAt", "nextAt"}
+=======
+_TIME_ARGS = {"maturityAt", "nowAt", "earliestAt", "revokedAt", "expiresAt", "expiredAt"}
+_REGION_ARGS = {"region", "jurisdiction"}
+>>>>>>> main
 _RECEIVABLE_STATUS = [
     "NONE",
     "PENDING",
@@ -256,8 +290,21 @@ _STATUS_TABLES: dict[str, list[str]] = {
 
 
 def _render(key: str, value: Any, name_of: NameOf, error: str = "") -> str:
+    from ledger.models import KINDS, LICENCES, group_name
+
     if isinstance(value, str) and value.startswith("0x") and len(value) == 42:
         return name_of(value)
+    if key in _REGION_ARGS and isinstance(value, int):
+        return f"{value:06d}"
+    if key == "licence" and isinstance(value, int):
+        return LICENCES[value] if value < len(LICENCES) else str(value)
+    if key == "fitting" and isinstance(value, int):
+        return ", ".join(n for i, n in enumerate(LICENCES) if value >> i & 1)
+    if key == "kind" and isinstance(value, int):
+        return KINDS[value] if value < len(KINDS) else str(value)
+    if key == "group" and isinstance(value, bytes):
+        name = group_name(value)
+        return name_of(name) if name.startswith("0x") else repr(name)
     if key in _ROLE_ARGS and isinstance(value, int):
         return "|".join(role_names(value)) or "no role"
     if key == "status" and isinstance(value, int):
@@ -283,6 +330,8 @@ def _render(key: str, value: Any, name_of: NameOf, error: str = "") -> str:
 def explain(name: str, args: dict[str, Any], name_of: NameOf) -> str:
     """`MissingRole`, {...} → 'MissingRole — membership: bank needs role ECNY_ISSUER …'."""
     rendered = {k: _render(k, v, name_of, name) for k, v in args.items()}
+    if name == "OnlineCapExceeded":
+        rendered["kindCap"] = "individual" if int(args.get("kind", 0)) <= 1 else "business"
     template = _RULES.get(name)
     if template is None:
         detail = ", ".join(f"{k}={v}" for k, v in rendered.items())

@@ -36,17 +36,27 @@ class DevMember:
         name: the local account's name.
         roles: its role bit mask.
         net_assets_fen: registered net assets (lenders: the base of the exposure limit).
+        licence: its licence (DESIGN §6.6; lenders must hold one that allows lending).
+        region: its GB/T 2260 region code ("000000" is national).
+        kind: a borrower's kind (SME, MICRO, LARGE, INDIVIDUAL; UNSPECIFIED otherwise).
     """
 
     name: str
     roles: int
     net_assets_fen: int = 0
+    licence: str = "NONE"
+    region: str = "000000"
+    kind: str = "UNSPECIFIED"
 
 
+# Licences of the dev lenders run to 2030-12-31 23:59:59 China Standard Time.
+DEV_LICENCE_EXPIRY = 1_924_963_199
 # The one table of who the dev consortium is; extend a row's fields here (and in
-# `admit_dev_consortium`) when admission carries more.
+# `admit_dev_consortium`) when admission carries more. Regions: 440100 Guangzhou,
+# 440300 Shenzhen, 000000 national.
 DEV_CONSORTIUM: tuple[DevMember, ...] = (
     DevMember("issuer", Role.ECNY_ISSUER),
+<<<<<<< HEAD
     DevMember("core", Role.CORE_ENTERPRISE),
     DevMember("supplier1", Role.SUPPLIER),
     DevMember("supplier2", Role.SUPPLIER),
@@ -54,6 +64,14 @@ DEV_CONSORTIUM: tuple[DevMember, ...] = (
     DevMember("microloan", Role.LENDER, 300_000_000_00),
     DevMember("fund", Role.LENDER, 1_000_000_000_00),
     DevMember("tech", Role.TECH_PARTNER),
+=======
+    DevMember("core", Role.CORE_ENTERPRISE, region="440100", kind="LARGE"),
+    DevMember("supplier1", Role.SUPPLIER, region="440100", kind="SME"),
+    DevMember("supplier2", Role.SUPPLIER, region="440300", kind="MICRO"),
+    DevMember("bank", Role.LENDER, 5_000_000_000_00, licence="BANK", region="440100"),
+    DevMember("microloan", Role.LENDER, 300_000_000_00, licence="MICROLOAN", region="440100"),
+    DevMember("tech", Role.TECH_PARTNER, region="440300"),
+>>>>>>> main
     DevMember("auditor", Role.AUDITOR),
     DevMember("regulator", Role.REGULATOR),
     DevMember("investor", Role.INVESTOR),
@@ -211,14 +229,23 @@ def admit_dev_consortium(
     ledger: Ledger, on_admit: Callable[[DevMember, str], None] | None = None
 ) -> list[DevMember]:
     """Admit every dev member not yet admitted, signing as `ledger`'s operator."""
-    from ledger.models import Admission
+    from ledger.models import Admission, Profile
 
     done = []
     for m in DEV_CONSORTIUM:
         address = ledger.resolve(m.name)
         if ledger.member(address).status != "NONE":
             continue
-        ledger.admit(Admission(address=address, roles=m.roles, net_assets_fen=m.net_assets_fen))
+        expiry = 0 if m.licence == "NONE" else DEV_LICENCE_EXPIRY
+        profile = Profile(licence=m.licence, licence_expiry_at=expiry, region=m.region, kind=m.kind)
+        ledger.admit(
+            Admission(
+                address=address,
+                roles=m.roles,
+                net_assets_fen=m.net_assets_fen,
+                profile=profile,
+            )
+        )
         done.append(m)
         if on_admit is not None:
             on_admit(m, address)

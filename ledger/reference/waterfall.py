@@ -16,6 +16,9 @@ their inputs.
   (always sequential, seniors first).
 - `split_pro_rata` is the largest-remainder split used for every pro-rata part.
 - `quote` runs a list of receipts from disbursement, for a repayment preview.
+- `TechBook` is a tech partner's book of loans (DESIGN §6.6): while its defaulted ÷
+  outstanding principal is above `tech_fee_npl_bps`, each receipt's fee share goes to the
+  provision pool (`settle(..., fee_withheld=True)`).
 """
 
 from __future__ import annotations
@@ -409,10 +412,15 @@ def _sequential_principal(terms: LoanTerms, outstanding: Sequence[int], amount: 
     return [p + q for p, q in zip(parts, junior_parts, strict=True)]
 
 
-def settle(terms: LoanTerms, state: LoanState, amount: int, t: int) -> tuple[Settlement, LoanState]:
+def settle(
+    terms: LoanTerms, state: LoanState, amount: int, t: int, *, fee_withheld: bool = False
+) -> tuple[Settlement, LoanState]:
     """Run a receipt of `amount` fen at time `t` through the waterfall (DESIGN §4.5).
 
-    Returns the settlement and the new state; the inputs are not changed.
+    With `fee_withheld` (the tech partner's book is above `tech_fee_npl_bps`, DESIGN §6.6)
+    the fee share goes to the provision pool: the settlement's fee is 0 and its provision
+    is the fee plus the provision share. Returns the settlement and the new state; the
+    inputs are not changed.
     """
     _check_int(amount, "receipt amount")
     state = accrue(terms, state, t)
@@ -456,6 +464,10 @@ def settle(terms: LoanTerms, state: LoanState, amount: int, t: int) -> tuple[Set
 
     # 6. Residual to the borrower.
     residual = amount - interest_paid - principal_paid
+
+    # DESIGN §6.6: while the tech partner's NPL is high its fee goes to the pool.
+    if fee_withheld:
+        fee, provision = 0, provision + fee
 
     settlement = Settlement(
         at=t,
@@ -510,6 +522,52 @@ def quote(terms: LoanTerms, receipts: Sequence[tuple[int, int]]) -> list[Settlem
         settlement, state = settle(terms, state, amount, at)
         settlements.append(settlement)
     return settlements
+
+
+@dataclass(frozen=True)
+class TechBook:
+    """A tech partner's loans, those paying it a fee share (DESIGN §6.6).
+
+    Attributes:
+        outstanding_fen: principal outstanding of its disbursed and defaulted loans.
+        defaulted_fen: of which, that of its defaulted loans.
+    """
+
+    outstanding_fen: int = 0
+    defaulted_fen: int = 0
+
+    def fee_withheld(self, threshold_bps: int) -> bool:
+        """True while defaulted ÷ outstanding > threshold_bps / 10000, compared exactly."""
+        _check_int(threshold_bps, "threshold")
+        return self.defaulted_fen * BPS > threshold_bps * self.outstanding_fen
+
+    def disbursed(self, principal_fen: int) -> TechBook:
+        """A loan of `principal_fen` was disbursed."""
+        _check_int(principal_fen, "principal")
+        return replace(self, outstanding_fen=self.outstanding_fen + principal_fen)
+
+    def repaid(self, principal_fen: int, *, defaulted: bool) -> TechBook:
+        """A settlement repaid `principal_fen` of a loan (`defaulted`: a defaulted one)."""
+        _check_int(principal_fen, "principal")
+        if principal_fen > self.outstanding_fen or (
+            defaulted and principal_fen > self.defaulted_fen
+        ):
+            raise BadInput(f"{principal_fen} fen repaid is more than the book holds")
+        return TechBook(
+            outstanding_fen=self.outstanding_fen - principal_fen,
+            defaulted_fen=self.defaulted_fen - (principal_fen if defaulted else 0),
+        )
+
+    def default(self, cover_fen: int, remaining_fen: int) -> TechBook:
+        """A loan defaulted: `cover_fen` of its principal was covered, `remaining_fen` not."""
+        _check_int(cover_fen, "cover")
+        _check_int(remaining_fen, "remaining principal")
+        if cover_fen + remaining_fen > self.outstanding_fen - self.defaulted_fen:
+            raise BadInput("the defaulted loan's principal is more than the book's performing part")
+        return TechBook(
+            outstanding_fen=self.outstanding_fen - cover_fen,
+            defaulted_fen=self.defaulted_fen + remaining_fen,
+        )
 
 
 def apr_disclosure(terms: LoanTerms) -> AprDisclosure:

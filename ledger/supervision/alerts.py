@@ -299,4 +299,13 @@ def evaluate(r: Report) -> list[Alert]:
     alerts = [a for rule in RULES.values() for a in rule(r)]
     if r.options.lender is not None:
         alerts = [a for a in alerts if _concerns(a, r, r.options.lender)]
+    region = r.options.region
+    if region is not None:
+        # A look-through report's alerts name the region they were raised for (DESIGN §6.6).
+        alerts = [
+            Alert(
+                a.rule, {**a.subject, "region": region}, a.numbers, f"[region {region}] {a.message}"
+            )
+            for a in alerts
+        ]
     return alerts

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import json
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -186,8 +186,18 @@ class Member:
     address: str
     roles: int
     admitted_at: int
+    region: str = "000000"
     net_assets: list[tuple[int, int]] = field(default_factory=list)
     statuses: list[tuple[int, str, str | None]] = field(default_factory=list)
+    regions: list[tuple[int, str]] = field(default_factory=list)
+
+    def region_at(self, t: int) -> str:
+        """The member's GB/T 2260 region at `t` (as admitted, then as regulators set it)."""
+        value = self.region
+        for at, code in self.regions:
+            if at <= t:
+                value = code
+        return value
 
     def net_assets_at(self, t: int) -> int:
         value = 0
@@ -242,6 +252,22 @@ class Book:
 def _json_column(values: list[str]) -> list[Any]:
     """Decode many small JSON texts in one call (one C-level parse instead of thousands)."""
     return list(json.loads("[" + ",".join(values) + "]")) if values else []
+
+
+def in_region(book: Book, region: str, t: int) -> Book:
+    """The part of `book` inside `region` at `t`: loans whose borrower is there, receivables
+    pledged to those loans or owed by a debtor there (DESIGN §6.6). Members stay all there
+    (a lender elsewhere lends into the region: its net assets bound its limits)."""
+    from ledger.models import covers
+
+    def inside(address: str) -> bool:
+        m = book.members.get(address)
+        return m is not None and covers(region, m.region_at(t))
+
+    loans = {i: loan for i, loan in book.loans.items() if inside(loan.borrower)}
+    pledged = {rid for loan in loans.values() for rid in loan.receivable_ids}
+    receivables = {i: r for i, r in book.receivables.items() if i in pledged or inside(r.debtor)}
+    return replace(book, loans=loans, receivables=receivables)
 
 
 def load(db: sqlite3.Connection, block: int = 0, head_at: int = 0) -> Book:
@@ -320,10 +346,10 @@ def _load(db: sqlite3.Connection, block: int, head_at: int) -> Book:
     ):
         receivables[rid].payments.append((at, int(amount), loan_id))
     members: dict[str, Member] = {}
-    for address, roles, admitted_at in db.execute(
-        "SELECT address, roles, admitted_at FROM members"
+    for address, roles, admitted_at, region in db.execute(
+        "SELECT address, roles, admitted_at, region FROM members"
     ):
-        members[address] = Member(address, roles, admitted_at)
+        members[address] = Member(address, roles, admitted_at, region)
     for at, address, kind, value, actor in db.execute(
         "SELECT at, address, kind, value, actor FROM member_events ORDER BY block, log_index"
     ):
@@ -334,6 +360,8 @@ def _load(db: sqlite3.Connection, block: int, head_at: int) -> Book:
             m.net_assets.append((at, int(value)))
         elif kind in ("SUSPENDED", "REINSTATED"):
             m.statuses.append((at, "SUSPENDED" if kind == "SUSPENDED" else "ACTIVE", actor))
+        elif kind == "REGION":
+            m.regions.append((at, str(value)))
     pool = [
         (at, kind, member, int(amount))
         for at, kind, member, amount in db.execute(

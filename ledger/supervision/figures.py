@@ -40,6 +40,7 @@ from ledger.supervision.book import (
     Receivable,
     bucket_of,
     debtor_shares,
+    in_region,
     load,
     loan_at,
     pledged_at,
@@ -150,6 +151,9 @@ class Options:
     Attributes:
         as_of: unix seconds (the chain's clock).
         lender: report this lender only (its address).
+        region: a GB/T 2260 code; every figure looks through to the loans whose borrower
+            is in that region (穿透), and the receivables pledged to them or owed by a debtor
+            there; members are those of the region; the pool stays the ledger's one pool.
         loan: the loan whose waterfall is charted (default: the worst with receipts:
             defaulted first, then most days past due, most outstanding, most receipts).
         coverage_threshold_bps: provision coverage below this raises an alert (150%).
@@ -160,6 +164,7 @@ class Options:
 
     as_of: int
     lender: str | None = None
+    region: str | None = None
     loan: int | None = None
     coverage_threshold_bps: int = 15_000
     exposure_warning_bps: int = 8_000
@@ -175,29 +180,34 @@ class Report:
         options: Options,
         name_of: Callable[[str], str | None] = lambda a: None,
     ) -> None:
-        self.book = book
         self.options = options
         self.t = options.as_of
+        self.book = book if options.region is None else in_region(book, options.region, self.t)
         self.name_of = name_of
         self.loans_at = [
-            la for la in (loan_at(loan, self.t) for loan in book.loans.values()) if la is not None
+            la
+            for la in (loan_at(loan, self.t) for loan in self.book.loans.values())
+            if la is not None
         ]
         self.ledger = Scope(None)
         self.lenders: dict[str, Scope] = {}
         for address in self._lender_addresses():
             self.lenders[address] = Scope(address)
         for la in self.loans_at:
-            self.ledger.add(la, book.receivables)
+            self.ledger.add(la, self.book.receivables)
             for lender in dict.fromkeys(la.loan.lenders):
                 if lender in self.lenders:
-                    self.lenders[lender].add(la, book.receivables)
+                    self.lenders[lender].add(la, self.book.receivables)
 
     def _lender_addresses(self) -> list[str]:
+        from ledger.models import covers
         from ledger.roles import Role
 
+        region = self.options.region
         found: dict[str, None] = {}
         for m in self.book.members.values():
-            if m.roles & Role.LENDER and m.admitted_at <= self.t:
+            in_scope = region is None or covers(region, m.region_at(self.t))
+            if m.roles & Role.LENDER and m.admitted_at <= self.t and in_scope:
                 found[m.address] = None
         for loan in self.book.loans.values():
             if loan.proposed_at <= self.t:
@@ -774,6 +784,8 @@ def document(report: Report, *, network: str) -> dict[str, Any]:
         "provisional": o.as_of > report.book.head_at,
         "network": network,
         "lender": report.party(o.lender) if o.lender else None,
+        "region": o.region,
+        "loan_ids": sorted(la.loan.id for la in report.loans_at),
         "thresholds": {
             "coverage_threshold_bps": o.coverage_threshold_bps,
             "exposure_warning_bps": o.exposure_warning_bps,

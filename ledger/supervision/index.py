@@ -29,7 +29,7 @@ from ledger.solidity import artifacts
 if TYPE_CHECKING:
     from ledger.engine.client import Ledger
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 WINDOW_BLOCKS = 2_000
 ZERO = "0x" + "00" * 20
 ISSUE_SIGNATURE = "issue(address,uint256,uint64,bytes32)"
@@ -99,7 +99,7 @@ CREATE TABLE IF NOT EXISTS pool (
 );
 CREATE TABLE IF NOT EXISTS members (
     address TEXT PRIMARY KEY, roles INTEGER NOT NULL, status TEXT NOT NULL,
-    net_assets_fen TEXT NOT NULL, admitted_at INTEGER NOT NULL
+    net_assets_fen TEXT NOT NULL, admitted_at INTEGER NOT NULL, region TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS member_events (
     block INTEGER NOT NULL, log_index INTEGER NOT NULL, at INTEGER NOT NULL, tx TEXT NOT NULL,
@@ -627,8 +627,15 @@ class Index:
     def _on_MemberAdmitted(self, a: Any, log: Any) -> None:
         at = self._time(log["blockNumber"])
         self.db.execute(
-            "INSERT OR REPLACE INTO members VALUES (?,?,?,?,?)",
-            (a["account"], int(a["roles"]), "ACTIVE", str(a["netAssetsFen"]), at),
+            "INSERT OR REPLACE INTO members VALUES (?,?,?,?,?,?)",
+            (
+                a["account"],
+                int(a["roles"]),
+                "ACTIVE",
+                str(a["netAssetsFen"]),
+                at,
+                f"{int(a['region']):06d}",
+            ),
         )
         self._member_event(log, a["account"], "ADMITTED", str(a["netAssetsFen"]))
 
@@ -654,6 +661,10 @@ class Index:
             (str(a["newFen"]), a["account"]),
         )
         self._member_event(log, a["account"], "NET_ASSETS", str(a["newFen"]))
+
+    def _on_MemberProfileSet(self, a: Any, log: Any) -> None:
+        # The region is what supervision needs (the report's look-through by region).
+        self._member_event(log, a["account"], "REGION", f"{int(a['region']):06d}")
 
     def _on_PolicyChanged(self, a: Any, log: Any) -> None:
         self.db.execute(

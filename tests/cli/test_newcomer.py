@@ -308,7 +308,7 @@ def test_quote_warns_of_each_rule_the_proposal_then_breaks_on_chain(  # type: ig
     _receivable(run, home, "20,000", "0x" + "a1" * 32)
     ok(run, home, "--as", "supplier1", "receivable", "accept", "1")
     if rule == "ExposureAboveLimit":  # microloan may lend supplier1 at most ¥2,999.99
-        ok(run, home, "member", "set-net-assets", "microloan", "29,999.99")
+        ok(run, home, "--as", "regulator", "member", "set-net-assets", "microloan", "29,999.99")
     tranches = [] if "--tranche" in extra else ["--tranche", "bank:senior:7,000:5%"]
     terms = [*TERMS, *tranches, *extra, "--tranche", "microloan:junior:3,000"]
     quoted = ok(run, home, "--as", "microloan", "loan", "quote", *terms)
@@ -319,7 +319,7 @@ def test_quote_warns_of_each_rule_the_proposal_then_breaks_on_chain(  # type: ig
     # the same rule and the same numbers as the chain's refusal
     assert warned[0].split("refuse it: ")[1] in refused.err
     if rule == "ExposureAboveLimit":
-        assert "`liandai member set-net-assets microloan AMT`" in refused.err
+        assert "`liandai --as REGULATOR member set-net-assets microloan AMT`" in refused.err
 
 
 def test_quote_says_when_it_found_nothing_and_propose_warns_of_thin_collateral(

@@ -40,7 +40,7 @@ def fen_values(data: object) -> Iterator[int]:
 @pytest.fixture
 def big_loan(run, home: Home) -> Home:  # type: ignore[no-untyped-def]
     """Loan #1: ¥214,285,714.29 in two tranches, disbursed, two odd receipts settled."""
-    ok(run, home, "member", "set-net-assets", "microloan", "1,000,000,000")
+    ok(run, home, "--as", "regulator", "member", "set-net-assets", "microloan", "1,000,000,000")
     ok(run, home, "--as", "issuer", "cny", "mint", "bank", "150,000,000")
     ok(run, home, "--as", "issuer", "cny", "mint", "microloan", "64,285,714.29")
     ok(run, home, "--as", "issuer", "cny", "mint", "supplier1", "9,876,543.21")

@@ -25,7 +25,10 @@ def test_every_action_appends_exactly_one_entry_of_its_kind(ledger: Ledger) -> N
         (lambda: ledger.as_signer("core").transfer(newcomer, 5), "ECNY_TRANSFERRED"),
         (lambda: ledger.as_signer("regulator").suspend(newcomer), "MEMBER_SUSPENDED"),
         (lambda: ledger.as_signer("regulator").reinstate(newcomer), "MEMBER_REINSTATED"),
-        (lambda: ledger.set_net_assets(newcomer, 9), "MEMBER_NET_ASSETS_SET"),
+        (
+            lambda: ledger.as_signer("regulator").set_net_assets(newcomer, 9),
+            "MEMBER_NET_ASSETS_SET",
+        ),
         (
             lambda: ledger._send("Membership", "setRoles", newcomer, int(Role.LENDER), gas=400_000),
             "MEMBER_ROLES_CHANGED",

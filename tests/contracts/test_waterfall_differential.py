@@ -4,8 +4,10 @@ Hypothesis generates loans (1–6 tranches, both classes, both principal modes, 
 rates, penalty and grace, fee and provision shares) and receipt sequences at random times
 (before and after maturity, partial and overpaying) arriving as direct repayments, as the
 pledged receivable's payment and as sweeps; loans left open end in a default with the pool's
-cover. Every settlement on-chain must equal `ledger.reference.waterfall` on every part, and sum
-exactly to its receipt.
+cover. Every settlement on-chain must equal `ledger.reference.waterfall` on every part, and
+sum exactly to its receipt. The tech partner's book (DESIGN §6.6) is modelled across cases
+too: some cases first default a loan of the same tech partner and set `tech_fee_npl_bps` at
+random, so receipts run with the fee withheld (to the pool) or paid, as the model decides.
 
 The bulk runs on anvil (the same bytecode, a fast EVM); a smaller run on the embedded chain.
 LIANDAI_DIFF_CASES sets the anvil count (default 2,000; `make test-long` runs 100,000).
@@ -15,11 +17,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import event as note
 from hypothesis import strategies as st
 
 from ledger.engine.client import Ledger
@@ -45,6 +48,8 @@ class World:
     regulator: Ledger
     anvil: bool
     docs: int = 0
+    book: waterfall.TechBook = field(default_factory=waterfall.TechBook)
+    npl_bps: int = 250
 
     def now(self) -> int:
         return int(self.op.chain.w3.eth.get_block("latest")["timestamp"])
@@ -59,6 +64,7 @@ class World:
             return
         rpc = self.op.chain.w3.provider.make_request
         snapshot = rpc("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+        self.book, self.npl_bps = waterfall.TechBook(), 250  # reverted with the chain
         try:
             run_case(self, c)
         finally:
@@ -136,6 +142,11 @@ case = st.fixed_dictionaries(
         "sweep": st.integers(1, 10_000),
         "receipts": st.lists(receipt, min_size=1, max_size=5),
         "default_at_end": st.booleans(),
+        # a defaulted loan of the same tech partner first, and tech_fee_npl_bps
+        "prior": st.one_of(
+            st.none(),
+            st.tuples(st.integers(1, 10**6), st.integers(0, 10_000)),
+        ),
     }
 )
 
@@ -180,8 +191,54 @@ def check(model: waterfall.Settlement, chain: dict[str, object], amount: int) ->
     )
 
 
+def issue(world: World, face: int) -> int:
+    world.docs += 1
+    rid = world.core.receivables.issue(
+        world.borrower.resolve("supplier1"),
+        face,
+        world.now() + 3650 * DAY,
+        world.docs.to_bytes(32, "big"),
+    ).id
+    world.borrower.receivables.accept(rid)
+    return rid
+
+
+def default_prior(world: World, amount: int, npl_bps: int) -> None:
+    """A one-fen-fee loan of the tech partner, defaulted at once; then the NPL threshold."""
+    op, bank = world.op, world.lenders[0]
+    request = LoanRequest(
+        borrower=op.resolve("supplier1"),
+        tranches=[TrancheRequest(lender=op.resolve("bank"), senior=False, amount_fen=amount)],
+        receivable_ids=[issue(world, amount)],
+        rate_bps=0,
+        term_days=1,
+        fee_share_bps=1,
+        tech_partner=op.resolve("tech"),
+    )
+    loan_id = bank.loans.propose(request).id
+    world.borrower.loans.accept(loan_id)
+    bank.loans.fund(loan_id)
+    bank.loans.disburse(loan_id)
+    world.book = world.book.disbursed(amount)
+    world.warp(2 * DAY + 1)
+    pool = bank.loans.pool_balance_fen()
+    bank.loans.declare_default(loan_id)
+    cover = min(pool, amount)
+    world.book = world.book.default(cover, amount - cover)
+    world.regulator.loans.set_policy("tech_fee_npl_bps", npl_bps)
+    world.npl_bps = npl_bps
+
+
+def tech_book_on_chain(world: World) -> waterfall.TechBook:
+    prudential = world.op.contract("Prudential").functions
+    outstanding, defaulted = prudential.techBookOf(world.op.resolve("tech")).call()
+    return waterfall.TechBook(outstanding_fen=outstanding, defaulted_fen=defaulted)
+
+
 def run_case(world: World, c: dict) -> None:  # type: ignore[type-arg]
     op, borrower, core = world.op, world.borrower, world.core
+    if c.get("prior"):
+        default_prior(world, *c["prior"])
     fee = c["fee"]
     provision = min(c["provision"], 10_000 - fee)
     tranches = [
@@ -195,15 +252,8 @@ def run_case(world: World, c: dict) -> None:  # type: ignore[type-arg]
         for senior, amount, coupon, who in c["tranches"]
     ]
     principal = sum(t.amount_fen for t in tranches)
-    world.docs += 1
     face = principal * 2
-    rid = core.receivables.issue(
-        borrower.resolve("supplier1"),
-        face,
-        world.now() + 3650 * DAY,
-        world.docs.to_bytes(32, "big"),
-    ).id
-    borrower.receivables.accept(rid)
+    rid = issue(world, face)
     request = LoanRequest(
         borrower=borrower.resolve("supplier1"),
         tranches=tranches,
@@ -226,6 +276,19 @@ def run_case(world: World, c: dict) -> None:  # type: ignore[type-arg]
     t0 = int(op.chain.w3.eth.get_block(disbursed.block)["timestamp"])
     terms = request.model_terms(t0)
     state = waterfall.LoanState.initial(terms)
+    if fee:  # only loans paying a fee share are in the tech partner's book
+        world.book = world.book.disbursed(principal)
+
+    def settle(amount: int, t: int) -> waterfall.Settlement:
+        nonlocal state
+        withheld = bool(fee) and world.book.fee_withheld(world.npl_bps)
+        note("fee withheld" if withheld else "fee paid" if fee else "no fee")
+        defaulted = state.defaulted
+        model, state = waterfall.settle(terms, state, amount, t, fee_withheld=withheld)
+        if fee:
+            world.book = world.book.repaid(sum(model.principal_fen), defaulted=defaulted)
+        return model
+
     unpaid = face
     sweeping = op.contract("DigitalRMB").functions.sweepOf(borrower.resolve("supplier1")).call()
     for delay, source, amount in c["receipts"]:
@@ -243,13 +306,14 @@ def run_case(world: World, c: dict) -> None:  # type: ignore[type-arg]
         else:
             sent = borrower.loans.repay(loan_id, amount)
         t = int(op.chain.w3.eth.get_block(sent.block)["timestamp"])
-        model, state = waterfall.settle(terms, state, amount, t)
+        model = settle(amount, t)
         check(model, settlement_of(world, sent.receipt, loan_id), amount)
         if state.repaid:
             break
     info = op.contract("LoanBook").functions.loanOf(loan_id).call()
     if state.repaid:
         assert info[0] == 6  # REPAID
+        assert tech_book_on_chain(world) == world.book
         return
     assert info[0] == 5  # DISBURSED
     if c["default_at_end"]:
@@ -258,6 +322,8 @@ def run_case(world: World, c: dict) -> None:  # type: ignore[type-arg]
         sent = op.loans.declare_default(loan_id)
         t = int(op.chain.w3.eth.get_block(sent.block)["timestamp"])
         cover, state = waterfall.cover(terms, state, pool, t)
+        if fee:
+            world.book = world.book.default(cover.used_fen, state.principal_outstanding_fen)
         from web3.logs import DISCARD
 
         (event,) = (
@@ -275,12 +341,13 @@ def run_case(world: World, c: dict) -> None:  # type: ignore[type-arg]
         total = owed_state.interest_due_fen + owed_state.principal_outstanding_fen + 1
         sent = borrower.loans.repay(loan_id, total)
         t = int(op.chain.w3.eth.get_block(sent.block)["timestamp"])
-        model, state = waterfall.settle(terms, state, total, t)
+        model = settle(total, t)
         check(model, settlement_of(world, sent.receipt, loan_id), total)
         assert state.repaid
     # The chain's own view agrees with the model afterwards, too.
     info = op.contract("LoanBook").functions.loanOf(loan_id).call()
     assert info[4] == state.principal_outstanding_fen
+    assert tech_book_on_chain(world) == world.book
 
 
 def cases(count: int):  # type: ignore[no-untyped-def]

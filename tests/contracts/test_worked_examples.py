@@ -19,9 +19,10 @@ from ledger.engine.client import Ledger
 from ledger.engine.loans import LoanRequest, TrancheRequest
 from ledger.engine.setup import initialise
 from ledger.home import Home
-from ledger.models import Admission
+from ledger.models import Admission, Profile
 from ledger.reference import waterfall
 from ledger.roles import Role
+from tests.conftest import PROFILES
 
 pytestmark = pytest.mark.anvil
 
@@ -53,7 +54,12 @@ def chain(run: Any, anvil: str, tmp_path: Path) -> Iterator[Ledger]:
     with Ledger.open(home, rpc=anvil) as ledger:
         for name, (roles, net_assets) in MEMBERS.items():
             ledger.admit(
-                Admission(address=ledger.resolve(name), roles=roles, net_assets_fen=net_assets)
+                Admission(
+                    address=ledger.resolve(name),
+                    roles=roles,
+                    net_assets_fen=net_assets,
+                    profile=PROFILES.get(name, Profile()),
+                )
             )
         issuer = ledger.as_signer("issuer")
         for name, fen in OPENING.items():

@@ -481,6 +481,52 @@ def exposure_is_open_funding(
     ]
 
 
+def prudential_books_match_loans(
+    ledger: Ledger, s: Snapshot, cache: dict[int, tuple[int, str, bytes]]
+) -> list[str]:
+    """DESIGN §6.6's books in the Prudential contract agree with the loans: each lender's
+    book and each (lender, group) exposure are its open funding; each tech partner's book
+    is the outstanding principal of its fee-paying disbursed and defaulted loans, and of it
+    that of the defaulted ones. `cache` keeps each loan's (fee share, tech partner, group)."""
+    book = ledger.contract("LoanBook").functions
+    prudential = ledger.contract("Prudential").functions
+    funded: dict[str, int] = defaultdict(int)
+    groups: dict[tuple[str, bytes], int] = defaultdict(int)
+    techs: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for loan in s.loans.values():
+        if loan.id not in cache:
+            terms = book.termsOf(loan.id).call()
+            group = bytes(prudential.groupOfLoan(loan.id).call())
+            if group == bytes(32):  # no group: the borrower's own key
+                group = bytes(12) + bytes.fromhex(loan.borrower[2:])
+            cache[loan.id] = (int(terms[6]), to_checksum_address(terms[1]), group)
+        fee, tech, group = cache[loan.id]
+        if loan.status in EXPOSED:
+            for t in loan.tranches:
+                if t.funded:
+                    funded[t.lender] += t.amount
+                    groups[(t.lender, group)] += t.amount
+        if fee and loan.status in ("DISBURSED", "DEFAULTED"):
+            techs[tech][0] += loan.outstanding
+            if loan.status == "DEFAULTED":
+                techs[tech][1] += loan.outstanding
+    problems = []
+    lenders = {t.lender for loan in s.loans.values() for t in loan.tranches}
+    for lender in lenders:
+        got = prudential.bookOf(lender).call()
+        if got != funded[lender]:
+            problems.append(f"book of {lender} is {got}, open funding {funded[lender]}")
+    for (lender, group), want in groups.items():
+        got = prudential.groupExposureOf(lender, group).call()
+        if got != want:
+            problems.append(f"exposure of {lender} to group {group.hex()} is {got}, not {want}")
+    for tech, want in techs.items():
+        got = list(prudential.techBookOf(tech).call())
+        if got != want:
+            problems.append(f"tech book of {tech} is {got}, loans say {want}")
+    return problems
+
+
 @dataclass
 class TrailWatcher:
     """Checks the audit trail entry by entry as it grows: each entry's hash recomputes, it
@@ -581,6 +627,11 @@ class Deployed:
         return self.ledger
 
     def warp(self, seconds: int) -> None:
-        """The next block is at least `seconds` later (mined at once)."""
-        rpc(self.ledger, "evm_increaseTime", [seconds])
+        """The next block is `seconds` after the latest (mined at once)."""
+        rpc(self.ledger, "evm_setNextBlockTimestamp", [self.now() + seconds])
         rpc(self.ledger, "evm_mine")
+
+    def fix_block_times(self) -> None:
+        """Each block one second after the last, whatever the wall clock: a run replayed
+        from a snapshot then sees the same times, so the same interest and the same draws."""
+        rpc(self.ledger, "anvil_setBlockTimestampInterval", [1])

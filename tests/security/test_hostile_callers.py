@@ -32,7 +32,7 @@ from ledger.engine.client import Ledger
 from ledger.engine.deploy import SUITE
 from ledger.engine.loans import LoanRequest, TrancheRequest
 from ledger.errors import ContractRefusal, LedgerError
-from ledger.models import Admission
+from ledger.models import Admission, Profile
 from ledger.roles import Role
 from ledger.solidity import artifacts
 from tests.security import support
@@ -67,7 +67,20 @@ def send(ledger: Ledger, to: str, data: str, gas: int = 3_000_000) -> Any:
 
 
 def admit(world: Deployed, address: str, roles: Role, net_assets: int = 0) -> None:
-    world.ledger.admit(Admission(address=address, roles=int(roles), net_assets_fen=net_assets))
+    """Admit as the operator; a lender gets a bank licence, REGULATOR comes from the
+    regulator (the operator may not grant it)."""
+    profile = Profile(licence="BANK") if roles & Role.LENDER else Profile()
+    world.ledger.admit(
+        Admission(
+            address=address,
+            roles=int(roles) & ~int(Role.REGULATOR),
+            net_assets_fen=net_assets,
+            profile=profile,
+        )
+    )
+    if roles & Role.REGULATOR:
+        regulator = world.ledger.as_signer("regulator")
+        regulator._send("Membership", "setRoles", address, int(roles), gas=400_000)
 
 
 class Hostile:

@@ -30,7 +30,11 @@ Many steps are refused by the contracts; that is part of the test. After every s
    exactly when the borrower's consent to it is granted, not revoked and not expired and
    the lender is an active LENDER, and each consent on-chain (granted, expiry, revoked,
    query count) is what the grants, revocations and queries made of it;
-9. the audit trail verifies: each new entry hashes correctly, links to its predecessor with
+9. the Prudential contract's books (DESIGN §6.6) agree with the loans: each lender's
+   funded book and its exposure to each related group are its open funding; the tech
+   partner's book is the outstanding principal of its fee-paying live loans, and of it
+   that of the defaulted ones;
+10. the audit trail verifies: each new entry hashes correctly, links to its predecessor with
    no gap in `seq`, and the last equals `head()` (incrementally, every step); and the full
    verifier (`ledger.audit.trail.verify_trail`, event bindings included) passes at the end of
    every run.
@@ -167,6 +171,7 @@ def build_world(home: Home, url: str) -> World:
     snap = Lens(ledger, lens, holders).read()
     assert watcher.check(ledger, snap) == []
     names = {ledger.resolve(n): n for n in MEMBERS}
+    deployed.fix_block_times()
     return World(
         deployed, deployed.snapshot(), holders, lens.address, books, watcher.state(), names
     )
@@ -269,7 +274,11 @@ class LedgerMachine(RuleBasedStateMachine):
         self.suspended: set[str] = set()
         # (borrower, lender) → [granted_at, expires_at, revoked_at, queries]
         self.consents: dict[tuple[str, str], list[int]] = {}
+<<<<<<< HEAD
         self.booked: dict[tuple[int, int], int] = {}  # (loan, tranche) bought → its booking
+=======
+        self.terms: dict[int, tuple[int, str, bytes]] = {}
+>>>>>>> main
         self._snap: Snapshot | None = None
         self.steps = -1  # invariants run once before the first step
         self.w.runs += 1
@@ -677,6 +686,11 @@ class LedgerMachine(RuleBasedStateMachine):
         assert support.exposure_is_open_funding(self.snap, self.booked) == []
 
     @invariant()
+    def the_prudential_books_agree_with_the_loans(self) -> None:
+        problems = support.prudential_books_match_loans(self.ledger, self.snap, self.terms)
+        assert problems == []
+
+    @invariant()
     def every_settlement_splits_exactly(self) -> None:
         assert self.books.problems == []
 
@@ -747,8 +761,12 @@ def test_named_invariants_hold_after_every_random_step(
         f"invariants, quarter {quarter}: {world.runs} runs ({world.full_runs} of {STEPS} "
         f"steps), {steps} steps ({world.transactions} transactions, {world.refused} refused "
         f"by the contracts; {world.settlements} settlements, {world.defaults} defaults, "
+<<<<<<< HEAD
         f"{world.queries} credit-file queries, {world.sales} tranche sales), 9 named "
         "invariants after every step, "
+=======
+        f"{world.queries} credit-file queries), 10 named invariants after every step, "
+>>>>>>> main
         "trail of up to "
         f"{world.entries} entries verified after every run, {elapsed:.0f} s"
     )
