@@ -174,15 +174,12 @@ def _receivables_and_loans(op: Ledger) -> dict[str, int]:
     gas["pool.contribute"] = contribute.gas_used
     gas.update(_batch(op, supplier, due))
     gas.update(_default_and_audit(op, loans[5]))
-<<<<<<< HEAD
-    gas.update(_tranche_sale(op, loans[2]))
-    gas.update(_securitisation(op, supplier, _year_ahead(op)))
-=======
     # The tech partner's defaulted principal is now far above tech_fee_npl_bps of its
     # outstanding: a receipt's fee share goes to the pool (DESIGN §6.6).
     withheld = s1.loans.repay(loans[2], 10_000_00)
     gas["loan.settle.fee_withheld.2_tranches"] = withheld.gas_used
->>>>>>> main
+    gas.update(_tranche_sale(op, loans[2]))
+    gas.update(_securitisation(op, supplier, _year_ahead(op)))
     gas.update(_consent(op))
     gas.update(_held_cancel_and_sweep(op, supplier, _year_ahead(op)))
     return gas
@@ -249,9 +246,9 @@ def _securitisation(op: Ledger, supplier: str, due: int) -> dict[str, int]:
 
 
 def _tranche_sale(op: Ledger, loan_id: int) -> dict[str, int]:
-    """bank sells its junior tranche of the 2-tranche loan to a newly admitted lender."""
+    """bank sells its junior tranche of the 2-tranche loan to the newcomer, a licensed bank
+    admitted above (Prudential books the tranche to it and releases it from bank)."""
     buyer = op.resolve("newcomer")
-    op.admit(Admission(address=buyer, roles=Role.LENDER, net_assets_fen=10**15))
     op.as_signer("issuer").mint(buyer, 10**12)
     offer = op.as_signer("bank").tranches.offer(loan_id, 1, buyer, 50_000_00, 7)
     sale = op.as_signer("newcomer").tranches.buy(loan_id, 1)

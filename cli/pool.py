@@ -88,7 +88,7 @@ def policy_show(app: App, as_json: bool) -> None:
     from ledger.money import format_fen
 
     def shown(name: str, value: int) -> str:
-        if name == "default_days":
+        if name.endswith("_days"):
             return f"{value} days"
         if name.endswith("_fen"):
             return format_fen(value)
@@ -99,14 +99,7 @@ def policy_show(app: App, as_json: bool) -> None:
     table(
         "policy",
         ["parameter", "value"],
-<<<<<<< HEAD
-        [
-            [name, f"{value} days" if name.endswith("_days") else format_bps(value)]
-            for name, value in p.model_dump().items()
-        ],
-=======
         [[name, shown(name, value)] for name, value in p.model_dump().items()],
->>>>>>> main
     )
 
 
@@ -120,12 +113,8 @@ def policy_show(app: App, as_json: bool) -> None:
 @json_option
 @pass_app
 def policy_set(app: App, name: str, value: str, as_json: bool) -> None:
-<<<<<<< HEAD
-    """Change one parameter: rates as 10% or 1000bps, default_days and claim_days in days."""
-=======
     """Change one parameter (a national regulator only): rates as 10% or 1000bps,
-    default_days a number of days, *_fen amounts in yuan, max_book_x100 hundredths."""
->>>>>>> main
+    default_days and claim_days in days, *_fen amounts in yuan, max_book_x100 hundredths."""
     from cli.context import bad_input_as_usage
     from ledger.engine.loans import DAY_PARAMETERS, POLICY_NAMES
     from ledger.errors import BadInput
@@ -135,15 +124,9 @@ def policy_set(app: App, name: str, value: str, as_json: bool) -> None:
     with bad_input_as_usage():
         if name not in POLICY_NAMES:
             raise BadInput(f"unknown policy parameter {name!r} (one of {', '.join(POLICY_NAMES)})")
-<<<<<<< HEAD
-        if name in DAY_PARAMETERS:
-            if not value.isascii() or not value.isdigit():
-                raise BadInput(f"{name} {value!r} is not a whole number of days")
-=======
-        if name in ("default_days", "max_book_x100"):
+        if name in (*DAY_PARAMETERS, "max_book_x100"):
             if not value.isascii() or not value.isdigit():
                 raise BadInput(f"{name} {value!r} is not a whole number")
->>>>>>> main
             number = int(value)
         elif name.endswith("_fen"):
             from ledger.money import parse_amount

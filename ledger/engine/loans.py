@@ -45,18 +45,16 @@ POLICY_NAMES = (
     "max_fee_share_bps",
     "max_single_borrower_bps",
     "default_days",
-<<<<<<< HEAD
-    # IPolicy.DealParams (DESIGN §6.5)
-    "max_servicing_fee_bps",
-    "min_retention_bps",
-    "claim_days",
-=======
+    # DESIGN §6.6
     "max_online_individual_fen",
     "max_online_business_fen",
     "max_related_group_bps",
     "max_book_x100",
     "tech_fee_npl_bps",
->>>>>>> main
+    # IPolicy.DealParams (DESIGN §6.5)
+    "max_servicing_fee_bps",
+    "min_retention_bps",
+    "claim_days",
 )
 DAY_PARAMETERS = ("default_days", "claim_days")
 # Gas limits: explicit so no node estimates, sized from what the transaction loops over.
@@ -275,17 +273,14 @@ class PolicyView(BaseModel):
     max_fee_share_bps: int
     max_single_borrower_bps: int
     default_days: int
-<<<<<<< HEAD
-    max_servicing_fee_bps: int
-    min_retention_bps: int
-    claim_days: int
-=======
     max_online_individual_fen: int
     max_online_business_fen: int
     max_related_group_bps: int
     max_book_x100: int
     tech_fee_npl_bps: int
->>>>>>> main
+    max_servicing_fee_bps: int
+    min_retention_bps: int
+    claim_days: int
 
 
 class Loans:

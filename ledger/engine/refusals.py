@@ -135,8 +135,18 @@ _RULES: dict[str, str] = {
     "(no 兜底)",
     "ExposureAboveLimit": "compliance max_single_borrower_bps: {lender}'s exposure to {borrower} "
     "would be {exposureFen}, above its limit of {limitFen} (the limit is a share of its "
-<<<<<<< HEAD
-    "registered net assets: `liandai member set-net-assets {lender} AMT`)",
+    "registered net assets, which a regulator sets: "
+    "`liandai --as REGULATOR member set-net-assets {lender} AMT`)",
+    # prudential rules (DESIGN §6.6)
+    "OnlineCapExceeded": "compliance max_online_{kindCap}_fen: online micro-lender {lender}'s "
+    "exposure to {borrower} ({kind}) would be {exposureFen}, above the cap of {capFen}",
+    "RelatedGroupAboveLimit": "compliance max_related_group_bps: {lender}'s exposure to the "
+    "related group {group} would be {exposureFen}, above its limit of {limitFen}",
+    "BookAboveLimit": "compliance max_book_x100: micro-lender {lender}'s funded book would be "
+    "{bookFen}, above its limit of {limitFen}",
+    "NotLoanBookCaller": "prudential: only the loan book reports loans, not {caller}",
+    "NationalRegulatorOnly": "policy: only a national regulator (region 000000) sets policy; "
+    "{regulator} is a regulator of region {region}",
     "NotTrancheMarket": "loans: only the tranche market moves a tranche, not {caller}",
     "UnknownTranche": "loans: loan #{loanId} has {trancheCount} tranches; there is no tranche "
     "{index}",
@@ -205,20 +215,6 @@ _RULES: dict[str, str] = {
     "AlreadyInitialised": "abs: this note token is already bound to its class",
     "FailedDeployment": "abs: a note token could not be created",
     "InsufficientBalance": "abs: the securitisation contract holds {balance}, needs {needed}",
-=======
-    "registered net assets, which a regulator sets: "
-    "`liandai --as REGULATOR member set-net-assets {lender} AMT`)",
-    # prudential rules (DESIGN §6.6)
-    "OnlineCapExceeded": "compliance max_online_{kindCap}_fen: online micro-lender {lender}'s "
-    "exposure to {borrower} ({kind}) would be {exposureFen}, above the cap of {capFen}",
-    "RelatedGroupAboveLimit": "compliance max_related_group_bps: {lender}'s exposure to the "
-    "related group {group} would be {exposureFen}, above its limit of {limitFen}",
-    "BookAboveLimit": "compliance max_book_x100: micro-lender {lender}'s funded book would be "
-    "{bookFen}, above its limit of {limitFen}",
-    "NotLoanBookCaller": "prudential: only the loan book reports loans, not {caller}",
-    "NationalRegulatorOnly": "policy: only a national regulator (region 000000) sets policy; "
-    "{regulator} is a regulator of region {region}",
->>>>>>> main
     # policy and pool
     "UnknownParameter": "policy: no parameter named {name}",
     "ParameterOutOfRange": "policy: {name} = {value} is out of range (0 to {max})",
@@ -251,12 +247,16 @@ _RULES: dict[str, str] = {
 
 _ROLE_ARGS = {"roles", "required", "held", "anyOf", "oldRoles", "newRoles"}
 _FEN_ARGS = {"balance", "needed", "allowance"}
-<<<<<<< HEAD
-_TIME_ARGS = {"maturityAt", "nowAt", "earliestAt", "revokedAt", "expiresAt", "nextAt"}
-=======
-_TIME_ARGS = {"maturityAt", "nowAt", "earliestAt", "revokedAt", "expiresAt", "expiredAt"}
+_TIME_ARGS = {
+    "maturityAt",
+    "nowAt",
+    "earliestAt",
+    "revokedAt",
+    "expiresAt",
+    "nextAt",
+    "expiredAt",
+}
 _REGION_ARGS = {"region", "jurisdiction"}
->>>>>>> main
 _RECEIVABLE_STATUS = [
     "NONE",
     "PENDING",

@@ -56,22 +56,13 @@ DEV_LICENCE_EXPIRY = 1_924_963_199
 # 440300 Shenzhen, 000000 national.
 DEV_CONSORTIUM: tuple[DevMember, ...] = (
     DevMember("issuer", Role.ECNY_ISSUER),
-<<<<<<< HEAD
-    DevMember("core", Role.CORE_ENTERPRISE),
-    DevMember("supplier1", Role.SUPPLIER),
-    DevMember("supplier2", Role.SUPPLIER),
-    DevMember("bank", Role.LENDER, 5_000_000_000_00),
-    DevMember("microloan", Role.LENDER, 300_000_000_00),
-    DevMember("fund", Role.LENDER, 1_000_000_000_00),
-    DevMember("tech", Role.TECH_PARTNER),
-=======
     DevMember("core", Role.CORE_ENTERPRISE, region="440100", kind="LARGE"),
     DevMember("supplier1", Role.SUPPLIER, region="440100", kind="SME"),
     DevMember("supplier2", Role.SUPPLIER, region="440300", kind="MICRO"),
     DevMember("bank", Role.LENDER, 5_000_000_000_00, licence="BANK", region="440100"),
     DevMember("microloan", Role.LENDER, 300_000_000_00, licence="MICROLOAN", region="440100"),
+    DevMember("fund", Role.LENDER, 1_000_000_000_00, licence="BANK", region="440100"),
     DevMember("tech", Role.TECH_PARTNER, region="440300"),
->>>>>>> main
     DevMember("auditor", Role.AUDITOR),
     DevMember("regulator", Role.REGULATOR),
     DevMember("investor", Role.INVESTOR),

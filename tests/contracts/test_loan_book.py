@@ -546,17 +546,14 @@ def test_out_of_range_and_unknown_policy_values_are_refused(w: World) -> None:
         "max_fee_share_bps": 10_000,
         "max_single_borrower_bps": 10_000,
         "default_days": 3_650,
-<<<<<<< HEAD
-        "max_servicing_fee_bps": 10_000,
-        "min_retention_bps": 10_000,
-        "claim_days": 3_650,
-=======
         "max_online_individual_fen": 2**64 - 1,
         "max_online_business_fen": 2**64 - 1,
         "max_related_group_bps": 10_000,
         "max_book_x100": 65_535,
         "tech_fee_npl_bps": 10_000,
->>>>>>> main
+        "max_servicing_fee_bps": 10_000,
+        "min_retention_bps": 10_000,
+        "claim_days": 3_650,
     }
     before = w.ledger.audit_head()
     for name, top in maxima.items():

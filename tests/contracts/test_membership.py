@@ -61,9 +61,6 @@ def test_admitting_twice_or_with_no_role_is_refused(ledger: Ledger) -> None:
     # The contract checks roles itself: bypass the client's model validation.
     with pytest.raises(ContractRefusal) as exc:
         ledger._send(
-<<<<<<< HEAD
-            "Membership", "admit", Account.create().address, 1 << 10, b"\0" * 32, 0, gas=400_000
-=======
             "Membership",
             "admit",
             Account.create().address,
@@ -72,7 +69,6 @@ def test_admitting_twice_or_with_no_role_is_refused(ledger: Ledger) -> None:
             0,
             NO_PROFILE,
             gas=400_000,
->>>>>>> main
         )
     assert refusal(exc) == "InvalidRoles"
     with pytest.raises(ContractRefusal) as exc:
@@ -80,7 +76,7 @@ def test_admitting_twice_or_with_no_role_is_refused(ledger: Ledger) -> None:
             "Membership",
             "admit",
             Account.create().address,
-            1 << 9,
+            1 << 10,
             b"\0" * 32,
             0,
             NO_PROFILE,

@@ -482,12 +482,18 @@ def exposure_is_open_funding(
 
 
 def prudential_books_match_loans(
-    ledger: Ledger, s: Snapshot, cache: dict[int, tuple[int, str, bytes]]
+    ledger: Ledger,
+    s: Snapshot,
+    cache: dict[int, tuple[int, str, bytes]],
+    booked: Mapping[tuple[int, int], int] | None = None,
 ) -> list[str]:
     """DESIGN §6.6's books in the Prudential contract agree with the loans: each lender's
-    book and each (lender, group) exposure are its open funding; each tech partner's book
+    book and each (lender, group) exposure are its open funding, where a bought tranche
+    (DESIGN §6.3) counts for its buyer what was outstanding when it bought it (`booked`, as
+    in `exposure_is_open_funding`) and no longer for its seller; each tech partner's book
     is the outstanding principal of its fee-paying disbursed and defaulted loans, and of it
     that of the defaulted ones. `cache` keeps each loan's (fee share, tech partner, group)."""
+    booked = booked or {}
     book = ledger.contract("LoanBook").functions
     prudential = ledger.contract("Prudential").functions
     funded: dict[str, int] = defaultdict(int)
@@ -502,10 +508,11 @@ def prudential_books_match_loans(
             cache[loan.id] = (int(terms[6]), to_checksum_address(terms[1]), group)
         fee, tech, group = cache[loan.id]
         if loan.status in EXPOSED:
-            for t in loan.tranches:
+            for i, t in enumerate(loan.tranches):
                 if t.funded:
-                    funded[t.lender] += t.amount
-                    groups[(t.lender, group)] += t.amount
+                    amount = booked.get((loan.id, i), t.amount)
+                    funded[t.lender] += amount
+                    groups[(t.lender, group)] += amount
         if fee and loan.status in ("DISBURSED", "DEFAULTED"):
             techs[tech][0] += loan.outstanding
             if loan.status == "DEFAULTED":

@@ -686,15 +686,6 @@ MATRIX: list[Row] = [
 ]
 
 
-def _abi_type(param: dict[str, Any]) -> str:
-    """A parameter's canonical type, tuples spelled out: `(uint256[],address)`."""
-    kind = str(param["type"])
-    if kind.startswith("tuple"):
-        inner = ",".join(_abi_type(c) for c in param["components"])
-        return f"({inner}){kind.removeprefix('tuple')}"
-    return kind
-
-
 def state_changing_functions() -> set[str]:
     """`Contract.name(types)` of every non-view function the deployed suite exposes."""
     out = set()
@@ -704,11 +695,7 @@ def state_changing_functions() -> set[str]:
                 continue
             if entry["stateMutability"] == "pure" and entry["name"] == "decimals":
                 continue
-<<<<<<< HEAD
-            types = ",".join(_abi_type(i) for i in entry["inputs"])
-=======
             types = ",".join(_canonical(i) for i in entry["inputs"])
->>>>>>> main
             out.add(f"{name}.{entry['name']}({types})")
     return out
 
@@ -752,16 +739,11 @@ def build_fixture(world: Deployed) -> Fixture:
     for name in ROLE_ACCOUNT.values():  # core lets every role's account spend 1,000 fen
         data = encode_call(op, "DigitalRMB", "approve", f.a(name), 1_000)
         core.sender.transact(f.c("DigitalRMB"), data, gas=200_000, simulate=False)
-<<<<<<< HEAD
     for address, roles in ((VICTIM, Role.SUPPLIER), (OMNI, Role(0xFF) | Role.INVESTOR)):
-        op.admit(Admission(address=address, roles=int(roles)))
-=======
-    for address, roles in ((VICTIM, Role.SUPPLIER), (OMNI, Role(0xFF))):
         # REGULATOR is the regulator's to grant: the operator admits with the rest
         op.admit(Admission(address=address, roles=int(roles) & ~int(Role.REGULATOR)))
         if roles & Role.REGULATOR:
             regulator._send("Membership", "setRoles", address, int(roles), gas=400_000)
->>>>>>> main
         regulator.suspend(address)
     # a second national regulator, to suspend the first (an operator cannot)
     second = op.keyring.create("regulator2", dev=True).address

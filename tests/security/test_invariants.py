@@ -274,11 +274,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.suspended: set[str] = set()
         # (borrower, lender) → [granted_at, expires_at, revoked_at, queries]
         self.consents: dict[tuple[str, str], list[int]] = {}
-<<<<<<< HEAD
         self.booked: dict[tuple[int, int], int] = {}  # (loan, tranche) bought → its booking
-=======
         self.terms: dict[int, tuple[int, str, bytes]] = {}
->>>>>>> main
         self._snap: Snapshot | None = None
         self.steps = -1  # invariants run once before the first step
         self.w.runs += 1
@@ -687,7 +684,9 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @invariant()
     def the_prudential_books_agree_with_the_loans(self) -> None:
-        problems = support.prudential_books_match_loans(self.ledger, self.snap, self.terms)
+        problems = support.prudential_books_match_loans(
+            self.ledger, self.snap, self.terms, self.booked
+        )
         assert problems == []
 
     @invariant()
@@ -761,12 +760,8 @@ def test_named_invariants_hold_after_every_random_step(
         f"invariants, quarter {quarter}: {world.runs} runs ({world.full_runs} of {STEPS} "
         f"steps), {steps} steps ({world.transactions} transactions, {world.refused} refused "
         f"by the contracts; {world.settlements} settlements, {world.defaults} defaults, "
-<<<<<<< HEAD
-        f"{world.queries} credit-file queries, {world.sales} tranche sales), 9 named "
+        f"{world.queries} credit-file queries, {world.sales} tranche sales), 10 named "
         "invariants after every step, "
-=======
-        f"{world.queries} credit-file queries), 10 named invariants after every step, "
->>>>>>> main
         "trail of up to "
         f"{world.entries} entries verified after every run, {elapsed:.0f} s"
     )
