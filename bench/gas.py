@@ -182,6 +182,7 @@ def _receivables_and_loans(op: Ledger) -> dict[str, int]:
     gas.update(_securitisation(op, supplier, _year_ahead(op)))
     gas.update(_consent(op))
     gas.update(_held_cancel_and_sweep(op, supplier, _year_ahead(op)))
+    gas.update(_cover(op, supplier))
     return gas
 
 
@@ -255,44 +256,129 @@ def _tranche_sale(op: Ledger, loan_id: int) -> dict[str, int]:
     return {"tranche.offer": offer.gas_used, "tranche.buy": _gas(op, sale.tx)}
 
 
+def _cover(op: Ledger, supplier: str) -> dict[str, int]:
+    """A 2-tranche loan with 3 cover layers (DESIGN §6.2): a guarantee with a margin, an
+    insurance without, the debtor's repurchase with a margin; its default (margins, the pool,
+    one principal-only receipt), a partial honour, a breach, and the late receivable payment
+    that pays back the pool and the layers."""
+    from ledger.engine.loans import CoverRequest, LoanRequest, TrancheRequest
+
+    gas: dict[str, int] = {}
+    op.admit(Admission(address=op.resolve("guarantor"), roles=Role.GUARANTOR))
+    op.admit(Admission(address=op.resolve("insurer"), roles=Role.GUARANTOR))
+    issuer, core, s1 = op.as_signer("issuer"), op.as_signer("core"), op.as_signer("supplier1")
+    for name in ("guarantor", "insurer"):
+        issuer.mint(op.resolve(name), 10**10)
+    now = int(op.chain.w3.eth.get_block("latest")["timestamp"])
+    doc = core.receivables.issue(supplier, 600_000_00, now + 90 * 86_400, keccak(text="cover"))
+    s1.receivables.accept(doc.id)
+    request = LoanRequest(
+        borrower=supplier,
+        tranches=[
+            TrancheRequest(
+                lender=op.resolve("bank"), senior=True, amount_fen=560_000_00, coupon_bps=500
+            ),
+            TrancheRequest(lender=op.resolve("microloan"), senior=False, amount_fen=240_000_00),
+        ],
+        receivable_ids=[doc.id],
+        rate_bps=1000,
+        term_days=90,
+        fee_share_bps=2000,
+        provision_share_bps=1000,
+        tech_partner=op.resolve("tech"),
+        covers=[
+            CoverRequest(
+                provider=op.resolve("guarantor"),
+                kind="GUARANTEE",
+                share_bps=4000,
+                cap_fen=300_000_00,
+                margin_fen=50_000_00,
+            ),
+            CoverRequest(
+                provider=op.resolve("insurer"),
+                kind="INSURANCE",
+                share_bps=3000,
+                cap_fen=1_000_000_00,
+            ),
+            CoverRequest(
+                provider=op.resolve("core"),
+                kind="REPURCHASE",
+                share_bps=1000,
+                cap_fen=100_000_00,
+                margin_fen=10_000_00,
+            ),
+        ],
+    )
+    originator = op.as_signer("microloan")
+    proposed = originator.loans.propose(request)
+    gas["loan.propose.2_tranches_3_cover_layers"] = _gas(op, proposed.tx)
+    s1.loans.accept(proposed.id)
+    gas["cover.accept.with_margin"] = op.as_signer("guarantor").covers.accept(proposed.id).gas_used
+    gas["cover.accept.no_margin"] = op.as_signer("insurer").covers.accept(proposed.id).gas_used
+    core.covers.accept(proposed.id)
+    op.as_signer("bank").loans.fund(proposed.id)
+    originator.loans.fund(proposed.id)
+    originator.loans.disburse(proposed.id)
+    op.chain.advance_time((90 + 90 + 1) * 86_400)
+    gas["loan.default.3_cover_layers"] = (
+        op.as_signer("bank").loans.declare_default(proposed.id).gas_used
+    )
+    gas["cover.honour.partial"] = (
+        op.as_signer("guarantor").covers.honour(proposed.id, 0, 10_000_00).gas_used
+    )
+    op.chain.advance_time(31 * 86_400)
+    gas["cover.breach"] = op.as_signer("bank").covers.breach(proposed.id, 1).gas_used
+    unpaid = op.covers.view(proposed.id).layers[1].unpaid_fen
+    op.as_signer("insurer").covers.honour(proposed.id, 1, unpaid)  # late, after the breach
+    pay = core.receivables.pay(doc.id, 600_000_00)
+    assert op.events("CoverBook", "CoverReimbursed"), "the recovery must reimburse cover"
+    gas["loan.settle.recovery_reimbursing_3_layers_and_pool"] = pay.gas_used
+    return gas
+
+
+def _funded_loan(op: Ledger, supplier: str, due: int, label: str, sweep_bps: int = 0) -> int:
+    """The bench's standard loan, funded: microloan senior 100,000 at 5%, bank junior
+    100,000; 10% for 90 days; fee 20% to tech, provision 10%; against a fresh receivable."""
+    from ledger.engine.loans import LoanRequest, TrancheRequest
+
+    core, s1 = op.as_signer("core"), op.as_signer("supplier1")
+    originator, bank = op.as_signer("microloan"), op.as_signer("bank")
+    doc = core.receivables.issue(supplier, 1_000_000_00, due, keccak(text=label))
+    s1.receivables.accept(doc.id)
+    request = LoanRequest(
+        borrower=supplier,
+        tranches=[
+            TrancheRequest(
+                lender=op.resolve("microloan"), senior=True, amount_fen=100_000_00, coupon_bps=500
+            ),
+            TrancheRequest(lender=op.resolve("bank"), senior=False, amount_fen=100_000_00),
+        ],
+        receivable_ids=[doc.id],
+        rate_bps=1000,
+        term_days=90,
+        fee_share_bps=2000,
+        provision_share_bps=1000,
+        tech_partner=op.resolve("tech"),
+        sweep_bps=sweep_bps,
+    )
+    lid = originator.loans.propose(request).id
+    s1.loans.accept(lid)
+    originator.loans.fund(lid)
+    bank.loans.fund(lid)
+    return lid
+
+
 def _held_cancel_and_sweep(op: Ledger, supplier: str, due: int) -> dict[str, int]:
     """DESIGN §6.1 and the sweep: a settlement whose senior lender and tech partner are
     suspended (their shares held), the claim after reinstatement, a cancellation refunding
     two lenders, a payment into a sweeping borrower's wallet, and another loan's residual
     swept by the sweeping loan."""
-    from ledger.engine.loans import LoanRequest, TrancheRequest
 
     core, s1 = op.as_signer("core"), op.as_signer("supplier1")
-    originator, bank = op.as_signer("microloan"), op.as_signer("bank")
-    regulator = op.as_signer("regulator")
+    originator, regulator = op.as_signer("microloan"), op.as_signer("regulator")
 
     def loan(label: str, sweep_bps: int = 0) -> int:
-        doc = core.receivables.issue(supplier, 1_000_000_00, due, keccak(text=label))
-        s1.receivables.accept(doc.id)
-        request = LoanRequest(
-            borrower=supplier,
-            tranches=[
-                TrancheRequest(
-                    lender=op.resolve("microloan"),
-                    senior=True,
-                    amount_fen=100_000_00,
-                    coupon_bps=500,
-                ),
-                TrancheRequest(lender=op.resolve("bank"), senior=False, amount_fen=100_000_00),
-            ],
-            receivable_ids=[doc.id],
-            rate_bps=1000,
-            term_days=90,
-            fee_share_bps=2000,
-            provision_share_bps=1000,
-            tech_partner=op.resolve("tech"),
-            sweep_bps=sweep_bps,
-        )
-        lid = originator.loans.propose(request).id
-        s1.loans.accept(lid)
-        originator.loans.fund(lid)
-        bank.loans.fund(lid)
-        return lid
+        return _funded_loan(op, supplier, due, label, sweep_bps)
 
     gas: dict[str, int] = {}
     held = loan("held")
@@ -371,36 +457,11 @@ def _default_and_audit(op: Ledger, loan_id: int) -> dict[str, int]:
 def _batch(op: Ledger, supplier: str, due: int) -> dict[str, int]:
     """Gas per receipt of `repayMany` at batch sizes 1, 10 and 50, each over distinct
     2-tranche loans in the same state (one earlier receipt each, a month of interest due)."""
-    from ledger.engine.loans import LoanRequest, TrancheRequest
 
-    core, s1 = op.as_signer("core"), op.as_signer("supplier1")
-    originator, bank = op.as_signer("microloan"), op.as_signer("bank")
+    s1, originator = op.as_signer("supplier1"), op.as_signer("microloan")
     ids = []
     for i in range(61):
-        doc = core.receivables.issue(supplier, 1_000_000_00, due, keccak(text=f"batch {i}"))
-        s1.receivables.accept(doc.id)
-        request = LoanRequest(
-            borrower=supplier,
-            tranches=[
-                TrancheRequest(
-                    lender=op.resolve("microloan"),
-                    senior=True,
-                    amount_fen=100_000_00,
-                    coupon_bps=500,
-                ),
-                TrancheRequest(lender=op.resolve("bank"), senior=False, amount_fen=100_000_00),
-            ],
-            receivable_ids=[doc.id],
-            rate_bps=1000,
-            term_days=90,
-            fee_share_bps=2000,
-            provision_share_bps=1000,
-            tech_partner=op.resolve("tech"),
-        )
-        lid = originator.loans.propose(request).id
-        s1.loans.accept(lid)
-        originator.loans.fund(lid)
-        bank.loans.fund(lid)
+        lid = _funded_loan(op, supplier, due, f"batch {i}")
         originator.loans.disburse(lid)
         ids.append(lid)
     s1.loans.repay_many([(lid, 1_000_00) for lid in ids])

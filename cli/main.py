@@ -33,6 +33,7 @@ COMMANDS = {
     "cny": "cli.cny:cny",
     "receivable": "cli.receivable:receivable",
     "loan": "cli.loan:loan",
+    "cover": "cli.pool:cover",
     "pool": "cli.pool:pool",
     "tranche": "cli.markets.tranche:tranche",
     "abs": "cli.markets.abs:abs_",

@@ -49,6 +49,8 @@ contract DigitalRMB is ERC20, IDigitalRMB, AuditedEngine {
     /// @notice Engine: securitisation; each deal keeps its money in its own account,
     /// `dealAccount(dealId)`, which it moves as an engine.
     address public immutable securitisation;
+    /// @notice Engine: cover book (margins, cover at default, reimbursement of cover).
+    address public immutable coverBook;
 
     /*//////////////////////////////////////////////////////////////
                                  STORAGE
@@ -69,6 +71,7 @@ contract DigitalRMB is ERC20, IDigitalRMB, AuditedEngine {
     /// @param provisionPool_ the provision pool
     /// @param trancheMarket_ the tranche market
     /// @param securitisation_ the securitisation contract
+    /// @param coverBook_ the cover book
     constructor(
         IAuditTrail trail,
         IMembership members,
@@ -76,7 +79,8 @@ contract DigitalRMB is ERC20, IDigitalRMB, AuditedEngine {
         address loanBook_,
         address provisionPool_,
         address trancheMarket_,
-        address securitisation_
+        address securitisation_,
+        address coverBook_
     ) ERC20("Digital RMB (liandai e-CNY)", "eCNY") AuditedEngine(trail) {
         membership = members;
         receivables = receivables_;
@@ -84,6 +88,7 @@ contract DigitalRMB is ERC20, IDigitalRMB, AuditedEngine {
         provisionPool = provisionPool_;
         trancheMarket = trancheMarket_;
         securitisation = securitisation_;
+        coverBook = coverBook_;
     }
 
     /// @notice One unit is one fen.
@@ -263,7 +268,8 @@ contract DigitalRMB is ERC20, IDigitalRMB, AuditedEngine {
         return account != address(0)
             && (
                 account == receivables || account == loanBook || account == provisionPool
-                    || account == trancheMarket || _isDealAccount(account)
+                    || account == trancheMarket || account == coverBook
+                    || _isDealAccount(account)
             );
     }
 

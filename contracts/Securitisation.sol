@@ -259,7 +259,8 @@ contract Securitisation is ISecuritisation, AuditedEngine, ReentrancyGuardTransi
         if (_writtenOff[dealId][k]) revert AlreadyWrittenOff(dealId, loanId, index);
         ILoanBook.LoanInfo memory info = loanBook.loanOf(loanId);
         if (info.status != ILoanBook.Status.DEFAULTED) revert LoanNotDefaulted(dealId, loanId);
-        uint256 days_ = uint256(policy.params().defaultDays) + uint256(policy.dealParams().claimDays);
+        IPolicy.Params memory p = policy.params();
+        uint256 days_ = uint256(p.defaultDays) + uint256(p.claimDays);
         uint256 earliest = uint256(info.maturityAt) + days_ * DAY;
         if (block.timestamp < earliest) {
             revert WriteOffTooEarly(dealId, loanId, uint64(block.timestamp), uint64(earliest));

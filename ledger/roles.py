@@ -17,7 +17,7 @@ class Role(enum.IntFlag):
     TECH_PARTNER = 1 << 5
     AUDITOR = 1 << 6
     REGULATOR = 1 << 7
-    # 1 << 8 is GUARANTOR (DESIGN §6.2)
+    GUARANTOR = 1 << 8
     INVESTOR = 1 << 9
 
 

@@ -15,6 +15,9 @@ interface IPolicy is IMembershipErrors {
         uint16 maxFeeShareBps; // tech partner's share of interest at most this
         uint16 maxSingleBorrowerBps; // one lender's exposure to one borrower, of its net assets
         uint16 defaultDays; // a loan can be declared defaulted this many days past maturity
+        uint16 maxTechCoverBps; // a tech partner's cover share of one loan at most this (§6.2)
+        uint16 minLenderRetentionBps; // GUARANTEE + INSURANCE leave lenders at least this
+        uint16 claimDays; // a cover claim is due this many days after the default
         // DESIGN §6.6
         uint64 maxOnlineIndividualFen; // online micro-lender: exposure to an individual
         uint64 maxOnlineBusinessFen; // online micro-lender: exposure to a business
@@ -24,11 +27,11 @@ interface IPolicy is IMembershipErrors {
     }
 
     /// @notice Securitisation parameters (DESIGN §6.5), kept apart from `Params` so the loan
-    /// book, which reads `params()`, does not decode them.
+    /// book, which reads `params()`, does not decode them. A deal writes a loan's tranche off
+    /// `Params.claimDays` after its default, the day its cover claims fall due (§6.2).
     struct DealParams {
         uint16 maxServicingFeeBps; // a servicer's fee a year, of the notes' balance
         uint16 minRetentionBps; // the originator keeps this share of a deal's pool, in its junior
-        uint16 claimDays; // days a loan is DEFAULTED before a deal writes its tranche off
     }
 
     event PolicyChanged(bytes32 indexed name, uint256 oldValue, uint256 newValue);

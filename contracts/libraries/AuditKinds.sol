@@ -49,4 +49,10 @@ library AuditKinds {
     bytes32 internal constant DEAL_WRITTEN_OFF = keccak256("DEAL_WRITTEN_OFF");
     bytes32 internal constant DEAL_CLAIMED = keccak256("DEAL_CLAIMED");
     bytes32 internal constant NOTES_TRANSFERRED = keccak256("NOTES_TRANSFERRED");
+    bytes32 internal constant COVER_ACCEPTED = keccak256("COVER_ACCEPTED");
+    bytes32 internal constant COVER_CALLED = keccak256("COVER_CALLED");
+    bytes32 internal constant COVER_HONOURED = keccak256("COVER_HONOURED");
+    bytes32 internal constant COVER_BREACHED = keccak256("COVER_BREACHED");
+    bytes32 internal constant COVER_REIMBURSED = keccak256("COVER_REIMBURSED");
+    bytes32 internal constant COVER_RELEASED = keccak256("COVER_RELEASED");
 }

@@ -13,9 +13,11 @@ library Roles {
     uint16 internal constant TECH_PARTNER = 1 << 5;
     uint16 internal constant AUDITOR = 1 << 6;
     uint16 internal constant REGULATOR = 1 << 7;
-    // Bit 8 is GUARANTOR (DESIGN §6.2).
+    /// @dev Government financing-guarantee funds, re-guarantors, credit-guarantee insurers:
+    /// providers of GUARANTEE and INSURANCE cover layers (DESIGN §6.2).
+    uint16 internal constant GUARANTOR = 1 << 8;
     /// @dev Holds securitisation notes (DESIGN §6.5); cannot fund loans.
     uint16 internal constant INVESTOR = 1 << 9;
     /// @dev Every defined role; bits outside it are invalid.
-    uint16 internal constant ALL = ((1 << 8) - 1) | INVESTOR;
+    uint16 internal constant ALL = (1 << 10) - 1;
 }

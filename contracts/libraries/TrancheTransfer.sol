@@ -50,24 +50,6 @@ library TrancheTransfer {
         emit ILoanBook.TrancheTransferred(loanId, index, from, to, s.outstanding, released, booked);
     }
 
-    /// @notice A repaid loan releases its holders' exposure (DESIGN §4.7): each tranche's
-    /// amount, or, once the tranche has moved, what its holder booked; then the prudential
-    /// books (§6.6), which moved with every sale. `lenders`: the tranches' holders.
-    function release(
-        Loans storage self,
-        IPrudential prudential,
-        uint256 loanId,
-        address borrower,
-        address[] memory lenders
-    ) external {
-        uint256 moved = self.movedMask[loanId];
-        for (uint256 i = 0; i < lenders.length; ++i) {
-            self.exposure[lenders[i]][borrower] -=
-                moved >> i & 1 == 0 ? self.amounts[loanId][i] : self.booked[loanId][i];
-        }
-        prudential.release(loanId, borrower);
-    }
-
     /// @dev Release `from`'s booking for the tranche (its amount until the tranche first
     /// moves, then what its holder booked) and mark the tranche as moved.
     function _release(Loans storage self, uint256 loanId, uint256 index, address from, address borrower)

@@ -32,6 +32,7 @@ SUITE = (
     "LoanLifecycle",
     "TrancheTransfer",
     "LoanBook",
+    "CoverBook",
     "CreditConsent",
     "TrancheMarket",
     "Securitisation",
@@ -46,6 +47,7 @@ AUDIT_WRITERS = (
     "ProvisionPool",
     "TrancheMarket",
     "Securitisation",
+    "CoverBook",
     "CreditConsent",
     "Policy",
 )
@@ -107,6 +109,7 @@ def _constructor_args(
             at["ProvisionPool"],
             at["TrancheMarket"],
             at["Securitisation"],
+            at["CoverBook"],
         ]
     if name == "ReceivableToken":
         return [at["AuditTrail"], at["Membership"], at["DigitalRMB"], at["LoanBook"]]
@@ -129,6 +132,7 @@ def _constructor_args(
             at["Policy"],
             at["ProvisionPool"],
             at["TrancheMarket"],
+            at["CoverBook"],
             at["Prudential"],
         ]
     if name == "TrancheMarket":
@@ -148,6 +152,16 @@ def _constructor_args(
             at["LoanBook"],
             at["TrancheMarket"],
             at["Policy"],
+        ]
+    if name == "CoverBook":
+        return [
+            at["AuditTrail"],
+            at["Membership"],
+            at["DigitalRMB"],
+            at["ReceivableToken"],
+            at["Policy"],
+            at["LoanBook"],
+            at["ProvisionPool"],
         ]
     raise ValueError(name)
 

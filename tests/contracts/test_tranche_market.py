@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from ledger.engine.client import Ledger
-from ledger.models import Admission
+from ledger.models import Admission, Profile
 from ledger.reference import waterfall
 from ledger.roles import Role
 from tests.contracts.test_loan_book import (
@@ -36,14 +36,18 @@ def _nothing_stranded(ledger: Ledger) -> Iterator[None]:
 @pytest.fixture
 def w(ledger: Ledger) -> World:
     world = World(ledger)
-    # A second bank to buy tranches, and a tech partner that is also a lender.
+    # A second bank to buy tranches, and a tech partner that is also a lender (both licensed
+    # banks, so that only the rule a test is about refuses them).
+    bank = Profile(licence="BANK", region="440100")
     for name, roles, assets in (
         ("fund2", Role.LENDER, 1_000_000_000),
         ("techlender", Role.LENDER | Role.TECH_PARTNER, 1_000_000_000),
     ):
         ledger.keyring.create(name, dev=True)
         ledger._names = None
-        ledger.admit(Admission(address=world.addr(name), roles=roles, net_assets_fen=assets))
+        ledger.admit(
+            Admission(address=world.addr(name), roles=roles, net_assets_fen=assets, profile=bank)
+        )
         ledger.as_signer("issuer").mint(world.addr(name), 5_000_000)
     return world
 
@@ -113,7 +117,7 @@ def test_a_buyer_over_its_exposure_limit_is_refused_and_nothing_moves(w: World) 
     loan = w.open()
     offer(w, "bank", loan, 0, "fund2", 100_000)
     # fund2's limit: 10% of net assets 6,999,990 fen = 699,999 < 700,000 outstanding
-    w.ledger.set_net_assets(w.addr("fund2"), 6_999_990)
+    w.as_("regulator", fast=True).set_net_assets(w.addr("fund2"), 6_999_990)
     before = w.balances("bank", "fund2")
     e = refused(w.as_("fund2").tranches.buy, loan, 0)
     assert e.name == "ExposureAboveLimit"
@@ -126,7 +130,7 @@ def test_a_buyer_over_its_exposure_limit_is_refused_and_nothing_moves(w: World) 
     assert w.balances("bank", "fund2") == before
     assert w.get(loan).tranches[0].lender == w.addr("bank")
     # exactly at the limit it goes through
-    w.ledger.set_net_assets(w.addr("fund2"), 7_000_000)
+    w.as_("regulator", fast=True).set_net_assets(w.addr("fund2"), 7_000_000)
     w.as_("fund2").tranches.buy(loan, 0)
     assert w.exposure("fund2") == 700_000
 
