@@ -189,8 +189,8 @@ def _receivables_and_loans(op: Ledger) -> dict[str, int]:
 def _securitisation(op: Ledger, supplier: str, due: int) -> dict[str, int]:
     """Two deals over a tranche of microloan's each (2 and 4 classes): create, subscribe,
     close, one distribution each after a repayment, and a claim."""
-    from ledger.engine.deals import ClassRequest, DealRequest
     from ledger.engine.loans import LoanRequest, TrancheRequest
+    from ledger.engine.markets.deals import ClassRequest, DealRequest
 
     gas: dict[str, int] = {}
     core, s1 = op.as_signer("core"), op.as_signer("supplier1")

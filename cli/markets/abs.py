@@ -42,7 +42,7 @@ def _fee(text: str) -> int:
 
 
 def _class(text: str) -> Any:
-    from ledger.engine.deals import ClassRequest
+    from ledger.engine.markets.deals import ClassRequest
     from ledger.errors import BadInput
     from ledger.money import parse_amount, parse_rate
 
@@ -93,7 +93,7 @@ def create(
     as_json: bool,
 ) -> None:
     """Create a deal: lock the tranches, fix the classes, the servicer and its fee."""
-    from ledger.engine.deals import DealRequest
+    from ledger.engine.markets.deals import DealRequest
     from ledger.errors import BadInput
     from ledger.money import format_fen
 

@@ -60,7 +60,7 @@ def offer(
     its exposure limit; the loan's originator must keep min_originator_share_bps of the
     loan's outstanding; a tranche in a securitisation deal cannot be offered.
     """
-    from ledger.engine.tranches import check_offer
+    from ledger.engine.markets.tranches import check_offer
     from ledger.money import format_fen, format_time
 
     with bad_input_as_usage():

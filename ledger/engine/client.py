@@ -25,10 +25,10 @@ if TYPE_CHECKING:
 
     from ledger.engine.consent import Consents
     from ledger.engine.covers import Covers
-    from ledger.engine.deals import Deals
     from ledger.engine.loans import Loans
+    from ledger.engine.markets.deals import Deals
+    from ledger.engine.markets.tranches import Tranches
     from ledger.engine.receivables import Receivables
-    from ledger.engine.tranches import Tranches
 
 # Gas limits per operation: explicit so no node runs estimation. Generous: on free-gas
 # networks an unused limit costs nothing, elsewhere only what is used is paid.
@@ -157,13 +157,13 @@ class Ledger:
 
     @property
     def deals(self) -> Deals:
-        from ledger.engine.deals import Deals
+        from ledger.engine.markets.deals import Deals
 
         return Deals(self)
 
     @property
     def tranches(self) -> Tranches:
-        from ledger.engine.tranches import Tranches
+        from ledger.engine.markets.tranches import Tranches
 
         return Tranches(self)
 

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.engine.client import Ledger
-from ledger.engine.deals import ClassRequest, DealRequest
+from ledger.engine.markets.deals import ClassRequest, DealRequest
 from ledger.models import Admission
 from ledger.reference import securitisation as model
 from ledger.roles import Role

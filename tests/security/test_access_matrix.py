@@ -890,7 +890,7 @@ def build_fixture(world: Deployed) -> Fixture:
 def _deals(f: Fixture, op: Any, core: Any, supplier: Any, bank: Any, due: int) -> None:
     """Securitisation: a SUBSCRIBING deal, a full one, a CLOSED one (class A paid, cash
     waiting, its loan DEFAULTED), and a free tranche of bank's for a new deal."""
-    from ledger.engine.deals import ClassRequest, DealRequest
+    from ledger.engine.markets.deals import ClassRequest, DealRequest
 
     loans = {}
     for label in ("deal_open", "deal_full", "deal", "deal_new"):
