@@ -817,7 +817,7 @@ def test_named_invariants_hold_after_every_random_step(
         f"invariants, quarter {quarter}: {world.runs} runs ({world.full_runs} of {STEPS} "
         f"steps), {steps} steps ({world.transactions} transactions, {world.refused} refused "
         f"by the contracts; {world.settlements} settlements, {world.defaults} defaults, "
-        f"{world.queries} credit-file queries, {world.sales} tranche sales), 10 named "
+        f"{world.queries} credit-file queries, {world.sales} tranche sales), 11 named "
         "invariants after every step, "
         "trail of up to "
         f"{world.entries} entries verified after every run, {elapsed:.0f} s"
