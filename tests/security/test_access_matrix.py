@@ -464,6 +464,22 @@ MATRIX: list[Row] = [
     ),
     Row(
         "Prudential",
+        "transferred(uint256,address,address,address,uint256,uint256,uint256)",
+        {},
+        lambda f: (
+            f.loans["disbursed"],
+            f.a("bank"),
+            f.a("microloan"),
+            f.a("supplier1"),
+            1,
+            1,
+            1,
+        ),
+        "1 fen of the DISBURSED loan's tranche, sold by bank to microloan",
+        engines=("LoanBook",),
+    ),
+    Row(
+        "Prudential",
         "disbursed(uint256)",
         {},
         lambda f: (f.loans["funded"],),
