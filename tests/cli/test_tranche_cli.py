@@ -22,7 +22,9 @@ def _disbursed(run, home: Home) -> int:  # type: ignore[no-untyped-def]
     ):
         ok(run, home, "account", "new", name, "--dev")
         extra = ["--role", "LENDER"] if name == "tech2" else []
-        ok(run, home, "member", "add", name, "--role", roles, *extra, "--net-assets", assets)
+        licence = ["--licence", "BANK:2030-12-31", "--region", "440100"]  # §6.6: may lend
+        ok(run, home, "member", "add", name, "--role", roles, *extra, "--net-assets", assets,
+           *licence)  # fmt: skip
         ok(run, home, "--as", "issuer", "cny", "mint", name, "1,000,000")
     return lid
 
@@ -89,7 +91,7 @@ def test_the_cli_refuses_the_floor_a_tech_partner_and_an_exposure_over_the_limit
     # fund2's limit: 10% of 5,000,000.00 = 500,000.00, below the 560,000.00 outstanding
     ok(run, home, "--as", "bank", "tranche", "offer", str(lid), "0", "--to", "fund2",
        "--price", "500,000")  # fmt: skip
-    ok(run, home, "member", "set-net-assets", "fund2", "5,000,000")
+    ok(run, home, "--as", "regulator", "member", "set-net-assets", "fund2", "5,000,000")
     before = _balance(run, home, "fund2")
     r = run(home, "--as", "fund2", "tranche", "buy", str(lid), "0")
     assert r.code == 1 and r.err.count("\n") == 1 and "max_single_borrower_bps" in r.err
