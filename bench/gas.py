@@ -175,6 +175,87 @@ def _receivables_and_loans(op: Ledger) -> dict[str, int]:
     gas["loan.settle.fee_withheld.2_tranches"] = withheld.gas_used
     gas.update(_consent(op))
     gas.update(_held_cancel_and_sweep(op, supplier, due))
+    gas.update(_cover(op, supplier))
+    return gas
+
+
+def _cover(op: Ledger, supplier: str) -> dict[str, int]:
+    """A 2-tranche loan with 3 cover layers (DESIGN §6.2): a guarantee with a margin, an
+    insurance without, the debtor's repurchase with a margin; its default (margins, the pool,
+    one principal-only receipt), a partial honour, a breach, and the late receivable payment
+    that pays back the pool and the layers."""
+    from ledger.engine.loans import CoverRequest, LoanRequest, TrancheRequest
+
+    gas: dict[str, int] = {}
+    op.admit(Admission(address=op.resolve("guarantor"), roles=Role.GUARANTOR))
+    op.admit(Admission(address=op.resolve("insurer"), roles=Role.GUARANTOR))
+    issuer, core, s1 = op.as_signer("issuer"), op.as_signer("core"), op.as_signer("supplier1")
+    for name in ("guarantor", "insurer"):
+        issuer.mint(op.resolve(name), 10**10)
+    now = int(op.chain.w3.eth.get_block("latest")["timestamp"])
+    doc = core.receivables.issue(supplier, 600_000_00, now + 90 * 86_400, keccak(text="cover"))
+    s1.receivables.accept(doc.id)
+    request = LoanRequest(
+        borrower=supplier,
+        tranches=[
+            TrancheRequest(
+                lender=op.resolve("bank"), senior=True, amount_fen=560_000_00, coupon_bps=500
+            ),
+            TrancheRequest(lender=op.resolve("microloan"), senior=False, amount_fen=240_000_00),
+        ],
+        receivable_ids=[doc.id],
+        rate_bps=1000,
+        term_days=90,
+        fee_share_bps=2000,
+        provision_share_bps=1000,
+        tech_partner=op.resolve("tech"),
+        covers=[
+            CoverRequest(
+                provider=op.resolve("guarantor"),
+                kind="GUARANTEE",
+                share_bps=4000,
+                cap_fen=300_000_00,
+                margin_fen=50_000_00,
+            ),
+            CoverRequest(
+                provider=op.resolve("insurer"),
+                kind="INSURANCE",
+                share_bps=3000,
+                cap_fen=1_000_000_00,
+            ),
+            CoverRequest(
+                provider=op.resolve("core"),
+                kind="REPURCHASE",
+                share_bps=1000,
+                cap_fen=100_000_00,
+                margin_fen=10_000_00,
+            ),
+        ],
+    )
+    originator = op.as_signer("microloan")
+    proposed = originator.loans.propose(request)
+    gas["loan.propose.2_tranches_3_cover_layers"] = _gas(op, proposed.tx)
+    s1.loans.accept(proposed.id)
+    gas["cover.accept.with_margin"] = op.as_signer("guarantor").covers.accept(proposed.id).gas_used
+    gas["cover.accept.no_margin"] = op.as_signer("insurer").covers.accept(proposed.id).gas_used
+    core.covers.accept(proposed.id)
+    op.as_signer("bank").loans.fund(proposed.id)
+    originator.loans.fund(proposed.id)
+    originator.loans.disburse(proposed.id)
+    op.chain.advance_time((90 + 90 + 1) * 86_400)
+    gas["loan.default.3_cover_layers"] = (
+        op.as_signer("bank").loans.declare_default(proposed.id).gas_used
+    )
+    gas["cover.honour.partial"] = (
+        op.as_signer("guarantor").covers.honour(proposed.id, 0, 10_000_00).gas_used
+    )
+    op.chain.advance_time(31 * 86_400)
+    gas["cover.breach"] = op.as_signer("bank").covers.breach(proposed.id, 1).gas_used
+    unpaid = op.covers.view(proposed.id).layers[1].unpaid_fen
+    op.as_signer("insurer").covers.honour(proposed.id, 1, unpaid)  # late, after the breach
+    pay = core.receivables.pay(doc.id, 600_000_00)
+    assert op.events("CoverBook", "CoverReimbursed"), "the recovery must reimburse cover"
+    gas["loan.settle.recovery_reimbursing_3_layers_and_pool"] = pay.gas_used
     return gas
 
 

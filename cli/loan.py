@@ -23,7 +23,7 @@ from cli.context import (
 
 if TYPE_CHECKING:
     from ledger.engine.client import Ledger
-    from ledger.engine.loans import LoanRequest, LoanView
+    from ledger.engine.loans import CoverRequest, LoanRequest, LoanView
 
 F = TypeVar("F", bound=Callable[..., Any])
 STATUSES = [
@@ -115,6 +115,15 @@ def terms_options(fn: F) -> F:
         ),
         click.option("--tech", metavar="NAME", help="Tech partner receiving the fee share."),
         click.option(
+            "--cover",
+            "covers",
+            multiple=True,
+            metavar="KIND:NAME:SHARE:CAP[:MARGIN]",
+            help="A cover layer (分险): GUARANTEE, INSURANCE or REPURCHASE by NAME, covering "
+            "SHARE (e.g. 40%) of the principal at default up to CAP, with a MARGIN deposited "
+            "at acceptance (default 0); at most 4, in order; repeat.",
+        ),
+        click.option(
             "--expiry-days",
             type=click.IntRange(1, 65535),
             default=30,
@@ -167,6 +176,7 @@ def build_request(ledger: Ledger, o: dict[str, Any]) -> LoanRequest:
             f"payees take {format_fen(sum(a for _, a in payees))} but the principal is "
             f"{format_fen(sum(t.amount_fen for t in tranches))}"
         )
+    covers = [parse_cover(ledger, spec) for spec in o["covers"]]
     if o["fee_share"] and not o["tech"]:
         raise BadInput("a fee share needs --tech NAME (the tech partner it goes to)")
     try:
@@ -185,11 +195,42 @@ def build_request(ledger: Ledger, o: dict[str, Any]) -> LoanRequest:
             tech_partner=ledger.resolve(o["tech"]) if o["tech"] else None,
             payees=payees,
             sweep_bps=o["sweep"],
+            covers=covers,
         )
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
         raise BadInput(f"loan terms: {where}: {err['msg']}") from None
+
+
+def parse_cover(ledger: Ledger, spec: str) -> CoverRequest:
+    """`KIND:NAME:SHARE:CAP[:MARGIN]` → a cover layer (raises BadInput)."""
+    from pydantic import ValidationError
+
+    from ledger.engine.covers import COVER_KINDS
+    from ledger.engine.loans import CoverRequest
+    from ledger.errors import BadInput
+    from ledger.money import parse_amount, parse_rate
+
+    parts = spec.split(":")
+    if len(parts) not in (4, 5):
+        raise BadInput(f"cover {spec!r} is not KIND:NAME:SHARE:CAP[:MARGIN]")
+    kind = parts[0].strip().upper()
+    if kind not in COVER_KINDS:
+        raise BadInput(f"cover {spec!r}: kind {parts[0]!r} is not one of {', '.join(COVER_KINDS)}")
+    try:
+        return CoverRequest(
+            provider=ledger.resolve(parts[1]),
+            kind=kind,
+            share_bps=parse_rate(parts[2]),
+            cap_fen=parse_amount(parts[3]),
+            margin_fen=parse_amount(parts[4]) if len(parts) == 5 else 0,
+        )
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise BadInput(f"cover {spec!r}: {where + ': ' if where else ''}{msg}") from None
 
 
 def _disclosure(ledger: Ledger, request: LoanRequest) -> list[list[str]]:
@@ -234,6 +275,15 @@ def _disclosure(ledger: Ledger, request: LoanRequest) -> list[list[str]]:
     )
     if request.sweep_bps:
         rows.append(["sweep of incoming payments", format_bps(request.sweep_bps)])
+    for i, c in enumerate(request.covers):
+        rows.append(
+            [
+                f"cover layer {i + 1}",
+                f"{c.kind} by {ledger.name_of(c.provider)}: {format_bps(c.share_bps)} of the "
+                f"principal at default, cap {format_fen(c.cap_fen)}, margin "
+                f"{format_fen(c.margin_fen)}",
+            ]
+        )
     return rows
 
 
@@ -319,7 +369,8 @@ def quote(app: App, as_json: bool, **o: Any) -> None:
     context_settings=NEGATIVE_OK,
     epilog="Example: liandai --as microloan loan propose --borrower supplier1 "
     "--receivable 2 --tranche bank:senior:420,000:5% --tranche "
-    "microloan:junior:180,000 --rate 10% --days 90 --fee-share 20% --tech tech",
+    "microloan:junior:180,000 --rate 10% --days 90 --fee-share 20% --tech tech "
+    "--cover GUARANTEE:guarantor:40%:300,000:50,000 --cover INSURANCE:insurer:30%:1,000,000",
 )
 @terms_options
 @json_option
@@ -432,8 +483,9 @@ loan.add_command(
         "default",
         "declare_default",
         "declared default on",
-        "Declare default past maturity + default_days; the pool covers seniors "
-        "first (a lender of the loan or an operator).",
+        "Declare default past maturity + default_days; the cover layers' margins and "
+        "the pool cover principal seniors first, the rest of each layer's claim falls due "
+        "claim_days later (a lender of the loan or an operator).",
         "bank",
     )
 )

@@ -33,6 +33,7 @@ COMMANDS = {
     "cny": "cli.cny:cny",
     "receivable": "cli.receivable:receivable",
     "loan": "cli.loan:loan",
+    "cover": "cli.pool:cover",
     "pool": "cli.pool:pool",
     "policy": "cli.pool:policy",
     "audit": "cli.audit:audit",

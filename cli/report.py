@@ -266,9 +266,35 @@ def _print(doc: dict[str, Any]) -> None:
                 ["receipt provisions", format_fen(v(pool["provisions_fen"]), symbol=False)],
                 ["contributions", format_fen(v(pool["contributions_fen"]), symbol=False)],
                 ["cover paid", format_fen(v(pool["cover_paid_fen"]), symbol=False)],
+                ["cover paid back", format_fen(v(pool["cover_reimbursed_fen"]), symbol=False)],
                 ["coverage ratio", pct(pool["coverage_ratio"])],
             ],
         )
+        cover = doc["ledger"]["cover"]
+        if cover["providers"]:
+            money = ("owed_fen", "paid_fen", "unpaid_fen", "reimbursed_fen")
+            table(
+                "cover providers (分险)",
+                [
+                    "provider",
+                    "claims #",
+                    "owed (¥)",
+                    "paid (¥)",
+                    "unpaid (¥)",
+                    "paid back (¥)",
+                    "breached #",
+                    "unpaid breached (¥)",
+                ],
+                [
+                    [who(p["provider"]), str(v(p["claim_count"]))]
+                    + [format_fen(v(p[k]), symbol=False) for k in money]
+                    + [
+                        str(v(p["breached_count"])),
+                        format_fen(v(p["breached_unpaid_fen"]), symbol=False),
+                    ]
+                    for p in cover["providers"]
+                ],
+            )
     table(
         f"early warnings ({len(doc['alerts'])})",
         ["rule", "alert"],

@@ -42,6 +42,8 @@ contract DigitalRMB is ERC20, IDigitalRMB, AuditedEngine {
     address public immutable loanBook;
     /// @notice Engine: provision pool (contributions, default cover).
     address public immutable provisionPool;
+    /// @notice Engine: cover book (margins, cover at default, reimbursement of cover).
+    address public immutable coverBook;
 
     /*//////////////////////////////////////////////////////////////
                                  STORAGE
@@ -60,17 +62,20 @@ contract DigitalRMB is ERC20, IDigitalRMB, AuditedEngine {
     /// @param receivables_ the receivable token
     /// @param loanBook_ the loan book
     /// @param provisionPool_ the provision pool
+    /// @param coverBook_ the cover book
     constructor(
         IAuditTrail trail,
         IMembership members,
         address receivables_,
         address loanBook_,
-        address provisionPool_
+        address provisionPool_,
+        address coverBook_
     ) ERC20("Digital RMB (liandai e-CNY)", "eCNY") AuditedEngine(trail) {
         membership = members;
         receivables = receivables_;
         loanBook = loanBook_;
         provisionPool = provisionPool_;
+        coverBook = coverBook_;
     }
 
     /// @notice One unit is one fen.
@@ -248,7 +253,10 @@ contract DigitalRMB is ERC20, IDigitalRMB, AuditedEngine {
     /// @inheritdoc IDigitalRMB
     function isEngine(address account) public view returns (bool) {
         return account != address(0)
-            && (account == receivables || account == loanBook || account == provisionPool);
+            && (
+                account == receivables || account == loanBook || account == provisionPool
+                    || account == coverBook
+            );
     }
 
     /*//////////////////////////////////////////////////////////////

@@ -2,8 +2,8 @@
 pragma solidity ^0.8.24;
 
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
-import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IAuditTrail} from "./interfaces/IAuditTrail.sol";
+import {ICoverBook} from "./interfaces/ICoverBook.sol";
 import {IDigitalRMB} from "./interfaces/IDigitalRMB.sol";
 import {ILoanBook} from "./interfaces/ILoanBook.sol";
 import {ILoanReceipts} from "./interfaces/ILoanReceipts.sol";
@@ -16,7 +16,8 @@ import {AuditKinds} from "./libraries/AuditKinds.sol";
 import {Roles} from "./libraries/Roles.sol";
 import {LoanLifecycle} from "./libraries/LoanLifecycle.sol";
 import {LoanOrigination} from "./libraries/LoanOrigination.sol";
-import {Clock, Core, Coupon, Details, Loans, Slot} from "./libraries/LoanStorage.sol";
+import {LoanState} from "./libraries/LoanState.sol";
+import {Clock, Core, Details, Loans} from "./libraries/LoanStorage.sol";
 import {Waterfall} from "./libraries/Waterfall.sol";
 
 /// @title LoanBook — joint loans and their repayment waterfall
@@ -31,7 +32,6 @@ import {Waterfall} from "./libraries/Waterfall.sol";
 contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
     uint256 public constant MAX_TRANCHES = 8;
     uint256 private constant BPS = 10_000;
-    uint256 private constant DAY = 86_400;
 
     /// @dev One settlement, field for field the LoanSettled event.
     struct Receipt {
@@ -48,26 +48,15 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         bool repaid;
     }
 
-    /// @dev The working set of one settlement, in memory.
-    struct Book {
-        uint256 n;
-        address[] lenders;
-        bool[] senior;
-        uint256[] coupon;
-        uint256[] outstanding;
-        uint256[] couponDue;
-        uint256[] couponCarry;
-        uint256 carryInterest;
-        uint256 carryPenalty;
-        bool hasJunior;
-    }
-
     IMembership public immutable membership;
     IDigitalRMB public immutable ecny;
     IReceivableToken public immutable receivables;
     IPolicy public immutable policy;
     /// @notice The provision pool (an e-CNY holder the loan book pays into and draws on).
     address public immutable pool;
+    /// @dev The cover layers of loans (DESIGN §6.2): hooked in at proposal, funding,
+    /// default, close and every receipt after a default.
+    ICoverBook private immutable _cover;
     /// @dev The prudential rules of DESIGN §6.6 and their books.
     IPrudential private immutable _prudential;
 
@@ -84,6 +73,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         IReceivableToken receivables_,
         IPolicy policy_,
         address pool_,
+        ICoverBook cover_,
         IPrudential prudential_
     ) AuditedEngine(trail) {
         membership = members;
@@ -91,6 +81,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         receivables = receivables_;
         policy = policy_;
         pool = pool_;
+        _cover = cover_;
         _prudential = prudential_;
         _l.nextLoanId = 1;
     }
@@ -104,7 +95,8 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         membership.requireRole(msg.sender, Roles.LENDER);
         address borrower;
         bytes32 termsHash;
-        (loanId, borrower, termsHash) = LoanOrigination.propose(_l, membership, policy, _prudential, terms);
+        (loanId, borrower, termsHash) =
+            LoanOrigination.propose(_l, membership, policy, _cover, _prudential, terms);
         emit LoanProposed(loanId, msg.sender, borrower, terms, termsHash);
         _audit(
             AuditKinds.LOAN_PROPOSED,
@@ -134,7 +126,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
     /// @inheritdoc ILoanBook
     function fund(uint256 loanId) external nonReentrant {
         _existing(loanId);
-        (uint256 amount, bool full) = LoanLifecycle.fund(_l, policy, _prudential, loanId);
+        (uint256 amount, bool full) = LoanLifecycle.fund(_l, policy, _cover, _prudential, loanId);
         ecny.engineTransfer(msg.sender, address(this), amount);
         emit LoanFunded(loanId, msg.sender, amount, full);
         _audit(AuditKinds.LOAN_FUNDED, loanId, keccak256(abi.encode(loanId, msg.sender, amount, full)));
@@ -165,6 +157,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         if (refunded != 0) _prudential.release(loanId, c.borrower);
         // A lender that is not active is refunded into its held balance (DESIGN §6.1).
         if (refunded != 0) ecny.engineSplit(address(this), lenders, refunds);
+        _cover.release(loanId, msg.sender);
         emit LoanCancelled(loanId, msg.sender, refunded);
         _audit(AuditKinds.LOAN_CANCELLED, loanId, keccak256(abi.encode(loanId, msg.sender, refunded)));
     }
@@ -219,37 +212,31 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         _settle(loanId, c, payer, amountFen, c.borrower, Source.SWEEP);
     }
 
+    /// @inheritdoc ILoanReceipts
+    function settleCover(uint256 loanId, address payer, uint256 amountFen) external nonReentrant {
+        if (msg.sender != address(_cover)) revert NotCoverBook(msg.sender);
+        Core memory c = _existing(loanId);
+        _settle(loanId, c, payer, amountFen, payer, Source.COVER);
+    }
+
     /// @inheritdoc ILoanBook
     function declareDefault(uint256 loanId) external nonReentrant {
-        Core memory c = _existing(loanId);
-        if (c.status != Status.DISBURSED) revert WrongLoanStatus(loanId, c.status);
-        Clock memory k = _l.clock[loanId];
-        Book memory b = _load(loanId, c.trancheCount);
-        if (!membership.hasRoles(msg.sender, Roles.OPERATOR)) {
-            membership.requireActive(msg.sender);
-            if (!_isLender(b, msg.sender)) revert NotLenderOfLoan(loanId, msg.sender);
-        }
-        uint256 earliest = uint256(k.maturityAt) + uint256(policy.params().defaultDays) * DAY;
-        if (block.timestamp < earliest) {
-            revert DefaultTooEarly(loanId, uint64(block.timestamp), uint64(earliest));
-        }
-        _accrue(c, k, b);
-        uint256 owed = _sum(b.outstanding);
-        if (owed == 0) revert NothingOutstanding(loanId);
-        uint256 balance = ecny.balanceOf(pool);
-        uint256 coverFen = balance < owed ? balance : owed;
-        uint256[] memory parts = _principal(b, coverFen, true);
-        _save(loanId, k, b);
-        bool closed = coverFen == owed && k.interestDue == 0;
-        _l.core[loanId].status = closed ? Status.REPAID : Status.DEFAULTED;
-        _close(loanId, c, b, closed, msg.sender);
-        if (c.feeShareBps != 0) _prudential.defaulted(loanId, coverFen, owed - coverFen);
-        if (coverFen != 0) ecny.engineSplit(pool, b.lenders, parts);
-        emit LoanDefaulted(loanId, msg.sender, coverFen, parts, owed - coverFen, k.interestDue);
+        _existing(loanId);
+        LoanLifecycle.Default memory d = LoanLifecycle.declareDefault(
+            _l, membership, policy, receivables, ecny, _cover, _prudential, loanId
+        );
+        if (d.coverFen != 0) ecny.engineSplit(d.payer, d.lenders, d.principalFen);
+        emit LoanDefaulted(
+            loanId, msg.sender, d.coverFen, d.principalFen, d.lossFen, d.interestDueFen
+        );
         _audit(
             AuditKinds.LOAN_DEFAULTED,
             loanId,
-            keccak256(abi.encode(loanId, msg.sender, coverFen, parts, owed - coverFen, k.interestDue))
+            keccak256(
+                abi.encode(
+                    loanId, msg.sender, d.coverFen, d.principalFen, d.lossFen, d.interestDueFen
+                )
+            )
         );
     }
 
@@ -262,14 +249,14 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         Core memory c = _existing(loanId);
         Clock memory k = _l.clock[loanId];
         Details memory d = _l.details[loanId];
-        Book memory b = _load(loanId, c.trancheCount);
-        if (c.status == Status.DISBURSED || c.status == Status.DEFAULTED) _accrue(c, k, b);
+        LoanState.Book memory b = LoanState.load(_l, loanId, c.trancheCount);
+        if (c.status == Status.DISBURSED || c.status == Status.DEFAULTED) LoanState.accrue(c, k, b);
         info = LoanInfo({
             status: c.status,
             originator: d.originator,
             borrower: c.borrower,
             principalFen: d.principal,
-            outstandingFen: _sum(b.outstanding),
+            outstandingFen: LoanState.sum(b.outstanding),
             interestDueFen: k.interestDue,
             disbursedAt: k.disbursedAt,
             maturityAt: k.maturityAt,
@@ -302,9 +289,9 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
     /// @inheritdoc ILoanBook
     function trancheOf(uint256 loanId, uint256 index) external view returns (TrancheInfo memory) {
         Core memory c = _existing(loanId);
-        Book memory b = _load(loanId, c.trancheCount);
+        LoanState.Book memory b = LoanState.load(_l, loanId, c.trancheCount);
         if (c.status == Status.DISBURSED || c.status == Status.DEFAULTED) {
-            _accrue(c, _l.clock[loanId], b);
+            LoanState.accrue(c, _l.clock[loanId], b);
         }
         return TrancheInfo({
             lender: b.lenders[index],
@@ -360,18 +347,22 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         r.amount = amount;
         r.residualTo = residualTo;
         Clock memory k = _l.clock[loanId];
-        Book memory b = _load(loanId, c.trancheCount);
-        _accrue(c, k, b);
+        LoanState.Book memory b = LoanState.load(_l, loanId, c.trancheCount);
+        LoanState.accrue(c, k, b);
         uint256 owed = _split(r, c, k, b);
-        _save(loanId, k, b);
-        r.repaid = r.amount - r.residual - _sum(r.interest) - r.fee - r.provision == owed
+        LoanState.save(_l, loanId, k, b);
+        r.repaid = r.amount - r.residual - LoanState.sum(r.interest) - r.fee - r.provision == owed
             && k.interestDue == 0;
+        // After a default, what is left reimburses cover before the residual (DESIGN §6.2).
+        if (c.status == Status.DEFAULTED && r.residual != 0) {
+            r.residual -= _cover.reimburse(loanId, payer, r.residual);
+        }
         if (r.repaid) {
             _l.core[loanId].status = Status.REPAID;
-            _close(loanId, c, b, true, payer);
+            _close(loanId, c, b, payer);
         }
         // DESIGN §6.6: the fee goes to the pool while the tech partner's loans' NPL is high.
-        if (c.feeShareBps != 0 && _prudential.settled(loanId, owed - _sum(b.outstanding), r.fee)) {
+        if (c.feeShareBps != 0 && _prudential.settled(loanId, owed - LoanState.sum(b.outstanding), r.fee)) {
             r.provision += r.fee;
             r.fee = 0;
         }
@@ -403,20 +394,21 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
     }
 
     /// @dev DESIGN §4.5 steps 2–4 on the accrued state; returns the principal owed before.
-    function _split(Receipt memory r, Core memory c, Clock memory k, Book memory b)
+    function _split(Receipt memory r, Core memory c, Clock memory k, LoanState.Book memory b)
         private
         view
         returns (uint256 owed)
     {
-        uint256 x = r.amount < k.interestDue ? r.amount : k.interestDue;
+        // A cover payment is principal only.
+        uint256 x = r.source == Source.COVER ? 0 : r.amount < k.interestDue ? r.amount : k.interestDue;
         r.fee = x * c.feeShareBps / BPS;
         r.provision = x * c.provisionShareBps / BPS;
         r.interest = _interest(r.loanId, b, x - r.fee - r.provision);
         k.interestDue -= uint80(x);
-        owed = _sum(b.outstanding);
+        owed = LoanState.sum(b.outstanding);
         uint256 y = r.amount - x < owed ? r.amount - x : owed;
         // After a default, recoveries go seniors first whatever the mode (DESIGN §4.6).
-        r.principal = _principal(b, y, c.mode == Mode.SEQUENTIAL || c.status == Status.DEFAULTED);
+        r.principal = LoanState.principal(b, y, c.mode == Mode.SEQUENTIAL || c.status == Status.DEFAULTED);
         r.residual = r.amount - x - y;
     }
 
@@ -429,40 +421,10 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Accrue borrower interest, penalty and senior coupons from the last checkpoint,
-    /// each stream carrying its sub-fen remainder to the next (DESIGN §3).
-    function _accrue(Core memory c, Clock memory k, Book memory b) private view {
-        uint256 t = block.timestamp;
-        uint256 from = k.accruedTo;
-        if (t <= from) return;
-        uint256 dt = t - from;
-        uint256 owed = _sum(b.outstanding);
-        uint256 add;
-        (add, b.carryInterest) = Waterfall.accrue(owed, c.rateBps, dt, b.carryInterest);
-        uint256 due = k.interestDue + add;
-        if (k.penaltyBps != 0) {
-            uint256 start = uint256(k.maturityAt) + uint256(k.graceDays) * DAY;
-            (add, b.carryPenalty) = Waterfall.accrue(
-                owed, k.penaltyBps, Waterfall.overlap(from, t, start), b.carryPenalty
-            );
-            due += add;
-        }
-        // Unreachable by the principal cap at proposal; checked all the same, never truncated.
-        k.interestDue = SafeCast.toUint80(due);
-        k.accruedTo = uint40(t);
-        for (uint256 i = 0; i < b.n; ++i) {
-            if (b.senior[i]) {
-                (add, b.couponCarry[i]) =
-                    Waterfall.accrue(b.outstanding[i], b.coupon[i], dt, b.couponCarry[i]);
-                b.couponDue[i] += add;
-            }
-        }
-    }
-
     /// @dev Split the lenders' interest `l`: seniors' coupons due in listed order, then the
     /// rest pro rata to juniors by outstanding (all tranches if there is no junior; by
     /// original principal if those weights are all zero).
-    function _interest(uint256 loanId, Book memory b, uint256 l) private view returns (uint256[] memory paid) {
+    function _interest(uint256 loanId, LoanState.Book memory b, uint256 l) private view returns (uint256[] memory paid) {
         paid = new uint256[](b.n);
         for (uint256 i = 0; i < b.n && l != 0; ++i) {
             if (!b.senior[i]) continue;
@@ -488,31 +450,10 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         Waterfall.addProRata(l, weights, paid);
     }
 
-    /// @dev Allocate principal `y` (≤ outstanding): sequential — seniors in listed order up
-    /// to their outstanding, then juniors pro rata; otherwise all tranches pro rata.
-    function _principal(Book memory b, uint256 y, bool sequential) private pure returns (uint256[] memory paid) {
-        paid = new uint256[](b.n);
-        if (y == 0) return paid;
-        uint256[] memory weights = new uint256[](b.n);
-        for (uint256 i = 0; i < b.n; ++i) {
-            if (sequential && b.senior[i]) {
-                uint256 p = y < b.outstanding[i] ? y : b.outstanding[i];
-                paid[i] = p;
-                y -= p;
-            } else {
-                weights[i] = b.outstanding[i];
-            }
-        }
-        Waterfall.addProRata(y, weights, paid);
-        for (uint256 i = 0; i < b.n; ++i) {
-            b.outstanding[i] -= paid[i];
-        }
-    }
-
     /// @dev One e-CNY call pays everybody straight from the payer; what is owed to a member
     /// who is not active is held for it. Returns the residual's swept
     /// share when another of the recipient's loans sweeps (0 otherwise).
-    function _pay(Receipt memory r, Book memory b) private returns (uint256 swept) {
+    function _pay(Receipt memory r, LoanState.Book memory b) private returns (uint256 swept) {
         uint256 n = b.n;
         address[] memory payees = new address[](n + 3);
         uint256[] memory amounts = new uint256[](n + 3);
@@ -539,62 +480,15 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
                                 INTERNALS
     //////////////////////////////////////////////////////////////*/
 
-    function _load(uint256 loanId, uint256 n) private view returns (Book memory b) {
-        b.n = n;
-        b.lenders = new address[](n);
-        b.senior = new bool[](n);
-        b.coupon = new uint256[](n);
-        b.outstanding = new uint256[](n);
-        b.couponDue = new uint256[](n);
-        b.couponCarry = new uint256[](n);
-        uint256 carry = _l.carry[loanId];
-        b.carryInterest = uint128(carry);
-        b.carryPenalty = carry >> 128;
-        for (uint256 i = 0; i < n; ++i) {
-            Slot memory s = _l.slots[loanId][i];
-            b.lenders[i] = s.lender;
-            b.senior[i] = s.senior;
-            b.coupon[i] = s.couponBps;
-            b.outstanding[i] = s.outstanding;
-            if (s.senior) {
-                Coupon memory cp = _l.couponDue[loanId][i];
-                b.couponDue[i] = cp.due;
-                b.couponCarry[i] = cp.carry;
-            } else {
-                b.hasJunior = true;
-            }
-        }
-    }
-
-    function _save(uint256 loanId, Clock memory k, Book memory b) private {
-        _l.clock[loanId] = k;
-        // Carries are below 10000 × 31,536,000 < 2^39; a coupon due is below the uint80
-        // interest bound (a senior's coupon never exceeds the borrower's rate).
-        _l.carry[loanId] = b.carryInterest | b.carryPenalty << 128;
-        for (uint256 i = 0; i < b.n; ++i) {
-            Slot storage s = _l.slots[loanId][i];
-            // outstanding only decreases from a uint72 principal
-            s.outstanding = uint72(b.outstanding[i]);
-            if (b.senior[i]) {
-                _l.couponDue[loanId][i] = Coupon(uint128(b.couponDue[i]), uint128(b.couponCarry[i]));
-            }
-        }
-    }
-
-    /// @dev A loan leaves the active set: stop its sweep; when fully repaid, release its
-    /// receivables and the lenders' exposure.
-    function _close(uint256 loanId, Core memory c, Book memory b, bool repaid, address actor)
+    /// @dev A repaid loan leaves the active set: its sweep stops; its receivables, the
+    /// lenders' exposure and the cover layers' margins are released.
+    function _close(uint256 loanId, Core memory c, LoanState.Book memory b, address actor)
         private
     {
         if (c.sweepBps != 0 && c.status == Status.DISBURSED) {
             LoanLifecycle.sweepRemove(_l, ecny, c.borrower, loanId);
         }
-        if (!repaid) return;
-        for (uint256 i = 0; i < b.n; ++i) {
-            _l.exposure[b.lenders[i]][c.borrower] -= _l.amounts[loanId][i];
-        }
-        _prudential.release(loanId, c.borrower);
-        receivables.release(loanId, actor, _l.receivableIds[loanId]);
+        LoanState.release(_l, receivables, _cover, _prudential, loanId, c.borrower, b, actor);
     }
 
     function _existing(uint256 loanId) private view returns (Core storage c) {
@@ -602,16 +496,4 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         if (c.status == Status.NONE) revert UnknownLoan(loanId);
     }
 
-    function _isLender(Book memory b, address account) private pure returns (bool) {
-        for (uint256 i = 0; i < b.n; ++i) {
-            if (b.lenders[i] == account) return true;
-        }
-        return false;
-    }
-
-    function _sum(uint256[] memory xs) private pure returns (uint256 total) {
-        for (uint256 i = 0; i < xs.length; ++i) {
-            total += xs[i];
-        }
-    }
 }

@@ -8,19 +8,23 @@ import {AuditedEngine} from "./AuditedEngine.sol";
 import {AuditKinds} from "./libraries/AuditKinds.sol";
 import {Roles} from "./libraries/Roles.sol";
 
-/// @title Policy — the regulator's parameters, in one storage word
-/// @notice Defaults per DESIGN §4.7 and §6.6: originator share ≥ 30%, rate + penalty ≤ 24%,
-/// tech fee ≤ 30% of interest, single-borrower exposure ≤ 10% and related-group exposure
-/// ≤ 15% of a lender's net assets, default after 90 days past maturity, an online
-/// micro-lender's exposure to one borrower ≤ 300,000.00 (individual) or 1,000,000.00
-/// (business), a micro-lender's book ≤ 5 × its net assets, the tech fee withheld while its
-/// loans' NPL ratio is above 2.5%. Only a national regulator changes them.
+/// @title Policy — the regulator's parameters, in two storage words
+/// @notice Defaults per DESIGN §4.7, §6.2 and §6.6: originator share ≥ 30%, rate + penalty
+/// ≤ 24%, tech fee ≤ 30% of interest, single-borrower exposure ≤ 10% and related-group
+/// exposure ≤ 15% of a lender's net assets, default after 90 days past maturity; cover: a
+/// tech partner's share ≤ 20%, lenders keep ≥ 20% of every loss, claims due 30 days after a
+/// default; an online micro-lender's exposure to one borrower ≤ 300,000.00 (individual) or
+/// 1,000,000.00 (business), a micro-lender's book ≤ 5 × its net assets, the tech fee
+/// withheld while its loans' NPL ratio is above 2.5%. Only a national regulator changes them.
 contract Policy is IPolicy, AuditedEngine {
     bytes32 private constant MIN_ORIGINATOR_SHARE = "min_originator_share_bps";
     bytes32 private constant MAX_APR = "max_apr_bps";
     bytes32 private constant MAX_FEE_SHARE = "max_fee_share_bps";
     bytes32 private constant MAX_SINGLE_BORROWER = "max_single_borrower_bps";
     bytes32 private constant DEFAULT_DAYS = "default_days";
+    bytes32 private constant MAX_TECH_COVER = "max_tech_cover_bps";
+    bytes32 private constant MIN_LENDER_RETENTION = "min_lender_retention_bps";
+    bytes32 private constant CLAIM_DAYS = "claim_days";
     bytes32 private constant MAX_ONLINE_INDIVIDUAL = "max_online_individual_fen";
     bytes32 private constant MAX_ONLINE_BUSINESS = "max_online_business_fen";
     bytes32 private constant MAX_RELATED_GROUP = "max_related_group_bps";
@@ -35,6 +39,9 @@ contract Policy is IPolicy, AuditedEngine {
         maxFeeShareBps: 3000,
         maxSingleBorrowerBps: 1000,
         defaultDays: 90,
+        maxTechCoverBps: 2000,
+        minLenderRetentionBps: 2000,
+        claimDays: 30,
         maxOnlineIndividualFen: 30_000_000,
         maxOnlineBusinessFen: 100_000_000,
         maxRelatedGroupBps: 1500,
@@ -68,6 +75,15 @@ contract Policy is IPolicy, AuditedEngine {
         } else if (name == DEFAULT_DAYS) {
             old = p.defaultDays;
             p.defaultDays = uint16(_bounded(name, value, 3650));
+        } else if (name == MAX_TECH_COVER) {
+            old = p.maxTechCoverBps;
+            p.maxTechCoverBps = uint16(_bounded(name, value, 10_000));
+        } else if (name == MIN_LENDER_RETENTION) {
+            old = p.minLenderRetentionBps;
+            p.minLenderRetentionBps = uint16(_bounded(name, value, 10_000));
+        } else if (name == CLAIM_DAYS) {
+            old = p.claimDays;
+            p.claimDays = uint16(_bounded(name, value, 3650));
         } else if (name == MAX_ONLINE_INDIVIDUAL) {
             old = p.maxOnlineIndividualFen;
             p.maxOnlineIndividualFen = uint64(_bounded(name, value, type(uint64).max));

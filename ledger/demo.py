@@ -46,13 +46,18 @@ def _story(op: Ledger, say: Say) -> None:
 
     issuer, core, s1 = op.as_signer("issuer"), op.as_signer("core"), op.as_signer("supplier1")
     say("3. the e-CNY issuer mints digital RMB")
-    for name, fen in [("core", 2_000_000_00), ("bank", 1_000_000_00), ("microloan", 400_000_00)]:
+    for name, fen in [
+        ("core", 2_000_000_00),
+        ("bank", 1_000_000_00),
+        ("microloan", 400_000_00),
+        ("guarantor", 100_000_00),
+    ]:
         issuer.mint(op.resolve(name), fen)
         say(f"   minted {format_fen(fen):>16} to {name}")
 
     from eth_utils import keccak
 
-    from ledger.engine.loans import LoanRequest, TrancheRequest
+    from ledger.engine.loans import CoverRequest, LoanRequest, TrancheRequest
     from ledger.money import format_bps, format_date
 
     head = op.chain.w3.eth.get_block("latest")
@@ -98,6 +103,17 @@ def _story(op: Ledger, say: Say) -> None:
         tech_partner=op.resolve("tech"),
         payees=[(op.resolve("supplier2"), 420_000_00), (op.resolve("supplier1"), 180_000_00)],
         sweep_bps=2000,
+        # A government financing-guarantee fund (政府性融资担保) takes 40% of any loss, up to
+        # ¥300,000.00, with a ¥50,000.00 margin; the lenders keep the rest (分险, ≥ 20%).
+        covers=[
+            CoverRequest(
+                provider=op.resolve("guarantor"),
+                kind="GUARANTEE",
+                share_bps=4000,
+                cap_fen=300_000_00,
+                margin_fen=50_000_00,
+            )
+        ],
     )
     microloan, bank = op.as_signer("microloan"), op.as_signer("bank")
     try:
@@ -109,12 +125,24 @@ def _story(op: Ledger, say: Say) -> None:
     say(
         f"   loan #{proposed.id} proposed by microloan: APR {format_bps(request.rate_bps)}, "
         f"fee share {format_bps(request.fee_share_bps)}, provision "
-        f"{format_bps(request.provision_share_bps)}, sweep {format_bps(request.sweep_bps)}"
+        f"{format_bps(request.provision_share_bps)}, sweep {format_bps(request.sweep_bps)}, "
+        "guaranteed 40% (cap ¥300,000.00) by the guarantor"
     )
     s1.loans.accept(proposed.id)
     say(
         f"   supplier1 reviewed the terms (hash {proposed.terms_hash[:18]}…) and accepted: "
         f"#{keep} pledged"
+    )
+    guarantor = op.as_signer("guarantor")
+    try:
+        bank.loans.fund(proposed.id)
+        say("   !! funded before the guarantor accepted")
+    except ContractRefusal as refusal:
+        say(f"   funding first: {refusal.rule.removeprefix('refused by the chain: ')}")
+    guarantor.covers.accept(proposed.id)
+    say(
+        "   the guarantor accepted its layer by the same terms hash, depositing its "
+        f"{format_fen(50_000_00)} margin (保证金)"
     )
     bank.loans.fund(proposed.id)
     microloan.loans.fund(proposed.id)
@@ -151,11 +179,12 @@ def _story(op: Ledger, say: Say) -> None:
         )
     say(
         f"   loan #{view.id} is {view.status}; receivable #{keep} is "
-        f"{op.receivables.get(keep).status}"
+        f"{op.receivables.get(keep).status}; the guarantor's margin came back "
+        f"({format_fen(op.balance_fen(op.resolve('guarantor')))} again)"
     )
 
     say("8. balances")
-    for name in ("core", "supplier1", "supplier2", "bank", "microloan", "tech"):
+    for name in ("core", "supplier1", "supplier2", "bank", "microloan", "tech", "guarantor"):
         say(f"   {name:<10} {format_fen(op.balance_fen(op.resolve(name))):>16}")
     say(f"   provision pool {format_fen(op.loans.pool_balance_fen()):>12}")
 

@@ -17,6 +17,7 @@ class Role(enum.IntFlag):
     TECH_PARTNER = 1 << 5
     AUDITOR = 1 << 6
     REGULATOR = 1 << 7
+    GUARANTOR = 1 << 8
 
 
 ALL_ROLES = [r.name for r in Role if r.name]

@@ -92,8 +92,9 @@ interface ILoanBook is ILoanReceipts, IMembershipErrors {
         uint64 expiresAt;
     }
 
-    /// @notice `terms` is the terms document the borrower accepts by its keccak-256:
-    /// `abi.encode(Terms, TrancheSpec[], receivableIds, payees, payeeAmountsFen)`.
+    /// @notice `terms` is the terms document the borrower and the cover providers accept by
+    /// its keccak-256: `abi.encode(Terms, TrancheSpec[], receivableIds, payees,
+    /// payeeAmountsFen, ICoverBook.CoverSpec[] layers)`.
     event LoanProposed(
         uint256 indexed loanId,
         address indexed originator,
@@ -163,6 +164,7 @@ interface ILoanBook is ILoanReceipts, IMembershipErrors {
     error NothingOutstanding(uint256 loanId);
     error NotReceivableToken(address caller);
     error NotTokenContract(address caller);
+    error NotCoverBook(address caller);
     /// @notice The proposal lapsed at `expiresAt`: it can no longer be accepted, funded or
     /// disbursed, only cancelled (by its originator, its borrower or any of its lenders).
     error ProposalExpired(uint256 loanId, uint64 expiresAt, uint64 nowAt);
@@ -192,13 +194,15 @@ interface ILoanBook is ILoanReceipts, IMembershipErrors {
     );
 
     /// @notice Propose a loan. `terms` is `abi.encode(Terms, TrancheSpec[], uint256[]
-    /// receivableIds, address[] payees, uint256[] payeeAmountsFen)`; the borrower accepts it
-    /// by its hash. Only an active LENDER, which becomes the originator.
+    /// receivableIds, address[] payees, uint256[] payeeAmountsFen, CoverSpec[] layers)`; the
+    /// borrower and every cover provider accept it by its hash. Only an active LENDER, which
+    /// becomes the originator.
     function propose(bytes calldata terms) external returns (uint256 loanId);
     /// @notice The borrower accepts the terms it reviewed (`termsHash`), pledging its receivables.
     function accept(uint256 loanId, bytes32 termsHash) external;
     /// @notice A lender funds all of its unfunded tranches of the loan, before the proposal
-    /// expires; the terms are checked again against the policy in force.
+    /// expires and once every cover layer is accepted; the terms are checked again against
+    /// the policy in force.
     function fund(uint256 loanId) external;
     /// @notice The originator pays the principal to the loan's fixed payees, before the
     /// proposal expires: the terms are checked again against the policy in force, the
@@ -215,7 +219,8 @@ interface ILoanBook is ILoanReceipts, IMembershipErrors {
     /// is refunded to its lender (held for it if it is not active), receivables released.
     function cancel(uint256 loanId) external;
     /// @notice A lender of the loan or an operator declares it defaulted `default_days` past
-    /// maturity; the provision pool covers principal, seniors first.
+    /// maturity; the layers' margins and the provision pool cover principal, seniors first,
+    /// in one principal-only receipt (DESIGN §6.2).
     function declareDefault(uint256 loanId) external;
 
     function loanOf(uint256 loanId) external view returns (LoanInfo memory);

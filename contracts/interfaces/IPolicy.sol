@@ -15,6 +15,9 @@ interface IPolicy is IMembershipErrors {
         uint16 maxFeeShareBps; // tech partner's share of interest at most this
         uint16 maxSingleBorrowerBps; // one lender's exposure to one borrower, of its net assets
         uint16 defaultDays; // a loan can be declared defaulted this many days past maturity
+        uint16 maxTechCoverBps; // a tech partner's cover share of one loan at most this (§6.2)
+        uint16 minLenderRetentionBps; // GUARANTEE + INSURANCE leave lenders at least this
+        uint16 claimDays; // a cover claim is due this many days after the default
         // DESIGN §6.6
         uint64 maxOnlineIndividualFen; // online micro-lender: exposure to an individual
         uint64 maxOnlineBusinessFen; // online micro-lender: exposure to a business

@@ -38,4 +38,10 @@ library AuditKinds {
     bytes32 internal constant CONSENT_GRANTED = keccak256("CONSENT_GRANTED");
     bytes32 internal constant CONSENT_REVOKED = keccak256("CONSENT_REVOKED");
     bytes32 internal constant CREDIT_QUERIED = keccak256("CREDIT_QUERIED");
+    bytes32 internal constant COVER_ACCEPTED = keccak256("COVER_ACCEPTED");
+    bytes32 internal constant COVER_CALLED = keccak256("COVER_CALLED");
+    bytes32 internal constant COVER_HONOURED = keccak256("COVER_HONOURED");
+    bytes32 internal constant COVER_BREACHED = keccak256("COVER_BREACHED");
+    bytes32 internal constant COVER_REIMBURSED = keccak256("COVER_REIMBURSED");
+    bytes32 internal constant COVER_RELEASED = keccak256("COVER_RELEASED");
 }

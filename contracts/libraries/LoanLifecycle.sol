@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {ICoverBook} from "../interfaces/ICoverBook.sol";
 import {IDigitalRMB} from "../interfaces/IDigitalRMB.sol";
 import {ILoanBook} from "../interfaces/ILoanBook.sol";
 import {IMembership} from "../interfaces/IMembership.sol";
@@ -8,9 +9,11 @@ import {IPolicy} from "../interfaces/IPolicy.sol";
 import {IPrudential} from "../interfaces/IPrudential.sol";
 import {IReceivableToken} from "../interfaces/IReceivableToken.sol";
 import {Compliance} from "./Compliance.sol";
+import {LoanState} from "./LoanState.sol";
 import {Clock, Core, Details, Loans} from "./LoanStorage.sol";
+import {Roles} from "./Roles.sol";
 
-/// @title LoanLifecycle — funding, disbursement, cancellation and the sweep queue
+/// @title LoanLifecycle — funding, disbursement, cancellation, default and the sweep queue
 /// @notice Runs inside the loan book by DELEGATECALL (an external library, linked at
 /// deployment), writing the book's own storage. The book keeps the e-CNY moves, events and
 /// audit entries of each action; this library checks the rules and changes the state.
@@ -18,10 +21,23 @@ import {Clock, Core, Details, Loans} from "./LoanStorage.sol";
 library LoanLifecycle {
     uint256 internal constant DAY = 86_400;
 
-    /// @notice Fund the caller's unfunded tranches: (amount to pull, fully funded now).
+    /// @notice What a default did, for the book's e-CNY move, event and audit entry: the
+    /// cover (margins and pool) `payer` pays `principalFen` to `lenders`, tranche by tranche.
+    struct Default {
+        uint256 coverFen;
+        address payer;
+        address[] lenders;
+        uint256[] principalFen;
+        uint256 lossFen;
+        uint256 interestDueFen;
+    }
+
+    /// @notice Fund the caller's unfunded tranches: (amount to pull, fully funded now). The
+    /// cover book refuses while a cover layer is not accepted (DESIGN §6.2).
     function fund(
         Loans storage self,
         IPolicy policy,
+        ICoverBook cover,
         IPrudential prudential,
         uint256 loanId
     ) external returns (uint256 amount, bool full) {
@@ -30,6 +46,7 @@ library LoanLifecycle {
             revert ILoanBook.WrongLoanStatus(loanId, c.status);
         }
         _notExpired(self, loanId);
+        cover.requireAccepted(loanId);
         _recheck(self, loanId, policy.params());
         uint256 n = c.trancheCount;
         uint8 mask = c.fundedMask;
@@ -123,9 +140,64 @@ library LoanLifecycle {
         }
     }
 
+    /// @notice Check and record a default `default_days` past maturity (DESIGN §4.6, §6.2):
+    /// accrue, ask the cover book for the layers' margins and the pool's cover, apply it as
+    /// one principal-only receipt, seniors first; the loan is DEFAULTED (REPAID when the
+    /// cover pays everything). The book pays the cover out and records the event.
+    function declareDefault(
+        Loans storage self,
+        IMembership membership,
+        IPolicy policy,
+        IReceivableToken receivables,
+        IDigitalRMB ecny,
+        ICoverBook cover,
+        IPrudential prudential,
+        uint256 loanId
+    ) external returns (Default memory d) {
+        Core memory c = self.core[loanId];
+        if (c.status != ILoanBook.Status.DISBURSED) revert ILoanBook.WrongLoanStatus(loanId, c.status);
+        Clock memory k = self.clock[loanId];
+        LoanState.Book memory b = LoanState.load(self, loanId, c.trancheCount);
+        if (!membership.hasRoles(msg.sender, Roles.OPERATOR)) {
+            membership.requireActive(msg.sender);
+            if (!LoanState.isLender(b, msg.sender)) {
+                revert ILoanBook.NotLenderOfLoan(loanId, msg.sender);
+            }
+        }
+        uint256 earliest = uint256(k.maturityAt) + uint256(policy.params().defaultDays) * DAY;
+        if (block.timestamp < earliest) {
+            revert ILoanBook.DefaultTooEarly(loanId, uint64(block.timestamp), uint64(earliest));
+        }
+        LoanState.accrue(c, k, b);
+        uint256 owed = LoanState.sum(b.outstanding);
+        if (owed == 0) revert ILoanBook.NothingOutstanding(loanId);
+        // Margins and the pool (DESIGN §6.2 steps 1–4); without layers, the pool alone.
+        (d.coverFen, d.payer) = cover.onDefault(loanId, owed, msg.sender);
+        d.principalFen = LoanState.principal(b, d.coverFen, true);
+        LoanState.save(self, loanId, k, b);
+        bool closed = d.coverFen == owed && k.interestDue == 0;
+        self.core[loanId].status = closed ? ILoanBook.Status.REPAID : ILoanBook.Status.DEFAULTED;
+        // A defaulted loan stops sweeping; one the cover repaid in full is released too.
+        if (c.sweepBps != 0) _sweepRemove(self, ecny, c.borrower, loanId);
+        if (closed) {
+            LoanState.release(self, receivables, cover, prudential, loanId, c.borrower, b, msg.sender);
+        }
+        d.lenders = b.lenders;
+        d.lossFen = owed - d.coverFen;
+        d.interestDueFen = k.interestDue;
+        // The tech partner's book (DESIGN §6.6): the cover leaves it, the rest is defaulted.
+        if (c.feeShareBps != 0) prudential.defaulted(loanId, d.coverFen, d.lossFen);
+    }
+
     /// @notice Take `loanId` out of `borrower`'s sweep queue; the next oldest sweeps instead.
     function sweepRemove(Loans storage self, IDigitalRMB ecny, address borrower, uint256 loanId)
         external
+    {
+        _sweepRemove(self, ecny, borrower, loanId);
+    }
+
+    function _sweepRemove(Loans storage self, IDigitalRMB ecny, address borrower, uint256 loanId)
+        private
     {
         uint256 prev = self.sweepPrev[loanId];
         uint256 next = self.sweepNext[loanId];

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {ICoverBook} from "../interfaces/ICoverBook.sol";
 import {ILoanBook} from "../interfaces/ILoanBook.sol";
 import {IMembership} from "../interfaces/IMembership.sol";
 import {IPolicy} from "../interfaces/IPolicy.sol";
@@ -28,40 +29,62 @@ library LoanOrigination {
     uint256 internal constant DEFAULT_EXPIRY_DAYS = 30;
     uint256 internal constant DAY = 86_400;
 
+    /// @dev The terms document, decoded.
+    struct Document {
+        ILoanBook.Terms t;
+        ILoanBook.TrancheSpec[] tranches;
+        uint256[] receivableIds;
+        address[] payees;
+        uint256[] payeeAmounts;
+        ICoverBook.CoverSpec[] layers;
+    }
+
     /// @notice Check every rule of the terms document and store the loan as PROPOSED, the
-    /// caller (msg.sender, the originating lender) as originator.
-    /// @param terms abi.encode(Terms, TrancheSpec[], receivableIds, payees, payeeAmountsFen)
+    /// caller (msg.sender, the originating lender) as originator; its cover layers, if any,
+    /// are checked and recorded by the cover book.
+    /// @param terms abi.encode(Terms, TrancheSpec[], receivableIds, payees, payeeAmountsFen,
+    /// CoverSpec[] layers)
     function propose(
         Loans storage self,
         IMembership membership,
         IPolicy policy,
+        ICoverBook cover,
         IPrudential prudential,
         bytes calldata terms
     ) external returns (uint256 loanId, address borrower, bytes32 termsHash) {
-        (
-            ILoanBook.Terms memory t,
-            ILoanBook.TrancheSpec[] memory tranches,
-            uint256[] memory receivableIds,
-            address[] memory payees,
-            uint256[] memory payeeAmounts
-        ) = abi.decode(
-            terms, (ILoanBook.Terms, ILoanBook.TrancheSpec[], uint256[], address[], uint256[])
-        );
-        uint256 principal = _checkTerms(self, membership, policy, t, tranches);
-        if (receivableIds.length == 0) revert ILoanBook.NoReceivables();
-        if (receivableIds.length > MAX_RECEIVABLES) {
-            revert ILoanBook.TooManyReceivables(receivableIds.length, MAX_RECEIVABLES);
+        Document memory d = _decode(terms);
+        uint256 principal = _checkTerms(self, membership, policy, d.t, d.tranches);
+        if (d.receivableIds.length == 0) revert ILoanBook.NoReceivables();
+        if (d.receivableIds.length > MAX_RECEIVABLES) {
+            revert ILoanBook.TooManyReceivables(d.receivableIds.length, MAX_RECEIVABLES);
         }
-        if (payees.length > MAX_PAYEES) revert ILoanBook.TooManyPayees(payees.length, MAX_PAYEES);
-        _checkPayees(membership, payees, payeeAmounts, principal);
+        if (d.payees.length > MAX_PAYEES) {
+            revert ILoanBook.TooManyPayees(d.payees.length, MAX_PAYEES);
+        }
+        _checkPayees(membership, d.payees, d.payeeAmounts, principal);
         loanId = self.nextLoanId++;
-        _register(self, prudential, loanId, t, tranches, principal);
+        _register(self, prudential, loanId, d.t, d.tranches, principal);
         termsHash = keccak256(terms);
-        borrower = t.borrower;
-        _store(self, loanId, t, tranches, principal, termsHash);
-        self.receivableIds[loanId] = receivableIds;
-        self.payees[loanId] = payees;
-        self.payeeAmounts[loanId] = payeeAmounts;
+        borrower = d.t.borrower;
+        _store(self, loanId, d.t, d.tranches, principal, termsHash);
+        self.receivableIds[loanId] = d.receivableIds;
+        self.payees[loanId] = d.payees;
+        self.payeeAmounts[loanId] = d.payeeAmounts;
+        if (d.layers.length != 0) cover.register(loanId, termsHash, d.receivableIds, d.layers);
+    }
+
+    function _decode(bytes calldata terms) private pure returns (Document memory d) {
+        (d.t, d.tranches, d.receivableIds, d.payees, d.payeeAmounts, d.layers) = abi.decode(
+            terms,
+            (
+                ILoanBook.Terms,
+                ILoanBook.TrancheSpec[],
+                uint256[],
+                address[],
+                uint256[],
+                ICoverBook.CoverSpec[]
+            )
+        );
     }
 
     function _checkTerms(

@@ -13,6 +13,9 @@ library Roles {
     uint16 internal constant TECH_PARTNER = 1 << 5;
     uint16 internal constant AUDITOR = 1 << 6;
     uint16 internal constant REGULATOR = 1 << 7;
+    /// @dev Government financing-guarantee funds, re-guarantors, credit-guarantee insurers:
+    /// providers of GUARANTEE and INSURANCE cover layers (DESIGN §6.2).
+    uint16 internal constant GUARANTOR = 1 << 8;
     /// @dev Every defined role; bits outside it are invalid.
-    uint16 internal constant ALL = (1 << 8) - 1;
+    uint16 internal constant ALL = (1 << 9) - 1;
 }

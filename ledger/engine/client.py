@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from web3.contract import Contract
 
     from ledger.engine.consent import Consents
+    from ledger.engine.covers import Covers
     from ledger.engine.loans import Loans
     from ledger.engine.receivables import Receivables
 
@@ -135,6 +136,12 @@ class Ledger:
         from ledger.engine.loans import Loans
 
         return Loans(self)
+
+    @property
+    def covers(self) -> Covers:
+        from ledger.engine.covers import Covers
+
+        return Covers(self)
 
     @property
     def consents(self) -> Consents:

@@ -31,6 +31,7 @@ SUITE = (
     "LoanOrigination",
     "LoanLifecycle",
     "LoanBook",
+    "CoverBook",
     "CreditConsent",
 )
 # Engine contracts that append to the trail.
@@ -41,6 +42,7 @@ AUDIT_WRITERS = (
     "LoanBook",
     "ProvisionPool",
     "Policy",
+    "CoverBook",
     "CreditConsent",
 )
 DEPLOY_GAS = 12_000_000
@@ -99,6 +101,7 @@ def _constructor_args(
             at["ReceivableToken"],
             at["LoanBook"],
             at["ProvisionPool"],
+            at["CoverBook"],
         ]
     if name == "ReceivableToken":
         return [at["AuditTrail"], at["Membership"], at["DigitalRMB"], at["LoanBook"]]
@@ -120,7 +123,18 @@ def _constructor_args(
             at["ReceivableToken"],
             at["Policy"],
             at["ProvisionPool"],
+            at["CoverBook"],
             at["Prudential"],
+        ]
+    if name == "CoverBook":
+        return [
+            at["AuditTrail"],
+            at["Membership"],
+            at["DigitalRMB"],
+            at["ReceivableToken"],
+            at["Policy"],
+            at["LoanBook"],
+            at["ProvisionPool"],
         ]
     raise ValueError(name)
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from ledger.engine.covers import CoverLayerView
 from ledger.engine.tx import Sent
 from ledger.errors import BadInput, NotFound
 from ledger.reference import waterfall
@@ -38,13 +39,19 @@ TERMS_TYPES = [
     "uint256[]",
     "address[]",
     "uint256[]",
+    "(address,uint8,uint16,uint256,uint256)[]",
 ]
+COVER_KINDS = ("GUARANTEE", "INSURANCE", "REPURCHASE")
+MAX_COVER_LAYERS = 4
 POLICY_NAMES = (
     "min_originator_share_bps",
     "max_apr_bps",
     "max_fee_share_bps",
     "max_single_borrower_bps",
     "default_days",
+    "max_tech_cover_bps",
+    "min_lender_retention_bps",
+    "claim_days",
     "max_online_individual_fen",
     "max_online_business_fen",
     "max_related_group_bps",
@@ -57,19 +64,25 @@ GAS_LIFECYCLE = 800_000
 GAS_SWEEP_RESIDUAL = 250_000 + 60_000 * MAX_TRANCHES
 
 
-def gas_settle(tranches: int, receivables: int = 1, sweeps_residual: bool = False) -> int:
-    """A settlement: its tranches, the receivables a repaying one releases, and room for
-    sweeping its residual into another loan when the borrower has one that sweeps."""
+def gas_settle(
+    tranches: int, receivables: int = 1, sweeps_residual: bool = False, layers: int = 0
+) -> int:
+    """A settlement: its tranches, the receivables a repaying one releases, room for
+    sweeping its residual into another loan when the borrower has one that sweeps, and its
+    cover layers (a default's claims and margins, a recovery's reimbursements, DESIGN §6.2)."""
     extra = GAS_SWEEP_RESIDUAL if sweeps_residual else 0
+    cover = 60_000 + 60_000 * layers if layers else 0
     # The base covers the worst single settlement: a closing receipt whose payees are held
     # (DESIGN §6.1), with the prudential books (§6.6) updated, before its storage refunds.
-    return 330_000 + 60_000 * tranches + 12_000 * receivables + extra
+    return 330_000 + 60_000 * tranches + 12_000 * receivables + extra + cover
 
 
-def gas_propose(tranches: int, receivables: int, payees: int) -> int:
+def gas_propose(tranches: int, receivables: int, payees: int, layers: int = 0) -> int:
     """A proposal: each tranche's lender checked and registered (DESIGN §4.7, §6.6), each
-    receivable and payee checked and stored (measured: 1.55 M for 2 / 16 / 16)."""
-    return 600_000 + 150_000 * tranches + 45_000 * (receivables + payees)
+    receivable and payee checked and stored (measured: 1.55 M for 2 / 16 / 16), and each
+    cover layer checked and recorded by the cover book (DESIGN §6.2; measured: some 85,000
+    a layer)."""
+    return 600_000 + 150_000 * tranches + 45_000 * (receivables + payees) + 120_000 * layers
 
 
 def gas_lifecycle(receivables: int, payees: int) -> int:
@@ -92,6 +105,33 @@ class TrancheRequest(BaseModel):
         return self
 
 
+class CoverRequest(BaseModel):
+    """One cover layer of a proposal (DESIGN §6.2): its provider accepts it by the terms hash.
+
+    Attributes:
+        provider: who gives it (a GUARANTOR; a TECH_PARTNER for a GUARANTEE; the debtor of a
+            pledged receivable for a REPURCHASE).
+        kind: GUARANTEE, INSURANCE or REPURCHASE.
+        share_bps: the share of the principal outstanding at default it covers.
+        cap_fen: the most it ever owes.
+        margin_fen: deposited at acceptance; pays first at default.
+    """
+
+    provider: str
+    kind: str
+    share_bps: int = Field(gt=0, le=10_000)
+    cap_fen: int = Field(gt=0, lt=2**128)
+    margin_fen: int = Field(default=0, ge=0, lt=2**128)
+
+    @model_validator(mode="after")
+    def _margin_within_cap(self) -> CoverRequest:
+        if self.kind not in COVER_KINDS:
+            raise ValueError(f"cover kind {self.kind!r} is not one of {', '.join(COVER_KINDS)}")
+        if self.margin_fen > self.cap_fen:
+            raise ValueError(f"margin {self.margin_fen} fen is above the cap of {self.cap_fen} fen")
+        return self
+
+
 class LoanRequest(BaseModel):
     """A loan proposal: what `loan propose` sends and the borrower accepts by its hash."""
 
@@ -108,6 +148,7 @@ class LoanRequest(BaseModel):
     tech_partner: str | None = None
     payees: list[tuple[str, int]] = Field(default_factory=list)
     sweep_bps: int = Field(default=0, ge=0, le=10_000)
+    covers: list[CoverRequest] = Field(default_factory=list, max_length=MAX_COVER_LAYERS)
     # Days after the proposal until it lapses: no acceptance, funding or disbursement after
     # it, and any lender of the loan may cancel it (refunds for all).
     expiry_days: int = Field(default=DEFAULT_EXPIRY_DAYS, ge=1, lt=2**16)
@@ -129,7 +170,8 @@ class LoanRequest(BaseModel):
         return self.payees or [(self.borrower, self.principal_fen)]
 
     def terms_document(self) -> bytes:
-        """abi.encode(Terms, TrancheSpec[], receivableIds, payees, amounts): what is hashed."""
+        """abi.encode(Terms, TrancheSpec[], receivableIds, payees, amounts, CoverSpec[]): what
+        the borrower and the cover providers accept by its hash."""
         from eth_abi import encode
 
         payees = self.effective_payees()
@@ -147,9 +189,20 @@ class LoanRequest(BaseModel):
             self.expiry_days,
         )
         tranches = [(t.lender, t.senior, t.amount_fen, t.coupon_bps) for t in self.tranches]
+        covers = [
+            (c.provider, COVER_KINDS.index(c.kind), c.share_bps, c.cap_fen, c.margin_fen)
+            for c in self.covers
+        ]
         return encode(
             TERMS_TYPES,
-            [terms, tranches, self.receivable_ids, [p for p, _ in payees], [a for _, a in payees]],
+            [
+                terms,
+                tranches,
+                self.receivable_ids,
+                [p for p, _ in payees],
+                [a for _, a in payees],
+                covers,
+            ],
         )
 
     def model_terms(self, disbursed_at: int) -> waterfall.LoanTerms:
@@ -175,7 +228,7 @@ def decode_terms(document: bytes) -> LoanRequest:
     from eth_abi import decode
     from eth_utils import to_checksum_address
 
-    terms, tranches, rids, payees, amounts = decode(TERMS_TYPES, document)
+    terms, tranches, rids, payees, amounts, covers = decode(TERMS_TYPES, document)
     (borrower, tech, rate, penalty, term, grace, fee, provision, sweep, mode, expiry) = terms
     return LoanRequest(
         borrower=to_checksum_address(borrower),
@@ -196,6 +249,16 @@ def decode_terms(document: bytes) -> LoanRequest:
         tech_partner=None if int(tech, 16) == 0 else to_checksum_address(tech),
         payees=[(to_checksum_address(p), int(a)) for p, a in zip(payees, amounts, strict=True)],
         sweep_bps=sweep,
+        covers=[
+            CoverRequest(
+                provider=to_checksum_address(c[0]),
+                kind=COVER_KINDS[c[1]],
+                share_bps=c[2],
+                cap_fen=c[3],
+                margin_fen=c[4],
+            )
+            for c in covers
+        ],
         expiry_days=expiry or DEFAULT_EXPIRY_DAYS,
     )
 
@@ -212,6 +275,9 @@ class TrancheView(BaseModel):
 
 
 class SettlementView(BaseModel):
+    """One receipt's split; `cover_fen` is what it paid back to the pool and the cover layers
+    after a default (DESIGN §6.2), so the parts sum to `amount_fen`."""
+
     at: int
     source: str
     payer: str
@@ -223,6 +289,7 @@ class SettlementView(BaseModel):
     residual_fen: int
     residual_to: str | None
     tx: str
+    cover_fen: int = 0
 
 
 class LoanView(BaseModel):
@@ -253,6 +320,7 @@ class LoanView(BaseModel):
     payees: list[tuple[str, int]]
     tranches: list[TrancheView]
     settlements: list[SettlementView]
+    cover: list[CoverLayerView] = Field(default_factory=list)
 
 
 class Proposed(BaseModel):
@@ -267,6 +335,9 @@ class PolicyView(BaseModel):
     max_fee_share_bps: int
     max_single_borrower_bps: int
     default_days: int
+    max_tech_cover_bps: int
+    min_lender_retention_bps: int
+    claim_days: int
     max_online_individual_fen: int
     max_online_business_fen: int
     max_related_group_bps: int
@@ -300,7 +371,12 @@ class Loans:
         from web3.logs import DISCARD
 
         document = request.terms_document()
-        gas = gas_propose(len(request.tranches), len(request.receivable_ids), len(request.payees))
+        gas = gas_propose(
+            len(request.tranches),
+            len(request.receivable_ids),
+            len(request.payees),
+            len(request.covers),
+        )
         sent = self._send("propose", document, gas=gas)
         (event,) = self._c.events.LoanProposed().process_receipt(sent.receipt, errors=DISCARD)
         return Proposed(
@@ -331,7 +407,8 @@ class Loans:
         rids = len(self._c.functions.receivablesOf(loan_id).call())
         token = self.ledger.contract("DigitalRMB").functions
         sweeping = int(token.sweepOf(info[2]).call()[0])
-        return gas_settle(int(info[10]), rids, sweeping not in (0, loan_id))
+        layers = self.ledger.covers.layer_count(loan_id)
+        return gas_settle(int(info[10]), rids, sweeping not in (0, loan_id), layers)
 
     def repay(self, loan_id: int, amount_fen: int) -> Sent:
         return self._send("repay", loan_id, amount_fen, gas=self._gas_settle(loan_id))
@@ -454,6 +531,15 @@ class Loans:
                     ),
                 )
             )
+        back: dict[str, int] = {}
+        for log in ledger.events(
+            "CoverBook", "CoverReimbursed", argument_filters={"loanId": loan_id}
+        ):
+            tx = "0x" + bytes(log["transactionHash"]).hex()
+            back[tx] = back.get(tx, 0) + sum(log["args"]["layersFen"]) + log["args"]["poolFen"]
+        for _, _, s in out:
+            if s.source != "COVER":
+                s.cover_fen = back.get(s.tx, 0)
         out.sort(key=lambda e: (e[0], e[1]))
         times: dict[int, int] = {}
         for block, _, s in out:
@@ -523,4 +609,5 @@ class Loans:
             payees=list(zip(payees, (int(a) for a in amounts), strict=True)),
             tranches=tranches,
             settlements=self.settlements(loan_id),
+            cover=self.ledger.covers.view(loan_id, int(outstanding)).layers,
         )

@@ -76,7 +76,7 @@ _RULES: dict[str, str] = {
     "{unpaidFen}",
     "NotBorrowersReceivable": "loans: receivable #{id} is held by {holder}, not by the borrower "
     "{borrower}",
-    "NotLoanBook": "receivables: only the loan book pledges and releases, not {caller}",
+    "NotLoanBook": "only the loan book may do this (pledge, release, cover hooks), not {caller}",
     "ApprovalsDisabled": "receivables: approvals are disabled; only the holder moves a receivable",
     "SelfTransfer": "receivables: #{id} is already held by the recipient",
     "SelfIssue": "receivables: {issuer} cannot issue a receivable to itself",
@@ -116,6 +116,42 @@ _RULES: dict[str, str] = {
     "NothingOutstanding": "loans: loan #{loanId} has no principal outstanding",
     "NotReceivableToken": "loans: only the receivable token hands in receivable payments",
     "NotTokenContract": "loans: only the e-CNY token hands in swept payments",
+    "NotCoverBook": "loans: only the cover book hands in cover payments, not {caller}",
+    # cover layers (DESIGN §6.2)
+    "TooManyCoverLayers": "cover: {count} cover layers, at most {max}",
+    "ZeroCoverShare": "cover: layer {layer} covers a share of zero",
+    "InvalidCoverCap": "cover: layer {layer}'s cap {capFen} is zero or too large",
+    "MarginAboveCap": "cover: layer {layer}'s margin {marginFen} is above its cap {capFen}",
+    "CoverSharesAboveWhole": "cover: the layers cover {totalBps} of the loss, more than 100%",
+    "NoCover": "cover: loan #{loanId} has no cover layers",
+    "CoverClosed": "cover: loan #{loanId} was repaid or cancelled; its cover is closed",
+    "CoverTermsMismatch": "cover: the terms of loan #{loanId} hash to {expected}, not the "
+    "reviewed {given}",
+    "NoLayerToAccept": "cover: {caller} has no cover layer of loan #{loanId} left to accept",
+    "CoverNotAccepted": "cover: loan #{loanId} cannot be funded until every cover layer is "
+    "accepted; layer {layer} by {provider} is not",
+    "UnknownLayer": "cover: loan #{loanId} has no cover layer {layer}",
+    "NotProvider": "cover: {caller} does not provide layer {layer} of loan #{loanId} "
+    "({provider} does)",
+    "NotDefaulted": "cover: loan #{loanId} has not defaulted; there is no claim",
+    "ZeroHonour": "cover: an honour of zero on layer {layer} of loan #{loanId}",
+    "HonourAboveClaim": "cover: {amountFen} is more than the unpaid claim of {unpaidFen} "
+    "(layer {layer} of loan #{loanId})",
+    "NothingClaimed": "cover: layer {layer} of loan #{loanId} has no claim unpaid",
+    "ClaimLapsed": "cover: the claim of layer {layer} of loan #{loanId} has lapsed: the "
+    "loan's principal outstanding is 0",
+    "ClaimNotDue": "cover: the claim of layer {layer} of loan #{loanId} is due {dueAt}; it "
+    "cannot be breached at {nowAt}",
+    "AlreadyBreached": "cover: the claim of layer {layer} of loan #{loanId} is already breached",
+    "TechPartnerCoverKind": "compliance: layer {layer} is {kind}; a tech partner may give a "
+    "GUARANTEE only (no 兜底)",
+    "TechCoverAboveCap": "compliance max_tech_cover_bps: tech partner {provider} would cover "
+    "{shareBps} of the loss, above the cap of {maxTechCoverBps} (不得兜底)",
+    "LenderRetentionTooLow": "compliance min_lender_retention_bps: GUARANTEE + INSURANCE cover "
+    "{coveredBps}, leaving the lenders {retainedBps}, below the floor of "
+    "{minLenderRetentionBps}",
+    "RepurchaseNotByDebtor": "cover: layer {layer}'s REPURCHASE provider {provider} owes none "
+    "of the pledged receivables",
     "ProposalExpired": "loans: the proposal of loan #{loanId} lapsed at {expiresAt} (now "
     "{nowAt}); it can only be cancelled, by its originator, borrower or any of its lenders",
     "PaymentBeforeDisbursement": "loans: receivable #{receivableId} is pledged to loan #{loanId}, "
@@ -179,7 +215,8 @@ _RULES: dict[str, str] = {
 
 _ROLE_ARGS = {"roles", "required", "held", "anyOf", "oldRoles", "newRoles"}
 _FEN_ARGS = {"balance", "needed", "allowance"}
-_TIME_ARGS = {"maturityAt", "nowAt", "earliestAt", "revokedAt", "expiresAt", "expiredAt"}
+_TIME_ARGS = {"maturityAt", "nowAt", "earliestAt", "dueAt", "revokedAt", "expiresAt", "expiredAt"}
+_COVER_KINDS = ["GUARANTEE", "INSURANCE", "REPURCHASE"]
 _REGION_ARGS = {"region", "jurisdiction"}
 _RECEIVABLE_STATUS = [
     "NONE",
@@ -235,6 +272,10 @@ def _render(key: str, value: Any, name_of: NameOf, error: str = "") -> str:
         if names is not None:
             return names[value] if value < len(names) else str(value)
         return STATUS_NAMES.get(value, str(value))
+    if key == "layer" and isinstance(value, int):
+        return str(value + 1)  # numbered from 1, as `cover show` lists them
+    if key == "kind" and isinstance(value, int):
+        return _COVER_KINDS[value] if value < len(_COVER_KINDS) else str(value)
     if key in _TIME_ARGS and isinstance(value, int):
         from ledger.money import format_time
 

@@ -64,6 +64,10 @@ DEV_CONSORTIUM: tuple[DevMember, ...] = (
     DevMember("tech", Role.TECH_PARTNER, region="440300"),
     DevMember("auditor", Role.AUDITOR),
     DevMember("regulator", Role.REGULATOR),
+    # Cover providers (DESIGN §6.2): a guarantee fund and a credit-guarantee insurer.
+    # No licence: DESIGN §6.6 licenses lending, and a cover provider does not lend.
+    DevMember("guarantor", Role.GUARANTOR, region="440100"),
+    DevMember("insurer", Role.GUARANTOR, region="440300"),
 )
 DEV_ACCOUNTS = tuple(m.name for m in DEV_CONSORTIUM)
 # Gas money per dev account where gas is not free; less when the operator holds less.

@@ -267,6 +267,32 @@ def duplicate_document(r: Report) -> Iterator[Alert]:
         )
 
 
+def cover_breached(r: Report) -> Iterator[Alert]:
+    """A cover claim marked breached (unpaid after its due date, DESIGN §6.2) that is still
+    unpaid: it clears once the provider pays it in full or it lapses."""
+    for claim, row in r.claims_at():
+        if row["status"] != "breached":
+            continue
+        provider = row["provider"]
+        days = days_past(r.t, claim.due_at)
+        yield Alert(
+            "cover_breached",
+            {"kind": "cover", "loan": claim.loan_id, "layer": row["layer"], "provider": provider},
+            {
+                "unpaid_fen": row["unpaid_fen"],
+                "owed_fen": row["owed_fen"],
+                "paid_fen": row["paid_fen"],
+                "due_at": claim.due_at,
+                "breached_at": row["breached_at"],
+                "days_past_due": days,
+            },
+            f"layer {row['layer']} of loan #{claim.loan_id} ({claim.kind} by "
+            f"{provider['name'] or provider['address']}) breached: "
+            f"{format_fen(row['unpaid_fen'])} of {format_fen(row['owed_fen'])} unpaid, "
+            f"{_days(days)} past its due date ({format_date(claim.due_at)})",
+        )
+
+
 RULES: dict[str, Callable[[Report], Iterator[Alert]]] = {
     "receivable_overdue": receivable_overdue,
     "loan_overdue": loan_overdue,
@@ -274,12 +300,13 @@ RULES: dict[str, Callable[[Report], Iterator[Alert]]] = {
     "provision_coverage_low": provision_coverage_low,
     "collections_lagging": collections_lagging,
     "duplicate_document": duplicate_document,
+    "cover_breached": cover_breached,
 }
 
 
 def _concerns(alert: Alert, r: Report, lender: str) -> bool:
     """Whether an alert concerns `lender`: its loans, its exposures, receivables pledged to
-    its loans; pool and document alerts concern everyone."""
+    its loans, claims on the cover of its loans; pool and document alerts concern everyone."""
     subject = alert.subject
     kind = subject["kind"]
     if kind in ("pool", "document"):
@@ -288,6 +315,8 @@ def _concerns(alert: Alert, r: Report, lender: str) -> bool:
         return bool(subject["lender"]["address"] == lender)
     if kind == "loan":
         return lender in r.book.loans[subject["id"]].lenders
+    if kind == "cover":
+        return lender in r.book.loans[subject["loan"]].lenders
     if kind == "receivable":
         loan = subject.get("pledged_to")
         return loan is not None and lender in r.book.loans[loan].lenders

@@ -40,12 +40,29 @@ POLICY_DEFAULTS = {
     "max_fee_share_bps": 3000,
     "max_single_borrower_bps": 1000,
     "default_days": 90,
+    "max_tech_cover_bps": 2000,
+    "min_lender_retention_bps": 2000,
+    "claim_days": 30,
 }
 TOP = 10
 ALL_POSITIONS = [list(range(n)) for n in range(17)]  # at most 8 tranches a loan
 HISTORY_POINTS = 12
 # Integer fields that name or locate something rather than measure it.
-LABELS = frozenset({"id", "loan", "tier", "at", "since_at", "maturity_at", "disbursed_at"})
+LABELS = frozenset(
+    {
+        "id",
+        "loan",
+        "tier",
+        "at",
+        "since_at",
+        "maturity_at",
+        "disbursed_at",
+        "layer",
+        "due_at",
+        "breached_at",
+        "defaulted_at",
+    }
+)
 
 
 # --------------------------------------------------------------------------- ratios
@@ -215,6 +232,37 @@ class Member:
         return current
 
 
+@dataclass(slots=True)
+class Claim:
+    """One cover layer's claim on its provider, set when its loan defaulted (DESIGN §6.2).
+
+    Attributes:
+        loan_id, layer: the loan and the layer's index in its terms (0-based).
+        provider, kind: who gives it, GUARANTEE / INSURANCE / REPURCHASE.
+        owed: min(floor(D × share / 10000), cap), set at `defaulted_at`; due at `due_at`.
+        paid: (at, fen) in chain order: the margin at the default, then each honour.
+        reimbursed: (at, fen) in chain order: what recoveries paid back to the provider.
+        breached_at: when a member marked it breached (None: never).
+    """
+
+    loan_id: int
+    layer: int
+    provider: str | None
+    kind: str
+    owed: int
+    defaulted_at: int
+    due_at: int
+    paid: list[tuple[int, int]] = field(default_factory=list)
+    reimbursed: list[tuple[int, int]] = field(default_factory=list)
+    breached_at: int | None = None
+
+    def paid_at(self, t: int) -> int:
+        return sum(fen for at, fen in self.paid if at <= t)
+
+    def reimbursed_at(self, t: int) -> int:
+        return sum(fen for at, fen in self.reimbursed if at <= t)
+
+
 @dataclass
 class Book:
     """Everything the report reads, loaded from the index once.
@@ -223,12 +271,14 @@ class Book:
         loans: by id.
         receivables: by id.
         members: by address.
-        pool: (at, kind, member, amount) in chain order; kind PROVISION, CONTRIBUTION, COVER.
+        pool: (at, kind, member, amount) in chain order; kind PROVISION, CONTRIBUTION, COVER,
+            REIMBURSED (cover paid back to the pool by a recovery).
         policy: (at, name, old, new, actor, tx) in chain order.
         reverted_issues: mined-but-reverted `issue` transactions (rows of the index).
         block: the block the index was synced to; head_at its time.
         refused: `issue` attempts on a used document refused in this home before sending
             (`ledger.engine.attempts.read_refused`).
+        claims: cover claims of defaulted loans, by loan then layer (DESIGN §6.2).
     """
 
     loans: dict[int, Loan]
@@ -240,6 +290,7 @@ class Book:
     block: int
     head_at: int
     refused: list[dict[str, Any]] = field(default_factory=list)
+    claims: list[Claim] = field(default_factory=list)
 
     def policy_at(self, t: int) -> dict[str, int]:
         values = dict(POLICY_DEFAULTS)
@@ -380,7 +431,50 @@ def _load(db: sqlite3.Connection, block: int, head_at: int) -> Book:
         dict(zip(columns, r, strict=True))
         for r in db.execute(f"SELECT {', '.join(columns)} FROM reverted_issues ORDER BY block")
     ]
-    return Book(loans, receivables, members, pool, policy, reverted, block, head_at)
+    book = Book(loans, receivables, members, pool, policy, reverted, block, head_at)
+    book.claims = _claims(db)
+    return book
+
+
+def _claims(db: sqlite3.Connection) -> list[Claim]:
+    """The cover claims: one per layer of each defaulted loan with layers (its OWED row),
+    then its payments, reimbursements and breach. Only those loans' terms are decoded, for
+    the layers' kinds."""
+    from ledger.engine.loans import decode_terms
+
+    claims: dict[tuple[int, int], Claim] = {}
+    rows = db.execute(
+        "SELECT loan_id, layer, provider, kind, amount_fen, at, due_at FROM cover_events"
+        " ORDER BY block, log_index, kind != 'OWED', layer"
+    ).fetchall()
+    kinds: dict[int, list[str]] = {}
+    for loan_id in dict.fromkeys(r[0] for r in rows if r[3] == "OWED"):
+        terms = db.execute("SELECT terms FROM loans WHERE id = ?", (loan_id,)).fetchone()
+        kinds[loan_id] = [c.kind for c in decode_terms(bytes(terms[0])).covers] if terms else []
+    for loan_id, layer, provider, kind, amount, at, due_at in rows:
+        key = (loan_id, layer)
+        if kind == "OWED":
+            names = kinds.get(loan_id, [])
+            claims[key] = Claim(
+                loan_id,
+                layer,
+                provider,
+                names[layer] if layer < len(names) else "",
+                int(amount),
+                at,
+                int(due_at),
+            )
+            continue
+        claim = claims.get(key)
+        if claim is None:
+            continue
+        if kind == "PAID":
+            claim.paid.append((at, int(amount)))
+        elif kind == "REIMBURSED":
+            claim.reimbursed.append((at, int(amount)))
+        elif kind == "BREACHED" and claim.breached_at is None:
+            claim.breached_at = at
+    return sorted(claims.values(), key=lambda c: (c.loan_id, c.layer))
 
 
 # --------------------------------------------------------------------------- loans at a time

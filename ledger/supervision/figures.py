@@ -35,6 +35,7 @@ from ledger.supervision.book import (
     TENORS,
     TOP,
     Book,
+    Claim,
     LoanAt,
     Ratio,
     Receivable,
@@ -189,6 +190,7 @@ class Report:
             for la in (loan_at(loan, self.t) for loan in self.book.loans.values())
             if la is not None
         ]
+        self._claims: list[tuple[Claim, dict[str, Any]]] | None = None
         self.ledger = Scope(None)
         self.lenders: dict[str, Scope] = {}
         for address in self._lender_addresses():
@@ -247,7 +249,7 @@ class Report:
         }
 
     def pool(self) -> dict[str, Any]:
-        totals = {"PROVISION": 0, "CONTRIBUTION": 0, "COVER": 0}
+        totals = {"PROVISION": 0, "CONTRIBUTION": 0, "COVER": 0, "REIMBURSED": 0}
         by_member: dict[str, int] = {}
         for at, kind, member, amount in self.book.pool:
             if at > self.t:
@@ -255,7 +257,9 @@ class Report:
             totals[kind] += amount
             if kind == "CONTRIBUTION" and member:
                 by_member[member] = by_member.get(member, 0) + amount
-        balance = totals["PROVISION"] + totals["CONTRIBUTION"] - totals["COVER"]
+        balance = (
+            totals["PROVISION"] + totals["CONTRIBUTION"] - totals["COVER"] + totals["REIMBURSED"]
+        )
         return {
             "balance_fen": balance,
             "provisions_fen": totals["PROVISION"],
@@ -264,7 +268,91 @@ class Report:
                 {"member": self.party(m), "amount_fen": v} for m, v in _ranked(by_member, None)
             ],
             "cover_paid_fen": totals["COVER"],
+            "cover_reimbursed_fen": totals["REIMBURSED"],
             "coverage_ratio": Ratio(balance, self.ledger.npl),
+        }
+
+    def claims_at(self) -> list[tuple[Claim, dict[str, Any]]]:
+        """Each cover claim set by then, with its figures at as-of (DESIGN §6.2): what it
+        owes, has paid (margin, honours), has unpaid and had back, and its state — `paid`,
+        `lapsed` (unpaid, but its loan's principal outstanding is 0: nothing left to cover),
+        `breached`, `overdue` (past its due date, not marked breached) or `open`."""
+        if self._claims is None:
+            outstanding = {la.loan.id: sum(la.outstanding) for la in self.loans_at}
+            found = []
+            for c in self.book.claims:
+                if c.defaulted_at > self.t:
+                    continue
+                paid = c.paid_at(self.t)
+                unpaid = c.owed - paid
+                lapsed = unpaid > 0 and outstanding.get(c.loan_id, 0) == 0
+                breached = c.breached_at is not None and c.breached_at <= self.t
+                state = (
+                    "paid"
+                    if unpaid == 0
+                    else "lapsed"
+                    if lapsed
+                    else "breached"
+                    if breached
+                    else "overdue"
+                    if self.t > c.due_at
+                    else "open"
+                )
+                found.append(
+                    (
+                        c,
+                        {
+                            "loan": c.loan_id,
+                            "layer": c.layer + 1,
+                            "provider": self.party(c.provider),
+                            "kind": c.kind,
+                            "owed_fen": c.owed,
+                            "paid_fen": paid,
+                            "unpaid_fen": 0 if lapsed else unpaid,
+                            "reimbursed_fen": c.reimbursed_at(self.t),
+                            "due_at": c.due_at,
+                            "breached_at": c.breached_at if breached else None,
+                            "status": state,
+                        },
+                    )
+                )
+            self._claims = found
+        return self._claims
+
+    def cover(self) -> dict[str, Any]:
+        """The cover providers' figures (guarantee funds, insurers, core enterprises'
+        repurchase): per claim, per provider and in all."""
+        claims = [row for _, row in self.claims_at()]
+        providers: dict[str, dict[str, Any]] = {}
+        keys = ("owed_fen", "paid_fen", "unpaid_fen", "reimbursed_fen")
+        for row in claims:
+            address = row["provider"]["address"] or ""
+            p = providers.setdefault(
+                address,
+                {
+                    "provider": row["provider"],
+                    "claim_count": 0,
+                    **dict.fromkeys(keys, 0),
+                    "breached_count": 0,
+                    "breached_unpaid_fen": 0,
+                },
+            )
+            p["claim_count"] += 1
+            for k in keys:
+                p[k] += row[k]
+            if row["status"] == "breached":
+                p["breached_count"] += 1
+                p["breached_unpaid_fen"] += row["unpaid_fen"]
+        ranked = sorted(
+            providers.values(),
+            key=lambda p: (-p["unpaid_fen"], -p["owed_fen"], p["provider"]["address"] or ""),
+        )
+        return {
+            **{k: sum(p[k] for p in ranked) for k in keys},
+            "breached_count": sum(p["breached_count"] for p in ranked),
+            "breached_unpaid_fen": sum(p["breached_unpaid_fen"] for p in ranked),
+            "providers": ranked,
+            "claims": claims,
         }
 
     def concentration(self, s: Scope) -> dict[str, Any]:
@@ -666,6 +754,7 @@ class Report:
         }
         if s.lender is None:
             out["pool"] = self.pool()
+            out["cover"] = self.cover()
             out["supervision"] = self.members()
         if history:
             out["history"] = self.history(s)

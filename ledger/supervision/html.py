@@ -12,7 +12,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from ledger.money import format_bps, format_fen, format_time
+from ledger.money import format_bps, format_date, format_fen, format_time
 
 PALETTE = {
     "current": "#4c78a8",
@@ -364,6 +364,78 @@ def _loans_table(loans: list[dict[str, Any]]) -> str:
     )
 
 
+def _cover_html(cover: dict[str, Any]) -> str:
+    """The cover providers' claims (DESIGN §6.2): owed, paid, unpaid, paid back, breached."""
+    parts = ["<h3>Cover layers 分险: claims on their providers</h3>"]
+    if not cover["claims"]:
+        return parts[0] + "<p>No cover claim: no loan with cover layers has defaulted.</p>"
+    money = ("owed_fen", "paid_fen", "unpaid_fen", "reimbursed_fen")
+    titles = ("owed", "paid", "unpaid", "paid back")
+    parts.append(
+        _table(
+            [
+                "provider",
+                _def("cover.providers.claim_count", "claims"),
+                *(_def(f"cover.providers.{k}", t) for k, t in zip(money, titles, strict=True)),
+                _def("cover.providers.breached_count", "breached"),
+                _def("cover.providers.breached_unpaid_fen", "unpaid on breached"),
+            ],
+            [
+                [
+                    _e(_who(p["provider"])),
+                    str(_v(p["claim_count"])),
+                    *(format_fen(_v(p[k])) for k in money),
+                    str(_v(p["breached_count"])),
+                    format_fen(_v(p["breached_unpaid_fen"])),
+                ]
+                for p in cover["providers"]
+            ]
+            + [
+                [
+                    "all",
+                    "",
+                    *(_def(f"cover.{k}", format_fen(_v(cover[k]))) for k in money),
+                    _def("cover.breached_count", str(_v(cover["breached_count"]))),
+                    _def("cover.breached_unpaid_fen", format_fen(_v(cover["breached_unpaid_fen"]))),
+                ]
+            ],
+            {1, 2, 3, 4, 5, 6, 7},
+        )
+    )
+    parts.append(
+        _table(
+            [
+                "loan",
+                "layer",
+                "kind",
+                "provider",
+                *(_def(f"cover.claims.{k}", t) for k, t in zip(money, titles, strict=True)),
+                "due",
+                "state",
+            ],
+            [
+                [
+                    f"#{c['loan']}",
+                    str(c["layer"]),
+                    _e(c["kind"]),
+                    _e(_who(c["provider"])),
+                    *(format_fen(_v(c[k])) for k in money),
+                    _e(format_date(int(c["due_at"]))),
+                    _e(c["status"])
+                    + (
+                        f" {_e(format_date(int(c['breached_at'])))}"
+                        if c["breached_at"] is not None
+                        else ""
+                    ),
+                ]
+                for c in cover["claims"]
+            ],
+            {4, 5, 6, 7},
+        )
+    )
+    return "".join(parts)
+
+
 def _scope_html(s: dict[str, Any], *, ledger: bool) -> str:
     book, conc, pricing, rec = s["loan_book"], s["concentration"], s["pricing"], s["receivables"]
     kpis = [
@@ -447,11 +519,16 @@ def _scope_html(s: dict[str, Any], *, ledger: bool) -> str:
                         _def("pool.cover_paid_fen", "cover paid"),
                         format_fen(_v(pool["cover_paid_fen"])),
                     ],
+                    [
+                        _def("pool.cover_reimbursed_fen", "cover paid back"),
+                        format_fen(_v(pool["cover_reimbursed_fen"])),
+                    ],
                     [_def("pool.balance_fen", "balance"), format_fen(_v(pool["balance_fen"]))],
                 ],
                 {1},
             )
         )
+        parts.append(_cover_html(s["cover"]))
     parts.append("<h3>Concentration</h3>")
     borrower_cols = [
         "borrower",

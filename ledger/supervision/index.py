@@ -29,12 +29,12 @@ from ledger.solidity import artifacts
 if TYPE_CHECKING:
     from ledger.engine.client import Ledger
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 WINDOW_BLOCKS = 2_000
 ZERO = "0x" + "00" * 20
 ISSUE_SIGNATURE = "issue(address,uint256,uint64,bytes32)"
 # Contracts whose events are indexed; audit entries of these kinds name who acted.
-INDEXED = ("ReceivableToken", "LoanBook", "ProvisionPool", "Membership", "Policy")
+INDEXED = ("ReceivableToken", "LoanBook", "ProvisionPool", "Membership", "Policy", "CoverBook")
 ACTOR_KINDS = (
     "MEMBER_ADMITTED",
     "MEMBER_SUSPENDED",
@@ -54,6 +54,7 @@ TABLES = (
     "member_events",
     "policy_events",
     "reverted_issues",
+    "cover_events",
     "meta",
 )
 
@@ -111,6 +112,12 @@ CREATE TABLE IF NOT EXISTS policy_events (
     name TEXT NOT NULL, old_value TEXT NOT NULL, new_value TEXT NOT NULL, actor TEXT,
     PRIMARY KEY (block, log_index)
 );
+CREATE TABLE IF NOT EXISTS cover_events (
+    block INTEGER NOT NULL, log_index INTEGER NOT NULL, at INTEGER NOT NULL, tx TEXT NOT NULL,
+    loan_id INTEGER NOT NULL, layer INTEGER, provider TEXT, kind TEXT NOT NULL,
+    amount_fen TEXT NOT NULL, due_at INTEGER, PRIMARY KEY (block, log_index, kind, layer)
+);
+CREATE INDEX IF NOT EXISTS cover_events_provider ON cover_events(provider);
 CREATE TABLE IF NOT EXISTS reverted_issues (
     tx TEXT PRIMARY KEY, block INTEGER NOT NULL, at INTEGER NOT NULL, sender TEXT NOT NULL,
     supplier TEXT NOT NULL, value_fen TEXT NOT NULL, maturity_at INTEGER NOT NULL,
@@ -133,6 +140,8 @@ class Index:
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
+        # The margins a default's cover included, by transaction (CoverCalled comes first).
+        self._margins_paid: dict[str, int] = {}
         path = ledger.home.root / "index" / f"{ledger.chain.network}.sqlite"
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path)
@@ -554,6 +563,79 @@ class Index:
         if a["repaid"]:
             self._loan_status(a["loanId"], "REPAID", log)
 
+    # -- cover layers (DESIGN §6.2) -----------------------------------------------------------
+
+    def _cover_event(
+        self,
+        log: Any,
+        loan_id: int,
+        layer: int | None,
+        provider: str | None,
+        kind: str,
+        amount: int,
+        due_at: int | None = None,
+    ) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO cover_events VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                log["blockNumber"],
+                log["logIndex"],
+                self._time(log["blockNumber"]),
+                "0x" + bytes(log["transactionHash"]).hex(),
+                loan_id,
+                layer,
+                provider,
+                kind,
+                str(amount),
+                due_at,
+            ),
+        )
+
+    def _providers(self, loan_id: int) -> list[str]:
+        row = self.db.execute("SELECT terms FROM loans WHERE id = ?", (loan_id,)).fetchone()
+        return [c.provider for c in decode_terms(bytes(row[0])).covers] if row else []
+
+    def _on_CoverCalled(self, a: Any, log: Any) -> None:
+        """Each layer's claim (OWED) and its margin's payment (PAID) at the default; the
+        margins' part of the default's cover is not the pool's."""
+        loan_id = int(a["loanId"])
+        providers = self._providers(loan_id)
+        for i, (owed, paid) in enumerate(zip(a["owedFen"], a["marginPaidFen"], strict=True)):
+            provider = providers[i] if i < len(providers) else None
+            self._cover_event(log, loan_id, i, provider, "OWED", int(owed), int(a["dueAt"]))
+            self._cover_event(log, loan_id, i, provider, "PAID", int(paid))
+        self._margins_paid["0x" + bytes(log["transactionHash"]).hex()] = sum(a["marginPaidFen"])
+
+    def _on_CoverHonoured(self, a: Any, log: Any) -> None:
+        loan_id = int(a["loanId"])
+        self._cover_event(log, loan_id, int(a["layer"]), a["provider"], "PAID", a["amountFen"])
+
+    def _on_CoverBreached(self, a: Any, log: Any) -> None:
+        loan_id, layer = int(a["loanId"]), int(a["layer"])
+        self._cover_event(
+            log, loan_id, layer, a["provider"], "BREACHED", a["unpaidFen"], int(a["dueAt"])
+        )
+
+    def _on_CoverReimbursed(self, a: Any, log: Any) -> None:
+        loan_id = int(a["loanId"])
+        providers = self._providers(loan_id)
+        for i, fen in enumerate(a["layersFen"]):
+            if fen:
+                provider = providers[i] if i < len(providers) else None
+                self._cover_event(log, loan_id, i, provider, "REIMBURSED", int(fen))
+        if a["poolFen"]:
+            self.db.execute(
+                "INSERT OR REPLACE INTO pool VALUES (?,?,?,?,?,?)",
+                (
+                    log["blockNumber"],
+                    log["logIndex"],
+                    "REIMBURSED",
+                    a["payer"],
+                    str(a["poolFen"]),
+                    self._time(log["blockNumber"]),
+                ),
+            )
+
     def _on_LoanDefaulted(self, a: Any, log: Any) -> None:
         parts = list(a["principalFen"])
         self._settlement(
@@ -569,6 +651,7 @@ class Index:
             0,
             None,
         )
+        margins = self._margins_paid.pop("0x" + bytes(log["transactionHash"]).hex(), 0)
         self.db.execute(
             "INSERT OR REPLACE INTO pool VALUES (?,?,?,?,?,?)",
             (
@@ -576,7 +659,7 @@ class Index:
                 log["logIndex"],
                 "COVER",
                 None,
-                str(a["coverFen"]),
+                str(int(a["coverFen"]) - margins),
                 self._time(log["blockNumber"]),
             ),
         )

@@ -15,7 +15,15 @@ from web3.exceptions import ContractCustomError
 from ledger.engine.client import Ledger
 from ledger.solidity import artifacts
 
-ENGINES = ("DigitalRMB", "ReceivableToken", "LoanBook", "Policy", "ProvisionPool", "AuditTrail")
+ENGINES = (
+    "DigitalRMB",
+    "ReceivableToken",
+    "LoanBook",
+    "Policy",
+    "ProvisionPool",
+    "AuditTrail",
+    "CoverBook",
+)
 STRANGER = to_checksum_address("0x" + "5a" * 20)
 
 

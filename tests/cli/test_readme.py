@@ -72,6 +72,10 @@ def test_readme_using_it_runs_as_written_on_a_fresh_home(tmp_path: Path) -> None
     assert "#4" in out and "#6" in out  # the CSV's three rows issued
     assert "the chain should accept it" in out and "proposed loan #1" in out
     assert re.search(r"│ status +│ REPAID", out)
+    # the guaranteed loan: funding waited for both providers, a partial honour, a breach
+    assert "accepted cover layer(s) 1 (GUARANTEE) of loan #2" in out
+    assert "honoured ¥10,000.00 of layer 1 on loan #2" in out
+    assert "layer 2 of loan #2 (INSURANCE by insurer) breached: ¥30,000.00 unpaid" in out
     assert "the checkpoint root is the trusted root" in out
     assert "wrote book.html" in out and (work / "book.html").is_file()
     assert re.search(r"│ network +│ embedded", out)  # --rpc to the home's own node is this home

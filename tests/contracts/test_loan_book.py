@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -268,11 +268,21 @@ def check_no_value_stranded(ledger: Ledger) -> None:
     settled = ledger.events("LoanBook", "LoanSettled")
     provisions = sum(int(e["args"]["provisionFen"]) for e in settled)
     cover = sum(int(e["args"]["coverFen"]) for e in ledger.events("LoanBook", "LoanDefaulted"))
-    assert ledger.balance_fen(ledger.deployment.address("ProvisionPool")) == (
-        contributed + provisions - cover
+    # The margins' part of a default's cover came from the cover book, not the pool; what
+    # recoveries paid back to the pool came in (DESIGN §6.2).
+    margins = sum(
+        sum(e["args"]["marginPaidFen"]) for e in ledger.events("CoverBook", "CoverCalled")
     )
-    assert ledger.loans.pool_balance_fen() == contributed + provisions - cover
+    reimbursements = ledger.events("CoverBook", "CoverReimbursed")
+    back = sum(int(e["args"]["poolFen"]) for e in reimbursements)
+    pool = contributed + provisions - (cover - margins) + back
+    assert ledger.balance_fen(ledger.deployment.address("ProvisionPool")) == pool
+    assert ledger.loans.pool_balance_fen() == pool
 
+    reimbursed = {
+        bytes(e["transactionHash"]): sum(e["args"]["layersFen"]) + e["args"]["poolFen"]
+        for e in reimbursements
+    }
     for e in settled:
         a = e["args"]
         parts = (
@@ -281,6 +291,7 @@ def check_no_value_stranded(ledger: Ledger) -> None:
             + sum(a["interestFen"])
             + sum(a["principalFen"])
             + a["residualFen"]
+            + reimbursed.get(bytes(e["transactionHash"]), 0)
         )
         assert parts == a["amountFen"], dict(a)
 
@@ -489,6 +500,9 @@ def test_policy_is_set_only_by_the_regulator_and_each_change_is_audited(w: World
         ("max_fee_share_bps", 1_000),
         ("max_single_borrower_bps", 1),
         ("default_days", 30),
+        ("max_tech_cover_bps", 1_500),
+        ("min_lender_retention_bps", 3_000),
+        ("claim_days", 10),
     ]
     old = w.ledger.loans.policy().model_dump()
     for name, value in changes:
@@ -543,6 +557,9 @@ def test_out_of_range_and_unknown_policy_values_are_refused(w: World) -> None:
         "max_fee_share_bps": 10_000,
         "max_single_borrower_bps": 10_000,
         "default_days": 3_650,
+        "max_tech_cover_bps": 10_000,
+        "min_lender_retention_bps": 10_000,
+        "claim_days": 3_650,
         "max_online_individual_fen": 2**64 - 1,
         "max_online_business_fen": 2**64 - 1,
         "max_related_group_bps": 10_000,
@@ -1249,11 +1266,15 @@ def test_default_with_the_provision_pool_covers_seniors_first(w: World) -> None:
     assert w.tech_book("tech") == book
     assert view.status == "DEFAULTED"
     assert w.ledger.loans.pool_balance_fen() == m3.provision_fen
-    # then the rest of it: the loan is repaid, the residual goes to the holder
+    # then the rest of it: the loan is repaid, the pool's cover is paid back (DESIGN §6.2)
+    # and the rest of the residual goes to the holder
     w.as_("core").receivables.pay(rid, 2_700_000)
     view = w.get(loan)
     s4 = view.settlements[-1]
     m4, state = waterfall.settle(terms, state, 2_700_000, s4.at, fee_withheld=True)
+    back = min(m4.residual_fen, mc.used_fen)
+    assert s4.cover_fen == back == mc.used_fen
+    m4 = replace(m4, residual_fen=m4.residual_fen - back)
     same_split(s4, m4)
     assert w.tech_book("tech") == waterfall.TechBook()
     assert view.status == "REPAID" and state.repaid
@@ -1274,7 +1295,7 @@ def test_default_with_the_provision_pool_covers_seniors_first(w: World) -> None:
         + sum(m.residual_fen for m in settlements),
         "core": start["core"] - 3_000_000,
     }
-    assert w.ledger.loans.pool_balance_fen() == m3.provision_fen + m4.provision_fen
+    assert w.ledger.loans.pool_balance_fen() == m3.provision_fen + m4.provision_fen + back
     assert verify_trail(w.ledger).ok
 
 
@@ -1314,9 +1335,10 @@ def test_default_with_an_ample_pool_and_a_pro_rata_loan(w: World) -> None:
     view = w.get(loan)
     s = view.settlements[-1]
     m, state = waterfall.settle(terms, state, state.interest_due_fen + 50, s.at)
-    same_split(s, m)
+    # what is left after interest pays back the pool's cover before any residual
+    same_split(s, replace(m, residual_fen=0))
     assert view.status == "REPAID" and state.repaid
-    assert s.residual_fen == 50 and sum(s.principal_fen) == 0
+    assert s.cover_fen == 50 and s.residual_fen == 0 and sum(s.principal_fen) == 0
 
 
 def test_default_with_an_empty_pool_is_all_loss(w: World) -> None:

@@ -49,6 +49,9 @@ TRIAGE: dict[tuple[str, str], str] = {
         ("uninitialized-local", where): "false positive: Solidity zero-initialises locals"
         for where in (
             "AuditTrail.constructor",
+            "CoverBook._checkLayer",
+            "CoverBook.register",
+            "CoverBook.reimburse",
             "LoanBook._interest",
             "LoanBook._settle",
             "LoanLifecycle._recheck",
@@ -71,7 +74,8 @@ def find_slither(explicit: str | None = None) -> str | None:
         shutil.which("slither"),
     ):
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
-            return candidate
+            # slither runs in a scratch project directory: a relative path would miss it.
+            return str(Path(candidate).resolve())
     return None
 
 

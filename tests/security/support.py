@@ -286,7 +286,10 @@ class Books:
         minted, burnt: e-CNY the tests minted and burnt (successful calls only).
         contributed: voluntary pool contributions the tests made.
         provisions: provision shares of every settlement (LoanSettled events).
-        cover: what the pool paid on defaults (LoanDefaulted events).
+        cover: what the pool paid on defaults (LoanDefaulted events, less the margins that
+            paid with it: CoverCalled events).
+        reimbursed: what recoveries paid back to the pool (CoverReimbursed events).
+        margins: margins the cover book holds (accepted, less paid, returned or released).
         principal: (loan, tranche) → principal repaid by settlements.
         covered: (loan, tranche) → principal covered by the pool.
         paid_on_root: receivable root → what its debtor paid on its lineage.
@@ -300,6 +303,8 @@ class Books:
     contributed: int = 0
     provisions: int = 0
     cover: int = 0
+    reimbursed: int = 0
+    margins: int = 0
     principal: dict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))
     covered: dict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))
     paid_on_root: dict[int, int] = field(default_factory=lambda: defaultdict(int))
@@ -312,16 +317,37 @@ class Books:
         from web3.logs import DISCARD
 
         events = ledger.contract("LoanBook").events
-        for ev in events.LoanSettled().process_receipt(receipt, errors=DISCARD):
+        cover = ledger.contract("CoverBook").events
+        # A settlement's reimbursement of cover is logged just before it; one transaction
+        # (repayMany) may settle the same loan twice, so they pair by log position.
+        back: list[tuple[int, int, int]] = []  # (log index, loan, reimbursed)
+        for ev in cover.CoverReimbursed().process_receipt(receipt, errors=DISCARD):
+            a = ev["args"]
+            back.append((ev["logIndex"], int(a["loanId"]), sum(a["layersFen"]) + int(a["poolFen"])))
+            self.reimbursed += int(a["poolFen"])
+        for ev in cover.CoverAccepted().process_receipt(receipt, errors=DISCARD):
+            self.margins += int(ev["args"]["marginFen"])
+        for ev in cover.CoverReleased().process_receipt(receipt, errors=DISCARD):
+            self.margins -= sum(ev["args"]["marginsFen"])
+        for ev in cover.CoverCalled().process_receipt(receipt, errors=DISCARD):
+            a = ev["args"]
+            paid = sum(a["marginPaidFen"])
+            self.margins -= paid + sum(a["marginReturnedFen"])
+            self.cover -= paid  # the margins' part of the default's cover
+        settled = events.LoanSettled().process_receipt(receipt, errors=DISCARD)
+        for ev in sorted(settled, key=lambda ev: ev["logIndex"]):
             a = ev["args"]
             self.settlements += 1
             self.provisions += int(a["provisionFen"])
+            mine = [b for b in back if b[1] == int(a["loanId"]) and b[0] < ev["logIndex"]]
+            back = [b for b in back if b not in mine]
             parts = (
                 int(a["feeFen"])
                 + int(a["provisionFen"])
                 + sum(a["interestFen"])
                 + sum(a["principalFen"])
                 + int(a["residualFen"])
+                + sum(b[2] for b in mine)
             )
             if parts != int(a["amountFen"]):
                 self.problems.append(
@@ -383,12 +409,16 @@ def contract_balances_match_books(
     if book != funded:
         problems.append(f"loan book holds {book}, funding awaiting disbursement is {funded}")
     pool = s.balances[contracts["ProvisionPool"]]
-    expected = books.contributed + books.provisions - books.cover
+    expected = books.contributed + books.provisions - books.cover + books.reimbursed
     if pool != expected:
         problems.append(
             f"pool holds {pool}, books say {books.contributed} contributed + "
-            f"{books.provisions} provisions - {books.cover} cover = {expected}"
+            f"{books.provisions} provisions - {books.cover} cover + {books.reimbursed} "
+            f"reimbursed = {expected}"
         )
+    held = s.balances[contracts["CoverBook"]]
+    if held != books.margins:
+        problems.append(f"cover book holds {held}, margins held are {books.margins}")
     for name in NEVER_HOLD:
         if s.balances.get(contracts[name], 0) != 0:
             problems.append(f"{name} holds {s.balances[contracts[name]]} fen")
@@ -454,6 +484,35 @@ def loan_outstanding_is_principal_less_repaid_and_cover(s: Snapshot, books: Book
                 problems.append(
                     f"loan {loan.id} tranche {i}: outstanding {t.outstanding} != "
                     f"{t.amount} - repaid {repaid} - cover {covered}"
+                )
+    return problems
+
+
+def cover_claims_are_bounded(ledger: Ledger, s: Snapshot, loan_ids: list[int]) -> list[str]:
+    """Per covered loan (DESIGN §6.2): each layer owes at most its cap and its share of D,
+    has paid at most what it owes and had back at most what it paid; the pool had back at
+    most what it paid; nothing is owed before a default; the cover is closed exactly when the
+    loan was repaid or cancelled."""
+    problems = []
+    book = ledger.contract("CoverBook").functions
+    for loan_id in loan_ids:
+        info = book.coverOf(loan_id).call()
+        count, closed, defaulted_at, _, d, pool_paid, pool_back = info
+        if pool_back > pool_paid:
+            problems.append(f"loan {loan_id}: pool had back {pool_back} of {pool_paid}")
+        status = s.loans[loan_id].status
+        if closed != (status in ("REPAID", "CANCELLED")):
+            problems.append(f"loan {loan_id} is {status} but its cover closed={closed}")
+        for i in range(count):
+            x = book.layerOf(loan_id, i).call()
+            share, cap, owed, paid, back = x[2], x[3], x[7], x[8], x[9]
+            if not defaulted_at and (owed or paid or back):
+                problems.append(f"loan {loan_id} layer {i}: a claim before any default")
+            if owed > min(cap, d * share // 10_000):
+                problems.append(f"loan {loan_id} layer {i}: owes {owed}, above cap or share")
+            if not back <= paid <= owed:
+                problems.append(
+                    f"loan {loan_id} layer {i}: had back {back}, paid {paid}, owes {owed}"
                 )
     return problems
 

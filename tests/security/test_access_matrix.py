@@ -27,7 +27,7 @@ import pytest
 from eth_utils import keccak, to_checksum_address
 
 from ledger.engine.deploy import AUDIT_WRITERS, SUITE
-from ledger.engine.loans import LoanRequest, TrancheRequest
+from ledger.engine.loans import CoverRequest, LoanRequest, TrancheRequest
 from ledger.models import Admission, Profile
 from ledger.roles import Role
 from ledger.solidity import artifacts
@@ -53,10 +53,11 @@ ROLE_ACCOUNT = {
     "TECH_PARTNER": "tech",
     "AUDITOR": "auditor",
     "REGULATOR": "regulator",
+    "GUARANTOR": "guarantor",
 }
 COLUMNS = [*ROLES, "non-member", "suspended"]
 MEMBERS = {role: "" for role in ROLES}  # any active member may call
-ENGINES = ("ReceivableToken", "LoanBook", "ProvisionPool")  # DigitalRMB's engines
+ENGINES = ("ReceivableToken", "LoanBook", "ProvisionPool", "CoverBook")  # DigitalRMB's
 WRONG_ENGINES = ("ReceivableToken", "DigitalRMB", "LoanBook", "Policy", "LoanOrigination")
 # Errors that say "not you": a refused cell must fail with one of them.
 ACCESS_ERRORS = {
@@ -75,6 +76,9 @@ ACCESS_ERRORS = {
     "NotTokenContract",
     "NotAuditWriter",
     "ApprovalsDisabled",
+    "NotCoverBook",
+    "NotProvider",
+    "NoLayerToAccept",
     "ConsentNotGranted",
     "NothingHeld",
     "NotLoanBookCaller",
@@ -153,14 +157,22 @@ class Row:
         return next((r for r in ROLES if r in self.allowed), None)
 
 
-def _loan_request(f: Fixture, receivable: int) -> LoanRequest:
+def _loan_request(f: Fixture, receivable: int, *, covered: bool = False) -> LoanRequest:
+    covers = [
+        CoverRequest(provider=f.a("guarantor"), kind="GUARANTEE", share_bps=4000, cap_fen=100_000)
+    ]
     return LoanRequest(
         borrower=f.a("supplier1"),
         tranches=[TrancheRequest(lender=f.a("bank"), senior=False, amount_fen=100_000)],
         receivable_ids=[receivable],
         rate_bps=1000,
         term_days=1,
+        covers=covers if covered else [],
     )
+
+
+def _cover_spec(f: Fixture) -> list[tuple[Any, ...]]:
+    return [(f.a("guarantor"), 0, 4000, 100_000, 0)]
 
 
 MATRIX: list[Row] = [
@@ -539,6 +551,68 @@ MATRIX: list[Row] = [
         "1 fen swept from a payment by core",
         engines=("DigitalRMB",),
     ),
+    Row(
+        "LoanBook",
+        "settleCover(uint256,address,uint256)",
+        {},
+        lambda f: (f.loans["cover defaulted"], f.a("guarantor"), 1),
+        "1 fen honoured by the guarantor on the DEFAULTED covered loan",
+        engines=("CoverBook",),
+    ),
+    # --- CoverBook
+    Row(
+        "CoverBook",
+        "register(uint256,bytes32,uint256[],(address,uint8,uint16,uint256,uint256)[])",
+        {},
+        lambda f: (10_000, ZERO32, [f.receivables["active"]], _cover_spec(f)),
+        "a guarantee layer of a loan id not yet used",
+        engines=("LoanBook",),
+    ),
+    Row(
+        "CoverBook",
+        "accept(uint256,bytes32)",
+        {"GUARANTOR": "provider"},
+        lambda f: (f.loans["cover proposed"], f.terms_hash["cover proposed"]),
+        "a PROPOSED loan with the guarantor's layer, and its terms hash",
+    ),
+    Row(
+        "CoverBook",
+        "release(uint256,address)",
+        {},
+        lambda f: (f.loans["cover proposed"], f.a("supplier1")),
+        "the same loan, cancelled by its borrower",
+        engines=("LoanBook",),
+    ),
+    Row(
+        "CoverBook",
+        "onDefault(uint256,uint256,address)",
+        {},
+        lambda f: (f.loans["disbursed"], 1, f.a("bank")),
+        "the DISBURSED loan (no layers) defaulting on 1 fen",
+        engines=("LoanBook",),
+    ),
+    Row(
+        "CoverBook",
+        "reimburse(uint256,address,uint256)",
+        {},
+        lambda f: (f.loans["cover defaulted"], f.a("core"), 1),
+        "1 fen of a recovery paid by core on the DEFAULTED covered loan",
+        engines=("LoanBook",),
+    ),
+    Row(
+        "CoverBook",
+        "honour(uint256,uint256,uint256)",
+        {"GUARANTOR": "provider"},
+        lambda f: (f.loans["cover defaulted"], 0, 1),
+        "1 fen of the guarantor's claim on a DEFAULTED loan",
+    ),
+    Row(
+        "CoverBook",
+        "breach(uint256,uint256)",
+        MEMBERS,
+        lambda f: (f.loans["cover defaulted"], 0),
+        "the same claim, unpaid past its due date",
+    ),
     # --- CreditConsent
     Row(
         "CreditConsent",
@@ -611,12 +685,14 @@ def build_fixture(world: Deployed) -> Fixture:
     )
     supplier, bank = op.as_signer("supplier1"), op.as_signer("bank")
     regulator.loans.set_policy("default_days", 1)
+    regulator.loans.set_policy("claim_days", 1)
+    op.admit(Admission(address=f.a("guarantor"), roles=Role.GUARANTOR))
     for name in [*ROLE_ACCOUNT.values(), "supplier2", "microloan"]:
         issuer.mint(f.a(name), 1_000_000_00)
     for name in ROLE_ACCOUNT.values():  # core lets every role's account spend 1,000 fen
         data = encode_call(op, "DigitalRMB", "approve", f.a(name), 1_000)
         core.sender.transact(f.c("DigitalRMB"), data, gas=200_000, simulate=False)
-    for address, roles in ((VICTIM, Role.SUPPLIER), (OMNI, Role(0xFF))):
+    for address, roles in ((VICTIM, Role.SUPPLIER), (OMNI, Role(0x1FF))):
         # REGULATOR is the regulator's to grant: the operator admits with the rest
         op.admit(Admission(address=address, roles=int(roles) & ~int(Role.REGULATOR)))
         if roles & Role.REGULATOR:
@@ -626,7 +702,8 @@ def build_fixture(world: Deployed) -> Fixture:
     second = op.keyring.create("regulator2", dev=True).address
     regulator.admit(Admission(address=second, roles=int(Role.REGULATOR)))
     due = world.now() + 365 * DAY
-    for label in ("pending", "active", "proposed", "accepted", "funded", "disbursed"):
+    labels = ("pending", "active", "proposed", "accepted", "funded", "disbursed")
+    for label in (*labels, "cover proposed", "cover defaulted"):
         issued = core.receivables.issue(f.a("supplier1"), 1_000_000, due, keccak(text=label))
         f.receivables[label] = issued.id
         if label != "pending":
@@ -641,6 +718,14 @@ def build_fixture(world: Deployed) -> Fixture:
             bank.loans.fund(proposed.id)
         if label == "disbursed":
             bank.loans.disburse(proposed.id)
+    for label in ("cover proposed", "cover defaulted"):
+        proposed = bank.loans.propose(_loan_request(f, f.receivables[label], covered=True))
+        f.loans[label], f.terms_hash[label] = proposed.id, bytes.fromhex(proposed.terms_hash[2:])
+    covered = f.loans["cover defaulted"]
+    supplier.loans.accept(covered)
+    op.as_signer("guarantor").covers.accept(covered)
+    bank.loans.fund(covered)
+    bank.loans.disburse(covered)
     # Something held for supplier1: a receivable paid to it while it was suspended.
     held = core.receivables.issue(f.a("supplier1"), 100, due, keccak(text="held")).id
     supplier.receivables.accept(held)
@@ -652,6 +737,8 @@ def build_fixture(world: Deployed) -> Fixture:
         op.as_signer(name).consents.grant(f.a("microloan"), 30)
     supplier.consents.grant(f.a("bank"), 30)
     world.warp(3 * DAY)  # past the 1-day term and the 1-day default delay
+    bank.loans.declare_default(covered)
+    world.warp(3 * DAY)  # past the 1-day claim delay
     return f
 
 

@@ -24,15 +24,20 @@ whole ledger and these invariants must hold:
 6. each lender's recorded exposure to a borrower equals its open funding of that borrower;
 7. every settlement splits its receipt exactly (fee + provision + interest + principal +
    residual);
-8. a credit file is read only under a live consent: every query a lender makes succeeds
+8. cover layers (DESIGN §6.2): each layer owes at most its cap and its share of the
+   principal at default, has paid at most that and had back at most what it paid; the pool
+   had back at most what it paid; the cover book holds exactly the margins deposited and not
+   yet paid, returned or released (in 2), and the pool's books count its cover and what
+   recoveries paid back to it; a settlement's split includes what it paid back (in 7);
+9. a credit file is read only under a live consent: every query a lender makes succeeds
    exactly when the borrower's consent to it is granted, not revoked and not expired and
    the lender is an active LENDER, and each consent on-chain (granted, expiry, revoked,
    query count) is what the grants, revocations and queries made of it;
-9. the Prudential contract's books (DESIGN §6.6) agree with the loans: each lender's
+10. the Prudential contract's books (DESIGN §6.6) agree with the loans: each lender's
    funded book and its exposure to each related group are its open funding; the tech
    partner's book is the outstanding principal of its fee-paying live loans, and of it
    that of the defaulted ones;
-10. the audit trail verifies: each new entry hashes correctly, links to its predecessor with
+11. the audit trail verifies: each new entry hashes correctly, links to its predecessor with
    no gap in `seq`, and the last equals `head()` (incrementally, every step); and the full
    verifier (`ledger.audit.trail.verify_trail`, event bindings included) passes at the end of
    every run.
@@ -68,10 +73,12 @@ from hypothesis.stateful import (
 from ledger.audit.trail import verify_trail
 from ledger.engine.client import Ledger
 from ledger.engine.deploy import SUITE
-from ledger.engine.loans import LoanRequest, TrancheRequest
+from ledger.engine.loans import CoverRequest, LoanRequest, TrancheRequest
 from ledger.engine.setup import initialise
 from ledger.errors import LedgerError
 from ledger.home import Home
+from ledger.models import Admission
+from ledger.roles import Role
 from tests.conftest import seed
 from tests.security import support
 from tests.security.support import (
@@ -100,15 +107,17 @@ MEMBERS = (
     "tech",
     "auditor",
     "regulator",
+    "guarantor",
 )
 SUPPLIERS = ("supplier1", "supplier2")
 LENDERS = ("bank", "microloan")
-SUSPENDABLE = ("supplier1", "supplier2", "microloan", "tech")
+SUSPENDABLE = ("supplier1", "supplier2", "microloan", "tech", "guarantor")
 EXTRA_BALANCES = {
     "issuer": 100_000_00,
     "supplier1": 50_000_00,
     "supplier2": 50_000_00,
     "tech": 10_000_00,
+    "guarantor": 100_000_00,
 }
 
 CAP = 10**12  # draws stay small (a run's choices must fit hypothesis's 8 KB buffer)
@@ -154,6 +163,7 @@ def build_world(home: Home, url: str) -> World:
     ledger = Ledger.open(home, rpc=url)
     ledger.simulate = False
     seed(ledger)
+    ledger.admit(Admission(address=ledger.resolve("guarantor"), roles=Role.GUARANTOR))
     issuer = ledger.as_signer("issuer")
     for name, fen in EXTRA_BALANCES.items():
         issuer.mint(ledger.resolve(name), fen)
@@ -269,6 +279,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.docs = 0
         self.used_docs: dict[bytes, int] = {}  # document → the receivable it backs
         self.suspended: set[str] = set()
+        self.covered: list[int] = []  # loans proposed with cover layers
         # (borrower, lender) → [granted_at, expires_at, revoked_at, queries]
         self.consents: dict[tuple[str, str], list[int]] = {}
         self.terms: dict[int, tuple[int, str, bytes]] = {}
@@ -472,8 +483,50 @@ class LedgerMachine(RuleBasedStateMachine):
             mode=data.draw(st.sampled_from(["sequential", "pro-rata"])),
             tech_partner=self.addr["tech"] if fee else None,
             sweep_bps=data.draw(st.sampled_from([0, 0, 0, 1000, 5000])),
+            covers=[self.cover_layer(data) for _ in range(data.draw(st.integers(0, 3)))],
         )
-        self.act(originator, lambda lg: lg.loans.propose(request))
+        if self.act(originator, lambda lg: lg.loans.propose(request)) and request.covers:
+            self.covered.append(int(self.ledger.loans._call("nextLoanId")) - 1)
+
+    def cover_layer(self, data: st.DataObject) -> CoverRequest:
+        who, kind = data.draw(
+            st.sampled_from(
+                [
+                    ("guarantor", "GUARANTEE"),
+                    ("guarantor", "INSURANCE"),
+                    ("tech", "GUARANTEE"),
+                    ("core", "REPURCHASE"),
+                ]
+            )
+        )
+        cap = data.draw(st.integers(1, 3_000_000))
+        return CoverRequest(
+            provider=self.addr[who],
+            kind=kind,
+            share_bps=data.draw(st.integers(1, 2000)),
+            cap_fen=cap,
+            margin_fen=data.draw(st.integers(0, min(cap, 500_000))),
+        )
+
+    @precondition(lambda self: self.covered)
+    @rule(data=st.data())
+    def the_providers_accept_their_cover(self, data: st.DataObject) -> None:
+        loan_id = data.draw(st.sampled_from(self.covered))
+        for who in data.draw(st.permutations(["guarantor", "tech", "core"])):
+            self.act(who, lambda lg, w=who: lg.covers.accept(loan_id))
+
+    @precondition(lambda self: self.covered)
+    @rule(data=st.data(), who=st.sampled_from(("guarantor", "tech", "core", "bank")))
+    def a_provider_honours_a_claim(self, data: st.DataObject, who: str) -> None:
+        loan_id = data.draw(st.sampled_from(self.covered))
+        layer, fen = data.draw(st.integers(0, 2)), data.draw(amounts)
+        self.act(who, lambda lg: lg.covers.honour(loan_id, layer, fen))
+
+    @precondition(lambda self: self.covered)
+    @rule(data=st.data())
+    def a_member_marks_a_claim_breached(self, data: st.DataObject) -> None:
+        loan_id = data.draw(st.sampled_from(self.covered))
+        self.act("bank", lambda lg: lg.covers.breach(loan_id, data.draw(st.integers(0, 2))))
 
     @precondition(lambda self: self.loans("PROPOSED"))
     @rule(data=st.data())
@@ -637,6 +690,10 @@ class LedgerMachine(RuleBasedStateMachine):
     @invariant()
     def every_settlement_splits_exactly(self) -> None:
         assert self.books.problems == []
+
+    @invariant()
+    def cover_claims_stay_within_share_cap_and_payment(self) -> None:
+        assert support.cover_claims_are_bounded(self.ledger, self.snap, self.covered) == []
 
     @invariant()
     def each_consent_is_what_was_granted_revoked_and_queried(self) -> None:

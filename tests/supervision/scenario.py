@@ -17,7 +17,10 @@ Loans (borrower, tranches, rate, term, disbursed day):
   L1 supplier1  bank senior 560,000 @5% + microloan junior 240,000   10%  30d  day 0
      fee 20% to tech; repaid with 850,000 on day 20
   L4 supplier3  bank senior 400,000 @6% + microloan junior 200,000   12%  30d  day 0
-     defaulted on day 121: the pool's 70,400 covers the senior first, loss 529,600
+     guaranteed by guarantor: GUARANTEE 40%, cap 100,000, no margin
+     defaulted on day 121: the pool's 70,400 covers the senior first, loss 529,600; the
+     guarantor's claim of 100,000 (min(40% × 600,000, cap)) is due on day 126 (claim_days 5),
+     unpaid, and bank marks it breached on day 130
   L5 supplier3  microloan 300,000                                     8%  180d day 0
      backed by R3 (due day 30, unpaid): its collections lag
   L3 supplier2  bank junior 300,000 + microloan junior 300,000        9%  60d  day 10
@@ -28,10 +31,10 @@ Loans (borrower, tranches, rate, term, disbursed day):
 Pool: core contributes 50,000 and bank 20,000 on day 0, L3's receipt provisions 400, the
 default takes all 70,400, tech contributes 10,000 on day 125.
 
-Regulator: suspends supplier2 on day 126 and reinstates it on day 127, suspends core2 on
-day 128, sets microloan's net assets to 10,000,000 (its single-borrower limit becomes
-1,000,000 and its 850,000 exposure to supplier1 is 85% of it) and max_apr_bps to 20% on
-day 129.
+Regulator: sets claim_days to 5 on day 0; suspends supplier2 on day 126 and reinstates it
+on day 127, suspends core2 on day 128, sets microloan's net assets to 10,000,000 (its
+single-borrower limit becomes 1,000,000 and its 850,000 exposure to supplier1 is 85% of it)
+and max_apr_bps to 20% on day 129.
 
 Duplicate documents: core tries R1's document again through the CLI on day 1 (refused by
 simulation), and R3's on day 125 without simulation (mined, reverted).
@@ -48,7 +51,7 @@ from typing import Any
 
 from cli.main import main
 from ledger.engine.client import Ledger
-from ledger.engine.loans import LoanRequest, TrancheRequest
+from ledger.engine.loans import CoverRequest, LoanRequest, TrancheRequest
 from ledger.errors import ContractRefusal
 from ledger.home import Home
 from ledger.models import Admission
@@ -118,6 +121,7 @@ class Builder:
         rate_bps: int,
         days: int,
         originator: str = "microloan",
+        covers: list[CoverRequest] | None = None,
         **terms: Any,
     ) -> int:
         request = LoanRequest(
@@ -131,10 +135,13 @@ class Builder:
             receivable_ids=[rid],
             rate_bps=rate_bps,
             term_days=days,
+            covers=covers or [],
             **terms,
         )
         loan = self.as_(originator).loans.propose(request).id
         self.as_(borrower).loans.accept(loan)
+        for provider in dict.fromkeys(self.ledger.name_of(c.provider) for c in covers or []):
+            self.as_(str(provider)).covers.accept(loan)
         for lender in dict.fromkeys(t[0] for t in tranches):
             self.as_(lender).loans.fund(loan)
         self.as_(originator).loans.disburse(loan)
@@ -148,6 +155,7 @@ class Builder:
         lg._names = None
         lg.admit(Admission(address=self.addr("supplier3"), roles=Role.SUPPLIER))
         lg.admit(Admission(address=self.addr("core2"), roles=Role.CORE_ENTERPRISE))
+        lg.admit(Admission(address=self.addr("guarantor"), roles=Role.GUARANTOR))
         issuer = self.as_("issuer")
         for name, yuan in (
             ("bank", 1_000_000),
@@ -170,10 +178,13 @@ class Builder:
                 "tech",
                 "regulator",
                 "operator",
+                "guarantor",
             )
         }
         f.t0 = self.now() + 60
         self.day(0)
+        self.as_("regulator").loans.set_policy("claim_days", 5)
+        f.at["claim_days"] = self.now()
 
         # -- day 0: receivables, splits, pool, L1, L4, L5
         r = f.r
@@ -218,6 +229,14 @@ class Builder:
             [("bank", True, 400_000, 600), ("microloan", False, 200_000, 0)],
             1200,
             30,
+            covers=[
+                CoverRequest(
+                    provider=self.addr("guarantor"),
+                    kind="GUARANTEE",
+                    share_bps=4000,
+                    cap_fen=100_000 * YUAN,
+                )
+            ],
         )
         f.loan["L5"] = self.loan("supplier3", r["R3"], [("microloan", False, 300_000, 0)], 800, 180)
 
@@ -264,6 +283,7 @@ class Builder:
         # -- day 121: L4 defaulted (maturity day 30 + 90 default days)
         self.day(121)
         self.as_("bank").loans.declare_default(f.loan["L4"])
+        f.at["defaulted"] = self.now()
 
         # -- day 125: a tech contribution; R3's document again (by its own debtor: a
         # document is bound to its debtor), mined without simulation
@@ -293,6 +313,11 @@ class Builder:
         regulator.set_net_assets(self.addr("microloan"), 10_000_000 * YUAN)
         regulator.loans.set_policy("max_apr_bps", 2000)
         f.at["policy"] = self.now()
+
+        # -- day 130: the guarantor's claim on L4, due on day 126, is marked breached
+        self.day(130)
+        self.as_("bank").covers.breach(f.loan["L4"], 0)
+        f.at["breached"] = self.now()
 
         self.day(140)
         f.as_of = self.now()

@@ -14,6 +14,7 @@ from tests.supervision.scenario import Facts
 from tests.supervision.scenario import doc as document
 
 Scenario = tuple[Home, Facts]
+DAY = 86_400
 
 
 def by_rule(alerts: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -35,6 +36,7 @@ def test_the_scenario_raises_each_rule_with_its_numbers(
         "provision_coverage_low": 1,
         "collections_lagging": 1,
         "duplicate_document": 2,
+        "cover_breached": 1,
     }
     for a in doc["alerts"]:
         assert a["message"] and "\n" not in a["message"]
@@ -80,6 +82,27 @@ def test_the_scenario_raises_each_rule_with_its_numbers(
     assert lag["numbers"]["collected_fen"] == 0
     assert lag["numbers"]["shortfall_fen"] == 30_000_000
     assert lag["numbers"]["matured_receivables"] == [facts.r["R3"]]
+
+    # L4's guarantee: 40% of the 600,000 outstanding at the default, capped at 100,000, due
+    # claim_days (5) after the default, nothing paid, marked breached on day 130
+    (b,) = alerts["cover_breached"]
+    assert b["subject"] == {
+        "kind": "cover",
+        "loan": facts.loan["L4"],
+        "layer": 1,
+        "provider": {"address": facts.addr("guarantor"), "name": "guarantor"},
+    }
+    due = facts.at["defaulted"] + 5 * DAY
+    assert b["numbers"] == {
+        "unpaid_fen": 10_000_000,
+        "owed_fen": 10_000_000,
+        "paid_fen": 0,
+        "due_at": due,
+        "breached_at": facts.at["breached"],
+        "days_past_due": -(-(facts.as_of - due) // DAY),
+    }
+    assert b["numbers"]["days_past_due"] == 14
+    assert "GUARANTEE by guarantor) breached: ¥100,000.00 of ¥100,000.00 unpaid" in b["message"]
 
 
 def test_duplicate_documents_refused_before_sending_and_mined_and_reverted(
@@ -163,6 +186,7 @@ def test_a_lender_sees_the_alerts_that_concern_it(scenario: Scenario) -> None:
         ("provision_coverage_low", None),
         ("duplicate_document", None),
         ("duplicate_document", None),
+        ("cover_breached", None),  # the claim on L4's cover: bank lends to L4
     ]
     micro = by_rule(cli_json(home, "report", "--lender", "microloan")["alerts"])
     assert set(micro) == {
@@ -172,6 +196,7 @@ def test_a_lender_sees_the_alerts_that_concern_it(scenario: Scenario) -> None:
         "provision_coverage_low",
         "collections_lagging",
         "duplicate_document",
+        "cover_breached",
     }
 
 
@@ -180,7 +205,7 @@ def test_watch_prints_the_alerts_in_force_as_raised_json_lines(run, scenario: Sc
     r = run(home, "watch", "--polls", "1", "--json")
     assert r.code == 0, r.err
     lines = [json.loads(line) for line in r.out.splitlines()]
-    assert [x["event"] for x in lines] == ["raised"] * 8
+    assert [x["event"] for x in lines] == ["raised"] * 9
     assert [x["rule"] for x in lines] == [a["rule"] for a in cli_json(home, "report")["alerts"]]
     text = run(home, "watch", "--polls", "1", "--lender", "bank")
-    assert text.code == 0 and text.out.count("ALERT") == 5
+    assert text.code == 0 and text.out.count("ALERT") == 6

@@ -62,7 +62,7 @@ def test_the_text_view_shows_each_scope_the_pool_and_the_alerts(run, scenario: S
         "23.23%",
         "coverage ratio",
         "1.89%",
-        "early warnings (8)",
+        "early warnings (9)",
         "collections_lagging",
     ):
         assert phrase in r.out, phrase
@@ -74,7 +74,7 @@ def test_the_html_page_is_self_contained_and_lists_every_definition(  # type: ig
     home, facts = scenario
     page = tmp_path / "report.html"
     r = run(home, "report", "--html", str(page), "--loan", str(facts.loan["L1"]))
-    assert r.code == 0 and str(page) in r.out and "8 alert(s)" in r.out
+    assert r.code == 0 and str(page) in r.out and "9 alert(s)" in r.out
     html = page.read_text(encoding="utf-8")
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
     for needle in ("<script", "http://", "https://", "src=", "@import", "url("):
@@ -116,6 +116,7 @@ def test_regulator_operations_reach_the_report(run, scenario_copy: Scenario) -> 
         (c["name"], v(c["old"]), v(c["new"]), c["by"]["name"]) for c in sup["policy_changes"]
     ]
     assert changes == [
+        ("claim_days", 30, 5, "regulator"),
         ("max_apr_bps", 2400, 2000, "regulator"),
         ("max_single_borrower_bps", 1000, 500, "regulator"),
     ]
@@ -155,7 +156,7 @@ def test_regulator_operations_reach_the_report(run, scenario_copy: Scenario) -> 
     assert v(funding[newbank]["funded_fen"]) == 0
     section = next(s for s in doc["lenders"] if s["lender"]["address"].lower() == newbank)
     assert v(section["loan_book"]["count"]) == 0
-    assert v(doc["ledger"]["supervision"]["member_count"]) == 13
+    assert v(doc["ledger"]["supervision"]["member_count"]) == 14
 
 
 def test_an_index_of_the_previous_schema_is_rebuilt(scenario_copy: Scenario) -> None:

@@ -279,11 +279,16 @@ def test_supervision_policy_in_force_changes_and_suspensions(
         "max_fee_share_bps": 3000,
         "max_single_borrower_bps": 1000,
         "default_days": 90,
+        "max_tech_cover_bps": 2000,
+        "min_lender_retention_bps": 2000,
+        "claim_days": 5,
     }
-    (change,) = sup["policy_changes"]
+    days, change = sup["policy_changes"]
+    assert (days["name"], v(days["old"]), v(days["new"])) == ("claim_days", 30, 5)
+    assert days["at"] == facts.at["claim_days"]
     assert (change["name"], v(change["old"]), v(change["new"])) == ("max_apr_bps", 2400, 2000)
     assert change["by"]["address"] == facts.addr("regulator") and change["at"] == facts.at["policy"]
-    assert v(sup["member_count"]) == 12  # operator, 9 seeded, supplier3, core2
+    assert v(sup["member_count"]) == 13  # operator, 9 seeded, supplier3, core2, guarantor
     (suspended,) = sup["suspended"]  # supplier2 was suspended and reinstated
     assert suspended["member"]["address"] == facts.addr("core2")
     assert suspended["by"]["address"] == facts.addr("regulator")
@@ -595,3 +600,60 @@ def test_document_carries_when_and_where_it_was_read(
     assert doc["network"] == "embedded" and doc["lender"] is None
     assert doc["thresholds"] == {"coverage_threshold_bps": 15_000, "exposure_warning_bps": 8_000}
     assert doc["definitions"] == "ledger/report_definitions.json"
+
+
+def test_the_guarantors_claim_owed_paid_and_breached(
+    scenario: Scenario, doc: dict[str, Any]
+) -> None:
+    """L4's guarantee (40%, cap 100,000, no margin): the claim set at the default, its state
+    as time passes (open, overdue, breached), the guarantor's figures and the totals."""
+    home, facts = scenario
+    cover = doc["ledger"]["cover"]
+    guarantor = {"address": facts.addr("guarantor"), "name": "guarantor"}
+    due = facts.at["defaulted"] + 5 * DAY  # claim_days 5
+    # owed = min(floor(600,000.00 × 40%), cap 100,000.00): the cap binds
+    assert min(60_000_000 * 4000 // 10_000, 10_000_000) == 10_000_000
+    (claim,) = cover["claims"]
+    assert {k: v(x) if isinstance(x, dict) and "def" in x else x for k, x in claim.items()} == {
+        "loan": facts.loan["L4"],
+        "layer": 1,
+        "provider": guarantor,
+        "kind": "GUARANTEE",
+        "owed_fen": 10_000_000,
+        "paid_fen": 0,
+        "unpaid_fen": 10_000_000,
+        "reimbursed_fen": 0,
+        "due_at": due,
+        "breached_at": facts.at["breached"],
+        "status": "breached",
+    }
+    (provider,) = cover["providers"]
+    assert provider["provider"] == guarantor
+    assert {k: v(x) for k, x in provider.items() if k != "provider"} == {
+        "claim_count": 1,
+        "owed_fen": 10_000_000,
+        "paid_fen": 0,
+        "unpaid_fen": 10_000_000,
+        "reimbursed_fen": 0,
+        "breached_count": 1,
+        "breached_unpaid_fen": 10_000_000,
+    }
+    assert {k: v(x) for k, x in cover.items() if k not in ("providers", "claims")} == {
+        "owed_fen": 10_000_000,
+        "paid_fen": 0,
+        "unpaid_fen": 10_000_000,
+        "reimbursed_fen": 0,
+        "breached_count": 1,
+        "breached_unpaid_fen": 10_000_000,
+    }
+    with Ledger.open(home) as ledger:
+        book = book_of(ledger)
+
+    def state(at: int) -> list[str]:
+        figures = Report(book, Options(as_of=at)).figures()["ledger"]["cover"]
+        return [c["status"] for c in figures["claims"]]
+
+    assert state(facts.at["defaulted"] - 1) == []
+    assert state(facts.at["defaulted"]) == state(due) == ["open"]
+    assert state(due + 1) == state(facts.at["breached"] - 1) == ["overdue"]
+    assert state(facts.at["breached"]) == ["breached"]

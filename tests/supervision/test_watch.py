@@ -79,9 +79,9 @@ def test_watch_follows_new_blocks_and_prints_alerts_as_they_happen(  # type: ign
     home, facts = scenario_copy
     watcher = Watcher(home)
     try:
-        first = watcher.take(8)
+        first = watcher.take(9)
         assert {x["event"] for x in first} == {"raised"}
-        assert len({x["rule"] for x in first}) == 6
+        assert len({x["rule"] for x in first}) == 7
 
         # a refused duplicate reaches no block: the home's record is followed too
         r = run(
@@ -110,6 +110,14 @@ def test_watch_follows_new_blocks_and_prints_alerts_as_they_happen(  # type: ign
         assert r.code == 0, r.err
         (cleared,) = watcher.take(1)
         assert (cleared["event"], cleared["rule"]) == ("cleared", "exposure_near_limit")
+
+        # the guarantor honours its breached claim on L4 in full: its alert clears
+        assert run(home, "--as", "issuer", "cny", "mint", "guarantor", "100,000").code == 0
+        r = run(home, "--as", "guarantor", "cover", "honour", str(facts.loan["L4"]))
+        assert r.code == 0, r.err
+        (paid,) = watcher.take(1)
+        assert (paid["event"], paid["rule"]) == ("cleared", "cover_breached")
+        assert paid["subject"]["loan"] == facts.loan["L4"]
 
         # time passing on the chain raises one: R2a and R2b1 fall due on day 150
         assert run(home, "chain", "advance", "20").code == 0
