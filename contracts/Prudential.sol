@@ -164,15 +164,16 @@ contract Prudential is IPrudential {
         address tech = l.techPartner;
         if (tech == address(0)) return false;
         TechBook memory t = _tech[tech];
-        // No defaulted principal: nothing to compare, no policy read.
-        withheld = t.defaultedFen != 0
-            && Compliance.nplAbove(t.defaultedFen, t.outstandingFen, policy.params().techFeeNplBps);
         if (principalFen != 0) {
             // Principal repaid never exceeds what the loan — and so the book — has outstanding.
-            TechBook storage s = _tech[tech];
-            s.outstandingFen = uint128(t.outstandingFen - principalFen);
-            if (l.defaulted) s.defaultedFen = uint128(t.defaultedFen - principalFen);
+            t.outstandingFen -= uint128(principalFen);
+            if (l.defaulted) t.defaultedFen -= uint128(principalFen);
+            _tech[tech] = t;
         }
+        // The book as this receipt leaves it: a recovery that repays a defaulted loan pays
+        // the fee (DESIGN §6.2 worked example 3). No defaulted principal: no policy read.
+        withheld = t.defaultedFen != 0
+            && Compliance.nplAbove(t.defaultedFen, t.outstandingFen, policy.params().techFeeNplBps);
         if (withheld && feeFen != 0) {
             emit TechFeeWithheld(loanId, tech, feeFen, t.defaultedFen, t.outstandingFen);
         }

@@ -17,7 +17,7 @@ import {IMembershipErrors} from "./IMembershipErrors.sol";
 ///   `max_book_x100` hundredths of its net assets;
 /// - a loan's tech-partner fee goes to the provision pool, not to the tech partner, while
 ///   the defaulted principal of that tech partner's loans is more than `tech_fee_npl_bps`
-///   of their outstanding principal.
+///   of their outstanding principal, on the book as the receipt leaves it.
 /// Exposure, as for the single-borrower limit (DESIGN §4.7), is funded principal of open
 /// loans: counted at funding, released when the loan is repaid or cancelled, kept while it
 /// is defaulted, and moved with a tranche sold. A loan counts toward the borrower's group as
@@ -100,7 +100,7 @@ interface IPrudential is IMembershipErrors {
     /// @notice The loan was disbursed: its principal joins its tech partner's book.
     function disbursed(uint256 loanId) external;
     /// @notice A settlement repaid `principalFen` with a fee of `feeFen`: returns true when
-    /// the fee goes to the pool (decided on the book before this settlement).
+    /// the fee goes to the pool (decided on the book after this settlement's principal).
     function settled(uint256 loanId, uint256 principalFen, uint256 feeFen)
         external
         returns (bool withheld);

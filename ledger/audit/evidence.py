@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +50,7 @@ from ledger.audit.trail import (
     entry_preimage,
 )
 from ledger.errors import BadInput, Refused
+from ledger.home import write_text_atomic
 
 if TYPE_CHECKING:
     from ledger.engine.client import Ledger
@@ -226,12 +226,9 @@ def write_evidence(
         json.dumps(_entry_line(e, ev, tree, chosen_cp.size), ensure_ascii=False) for e, ev in chosen
     ]
     text = "\n".join(lines) + "\n"
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_text_atomic(path, text)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise Refused(f"cannot write {path}: {exc.strerror}") from None
     return Written(path, len(chosen), chosen_cp, len(text.encode()))
 

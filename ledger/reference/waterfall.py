@@ -17,8 +17,8 @@ their inputs.
 - `split_pro_rata` is the largest-remainder split used for every pro-rata part.
 - `quote` runs a list of receipts from disbursement, for a repayment preview.
 - `TechBook` is a tech partner's book of loans (DESIGN §6.6): while its defaulted ÷
-  outstanding principal is above `tech_fee_npl_bps`, each receipt's fee share goes to the
-  provision pool (`settle(..., fee_withheld=True)`).
+  outstanding principal, as a receipt leaves it, is above `tech_fee_npl_bps`, that
+  receipt's fee share goes to the provision pool (`TechBook.settled`, `withhold_fee`).
 """
 
 from __future__ import annotations
@@ -465,10 +465,6 @@ def settle(
     # 6. Residual to the borrower.
     residual = amount - interest_paid - principal_paid
 
-    # DESIGN §6.6: while the tech partner's NPL is high its fee goes to the pool.
-    if fee_withheld:
-        fee, provision = 0, provision + fee
-
     settlement = Settlement(
         at=t,
         amount_fen=amount,
@@ -484,7 +480,14 @@ def settle(
         coupon_due_fen=tuple(coupon_due),
         interest_due_fen=interest_due,
     )
-    return settlement, new_state
+    return (withhold_fee(settlement) if fee_withheld else settlement), new_state
+
+
+def withhold_fee(settlement: Settlement) -> Settlement:
+    """The settlement with its fee share sent to the provision pool (DESIGN §6.6)."""
+    return replace(
+        settlement, fee_fen=0, provision_fen=settlement.provision_fen + settlement.fee_fen
+    )
 
 
 def cover(terms: LoanTerms, state: LoanState, amount: int, t: int) -> tuple[Cover, LoanState]:
@@ -557,6 +560,16 @@ class TechBook:
             outstanding_fen=self.outstanding_fen - principal_fen,
             defaulted_fen=self.defaulted_fen - (principal_fen if defaulted else 0),
         )
+
+    def settled(
+        self, principal_fen: int, *, defaulted: bool, threshold_bps: int
+    ) -> tuple[TechBook, bool]:
+        """A receipt repaid `principal_fen` of one of its loans: the book after it, and
+        whether the receipt's fee goes to the pool — decided on the book as the receipt
+        leaves it, so a recovery that repays the last defaulted principal pays the fee
+        (DESIGN §6.2 worked example 3)."""
+        book = self.repaid(principal_fen, defaulted=defaulted)
+        return book, book.fee_withheld(threshold_bps)
 
     def default(self, cover_fen: int, remaining_fen: int) -> TechBook:
         """A loan defaulted: `cover_fen` of its principal was covered, `remaining_fen` not."""

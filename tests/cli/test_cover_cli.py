@@ -179,16 +179,19 @@ def test_three_layers_margins_partial_and_late_honours_and_a_late_receivable_pay
     )
     for got, h in zip(s[2:5], (h1, h2, h3), strict=True):
         assert (got["amount_fen"], got["principal_fen"]) == (h.amount_fen, list(h.principal_fen))
-    # the tech partner's book (DESIGN §6.6): its fee share goes to the pool after the default
+    # the tech partner's book (DESIGN §6.6), as the late payment leaves it: repaid, so the
+    # fee is paid
     covered = sum(dflt.receipt.principal_fen)
     book = waterfall.TechBook().disbursed(80_000_000)
     book = book.repaid(sum(s[0]["principal_fen"]), defaulted=False)
     book = book.default(covered, dflt.principal_fen - covered)
     for h in (h1, h2, h3):
         book = book.repaid(sum(h.principal_fen), defaulted=True)
-    last, loan_state, cover = model.recover(
-        terms, loan_state, cover, 60_000_000, s[5]["at"], fee_withheld=book.fee_withheld(250)
+    last, loan_state, cover = model.recover(terms, loan_state, cover, 60_000_000, s[5]["at"])
+    book, withheld = book.settled(
+        sum(last.settlement.principal_fen), defaulted=True, threshold_bps=250
     )
+    assert not withheld
     assert (
         s[5]["fee_fen"],
         s[5]["provision_fen"],

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -266,12 +266,16 @@ def run_case(world: World, c: dict[str, Any]) -> None:
 
     def recover(amount: int, t: int) -> model.Recovery:
         nonlocal loan, cover
-        withheld = bool(fee) and world.tech.fee_withheld(TECH_FEE_NPL_BPS)
         defaulted = loan.defaulted
-        rec, loan, cover = model.recover(terms, loan, cover, amount, t, fee_withheld=withheld)
+        rec, loan, cover = model.recover(terms, loan, cover, amount, t)
         if fee:
-            repaid = sum(rec.settlement.principal_fen)
-            world.tech = world.tech.repaid(repaid, defaulted=defaulted)
+            world.tech, withheld = world.tech.settled(
+                sum(rec.settlement.principal_fen),
+                defaulted=defaulted,
+                threshold_bps=TECH_FEE_NPL_BPS,
+            )
+            if withheld:
+                rec = replace(rec, settlement=waterfall.withhold_fee(rec.settlement))
         return rec
 
     for amount in c["before"]:

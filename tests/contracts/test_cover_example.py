@@ -189,8 +189,8 @@ def test_worked_example_3_cover_layers_default_honours_and_a_late_recovery(
     assert view.outstanding_fen == 19_131_508
 
     # Day 250: the pledged receivable is paid late, in full. The tech partner's only loan is
-    # defaulted (NPL 100% > tech_fee_npl_bps 2.5%, DESIGN §6.6): DESIGN §6.2's fee of 690,104
-    # goes to the provision pool with the provision share.
+    # defaulted, but this receipt repays it: on the book as the receipt leaves it nothing is
+    # defaulted (DESIGN §6.6), so the fee of DESIGN §6.2's table is paid.
     at(ledger, t0 + 250 * DAY)
     ledger.as_signer("core").receivables.pay(rid, 60_000_000)
     view = ledger.loans.get(loan)
@@ -198,8 +198,8 @@ def test_worked_example_3_cover_layers_default_honours_and_a_late_recovery(
     assert last.source == "RECEIVABLE"
     assert last.fee_fen + last.provision_fen + sum(last.interest_fen) == 3_450_523
     assert (last.fee_fen, last.provision_fen, last.interest_fen) == (
-        0,
-        690_104 + 345_052,
+        690_104,
+        345_052,
         [1_035_320, 1_380_047],
     )
     assert last.principal_fen == [0, 19_131_508]
@@ -246,12 +246,11 @@ def test_worked_example_3_cover_layers_default_honours_and_a_late_recovery(
     book = waterfall.TechBook().disbursed(80_000_000).repaid(9_342_466, defaulted=False)
     book = book.default(covered, dflt.principal_fen - covered)
     book = book.repaid(23_263_013, defaulted=True).repaid(21_197_260, defaulted=True)
-    withheld = book.fee_withheld(250)
-    assert withheld and book == waterfall.TechBook(19_131_508, 19_131_508)
-    rec, loan_state, cover = model.recover(
-        terms, loan_state, cover, 60_000_000, t0 + 250 * DAY, fee_withheld=withheld
-    )
-    assert (rec.settlement.fee_fen, rec.settlement.provision_fen) == (0, last.provision_fen)
+    assert book == waterfall.TechBook(19_131_508, 19_131_508) and book.fee_withheld(250)
+    rec, loan_state, cover = model.recover(terms, loan_state, cover, 60_000_000, t0 + 250 * DAY)
+    book, withheld = book.settled(19_131_508, defaulted=True, threshold_bps=250)
+    assert not withheld and book == waterfall.TechBook()
+    assert (rec.settlement.fee_fen, rec.settlement.provision_fen) == (690_104, 345_052)
     assert list(rec.settlement.interest_fen) == last.interest_fen
     assert (rec.layers_fen, rec.pool_fen, rec.settlement.residual_fen) == (
         (20_524_473, 15_393_355),
@@ -265,10 +264,10 @@ def test_worked_example_3_cover_layers_default_honours_and_a_late_recovery(
         "supplier1": 1_000_000 + 80_000_000 - 10_000_000,
         "bank": 100_000_000 - 56_000_000 + 230_136 + 1_035_320 + 56_000_000,
         "microloan": 50_000_000 - 24_000_000 + 230_139 + 1_380_047 + 24_000_000,
-        "tech": 131_506,
+        "tech": 131_506 + 690_104,
         "guarantor": 40_000_000 - 28_263_013 + 20_524_473,
         "insurer": 30_000_000 - 21_197_260 + 15_393_355,
-        "pool": 690_104 + 345_052 + 1_500_141,
+        "pool": 345_052 + 1_500_141,
         "loan book": 0,
         "cover book": 0,
     }

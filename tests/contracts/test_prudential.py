@@ -360,29 +360,30 @@ def test_the_tech_fee_goes_to_the_pool_while_its_loans_npl_is_above_the_threshol
     assert w.tech_book("tech") == waterfall.TechBook(1_600_000, 40_000)
     assert not prud.feeWithheld(tech).call()
     tech0, pool0 = w.bal("tech"), w.ledger.loans.pool_balance_fen()
-    w.as_("supplier1").loans.repay(good, 100_000)  # interest, then some principal
+    w.as_("supplier1").loans.repay(good, 1_000)  # interest only: the book stays at 2.5%
     s = w.get(good).settlements[-1]
-    assert s.fee_fen > 0 and w.bal("tech") == tech0 + s.fee_fen
-    assert w.ledger.loans.pool_balance_fen() == pool0
-    book = waterfall.TechBook(1_600_000, 40_000).repaid(sum(s.principal_fen), defaulted=False)
-    assert w.tech_book("tech") == book and book.fee_withheld(250)
+    assert sum(s.principal_fen) == 0 and s.fee_fen == 200 and w.bal("tech") == tech0 + 200
+    assert w.ledger.loans.pool_balance_fen() == pool0 + s.provision_fen
+    assert w.tech_book("tech") == waterfall.TechBook(1_600_000, 40_000)
 
-    # now above 2.5%: the next receipt's fee share goes to the pool
-    assert prud.feeWithheld(tech).call()
-    tech1 = w.bal("tech")
-    w.advance_to(w.now() + 30 * DAY)
-    w.as_("supplier1").loans.repay(good, 10_000)
+    # a receipt that repays principal takes the book above 2.5%: its own fee goes to the
+    # pool (decided on the book as the receipt leaves it)
+    tech1, pool1 = w.bal("tech"), w.ledger.loans.pool_balance_fen()
+    w.as_("supplier1").loans.repay(good, 100_000)
     s = w.get(good).settlements[-1]
+    book, withheld = waterfall.TechBook(1_600_000, 40_000).settled(
+        sum(s.principal_fen), defaulted=False, threshold_bps=250
+    )
+    assert withheld and sum(s.principal_fen) > 0 and w.tech_book("tech") == book
     interest = s.provision_fen + sum(s.interest_fen)
     assert s.fee_fen == 0 and s.provision_fen == interest * 2_000 // 10_000 > 0
     assert w.bal("tech") == tech1
-    assert w.ledger.loans.pool_balance_fen() == pool0 + s.provision_fen
+    assert w.ledger.loans.pool_balance_fen() == pool1 + s.provision_fen
+    assert prud.feeWithheld(tech).call()
     (event,) = w.ledger.events("Prudential", "TechFeeWithheld")
     a = event["args"]
     assert (a["loanId"], a["techPartner"], a["feeFen"]) == (good, tech, s.provision_fen)
     assert (a["defaultedFen"], a["outstandingFen"]) == (book.defaulted_fen, book.outstanding_fen)
-    book = book.repaid(sum(s.principal_fen), defaulted=False)
-    assert w.tech_book("tech") == book
 
     # the threshold is the regulator's: at 100% the fee is never withheld
     w.as_("regulator").loans.set_policy("tech_fee_npl_bps", 10_000)
@@ -391,6 +392,7 @@ def test_the_tech_fee_goes_to_the_pool_while_its_loans_npl_is_above_the_threshol
     w.as_("supplier1").loans.repay(good, 10_000)
     s = w.get(good).settlements[-1]
     assert s.fee_fen > 0 and w.bal("tech") == tech1 + s.fee_fen
+    assert w.tech_book("tech") == book.repaid(sum(s.principal_fen), defaulted=False)
 
 
 def test_loans_without_a_fee_share_stay_out_of_the_tech_book(w: World) -> None:

@@ -281,12 +281,15 @@ def run_case(world: World, c: dict) -> None:  # type: ignore[type-arg]
 
     def settle(amount: int, t: int) -> waterfall.Settlement:
         nonlocal state
-        withheld = bool(fee) and world.book.fee_withheld(world.npl_bps)
-        note("fee withheld" if withheld else "fee paid" if fee else "no fee")
-        defaulted = state.defaulted
-        model, state = waterfall.settle(terms, state, amount, t, fee_withheld=withheld)
+        defaulted, withheld = state.defaulted, False
+        model, state = waterfall.settle(terms, state, amount, t)
         if fee:
-            world.book = world.book.repaid(sum(model.principal_fen), defaulted=defaulted)
+            world.book, withheld = world.book.settled(
+                sum(model.principal_fen), defaulted=defaulted, threshold_bps=world.npl_bps
+            )
+            if withheld:
+                model = waterfall.withhold_fee(model)
+        note("fee withheld" if withheld else "fee paid" if fee else "no fee")
         return model
 
     unpaid = face

@@ -319,10 +319,12 @@ class Books:
 
         events = ledger.contract("LoanBook").events
         cover = ledger.contract("CoverBook").events
-        back: dict[int, int] = defaultdict(int)
+        # A settlement's reimbursement of cover is logged just before it; one transaction
+        # (repayMany) may settle the same loan twice, so they pair by log position.
+        back: list[tuple[int, int, int]] = []  # (log index, loan, reimbursed)
         for ev in cover.CoverReimbursed().process_receipt(receipt, errors=DISCARD):
             a = ev["args"]
-            back[int(a["loanId"])] += sum(a["layersFen"]) + int(a["poolFen"])
+            back.append((ev["logIndex"], int(a["loanId"]), sum(a["layersFen"]) + int(a["poolFen"])))
             self.reimbursed += int(a["poolFen"])
         for ev in cover.CoverAccepted().process_receipt(receipt, errors=DISCARD):
             self.margins += int(ev["args"]["marginFen"])
@@ -333,17 +335,20 @@ class Books:
             paid = sum(a["marginPaidFen"])
             self.margins -= paid + sum(a["marginReturnedFen"])
             self.cover -= paid  # the margins' part of the default's cover
-        for ev in events.LoanSettled().process_receipt(receipt, errors=DISCARD):
+        settled = events.LoanSettled().process_receipt(receipt, errors=DISCARD)
+        for ev in sorted(settled, key=lambda ev: ev["logIndex"]):
             a = ev["args"]
             self.settlements += 1
             self.provisions += int(a["provisionFen"])
+            mine = [b for b in back if b[1] == int(a["loanId"]) and b[0] < ev["logIndex"]]
+            back = [b for b in back if b not in mine]
             parts = (
                 int(a["feeFen"])
                 + int(a["provisionFen"])
                 + sum(a["interestFen"])
                 + sum(a["principalFen"])
                 + int(a["residualFen"])
-                + back.pop(int(a["loanId"]), 0)
+                + sum(b[2] for b in mine)
             )
             if parts != int(a["amountFen"]):
                 self.problems.append(
