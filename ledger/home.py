@@ -76,6 +76,18 @@ class Home:
             d.mkdir(parents=True, exist_ok=True, mode=0o700)
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write text so a crash leaves either the old file or the new one, never half; on an OSError
+    the temporary file is removed and the error raised."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def write_json_atomic(path: Path, data: Any, *, mode: int = 0o600) -> None:
     """Write JSON so a crash leaves either the old file or the new one, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -81,4 +81,8 @@ struct Loans {
     mapping(uint256 loanId => mapping(uint256 stage => address[])) stagePayees;
     mapping(uint256 loanId => mapping(uint256 stage => uint256[])) stagePayeeAmounts;
     mapping(uint256 loanId => mapping(uint256 index => uint256)) undrawn;
+    // Tranches that changed holder (DESIGN §6.3, §6.5): bit i set once tranche i moved; its
+    // holder's exposure booking is then `booked`, not the tranche's amount.
+    mapping(uint256 loanId => uint256) movedMask;
+    mapping(uint256 loanId => mapping(uint256 index => uint256)) booked;
 }

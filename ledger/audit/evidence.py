@@ -7,10 +7,10 @@ fields, every event hashes to the entry's `dataHash` and decodes to the fields s
 every proof leads to the checkpoint root, and that root is the one it trusts (read from
 `AuditTrail.checkpointRoot(size)` on any node, or a notarised copy).
 
-The subject: a loan is its own entries (loan kinds, pledges and releases) and the whole
-lineage of the receivables it pledged; a receivable is the entries of its lineage (its
-ancestors back to the issued one and all its descendants) and the pledges and releases
-that name them.
+The subject: a loan is its own entries (loan kinds, its tranches' offers and sales, pledges
+and releases) and the whole lineage of the receivables it pledged; a receivable is the
+entries of its lineage (its ancestors back to the issued one and all its descendants) and
+the pledges and releases that name them.
 
 Line 1 is the header (subject, lineage, chain, contracts, tree, checkpoint, the listed
 `seq`s); each further line is one entry object. What a bundle alone cannot show is that
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +50,7 @@ from ledger.audit.trail import (
     entry_preimage,
 )
 from ledger.errors import BadInput, Refused
+from ledger.home import write_text_atomic
 
 if TYPE_CHECKING:
     from ledger.engine.client import Ledger
@@ -103,7 +103,7 @@ class Lineage:
         """Is an entry of `kind` about `subject` part of this lineage?"""
         if kind in PLEDGE_KINDS:
             return subject in self.loans or any(i in self.receivables for i in event_ids)
-        if kind.startswith("LOAN_"):
+        if kind.startswith(("LOAN_", "TRANCHE_")):
             return subject in self.loans
         if kind.startswith("RECEIVABLE_"):
             return subject in self.receivables
@@ -226,12 +226,9 @@ def write_evidence(
         json.dumps(_entry_line(e, ev, tree, chosen_cp.size), ensure_ascii=False) for e, ev in chosen
     ]
     text = "\n".join(lines) + "\n"
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_text_atomic(path, text)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise Refused(f"cannot write {path}: {exc.strerror}") from None
     return Written(path, len(chosen), chosen_cp, len(text.encode()))
 

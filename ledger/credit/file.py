@@ -21,7 +21,6 @@ show presence, not absence: anyone with a node can rebuild the listing and compa
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +47,7 @@ from ledger.credit.figures import (
     credit_file,
 )
 from ledger.errors import BadInput, Refused
+from ledger.home import write_text_atomic
 
 if TYPE_CHECKING:
     from ledger.engine.client import Ledger
@@ -202,12 +202,9 @@ def write_credit_file(ledger: Ledger, queried: Queried, path: Path) -> WrittenFi
     lines = [json.dumps(header, ensure_ascii=False)]
     lines += [json.dumps(_entry_line(e, ev, tree, size), ensure_ascii=False) for e, ev, _ in chosen]
     text = "\n".join(lines) + "\n"
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_text_atomic(path, text)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise Refused(
             f"the query was recorded (entry #{size}) but {path} cannot be written: {exc.strerror}"
         ) from None

@@ -308,6 +308,11 @@ def test_a_staged_loan_through_the_cli_draws_and_lapses_and_list_matches_show(
     ok(run, home, "chain", "advance", "30")
     drawn = js(run, home, "--as", "supplier1", "loan", "draw", str(lid), "1")
     assert drawn["stage"]["principal_fen"] == [4_900_000, 2_100_000]
+    # A tranche moves (a sale, a deal) only once every stage is drawn: refused, exit 1.
+    offer = ("--as", "bank", "tranche", "offer", str(lid), "0", "--to", "microloan")
+    r = run(home, *offer, "--price", "100,000")
+    assert r.code == 1 and "StagesNotDrawn" in r.err and r.err.count("\n") == 1
+    assert "(1 undrawn or lapsed)" in r.err
     ok(run, home, "chain", "advance", "10")
     ok(run, home, "--as", "supplier2", "loan", "repay", str(lid), "10,000")
     shown = js(run, home, "loan", "show", str(lid))
@@ -326,5 +331,7 @@ def test_a_staged_loan_through_the_cli_draws_and_lapses_and_list_matches_show(
     assert lapsed["stages"] == [2] and lapsed["refunds_fen"] == [3_500_000, 1_500_000]
     shown = js(run, home, "loan", "show", str(lid))
     assert shown["stages"][2]["lapsed"] and shown["undrawn_fen"] == 0
+    r = run(home, *offer, "--price", "100,000")
+    assert r.code == 1 and "(1 undrawn or lapsed)" in r.err
     (listed,) = [v for v in js(run, home, "loan", "list") if v["id"] == lid]
     assert listed == shown

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import os
 from collections import defaultdict
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -329,10 +330,12 @@ class Books:
 
         events = ledger.contract("LoanBook").events
         cover = ledger.contract("CoverBook").events
-        back: dict[int, int] = defaultdict(int)
+        # A settlement's reimbursement of cover is logged just before it; one transaction
+        # (repayMany) may settle the same loan twice, so they pair by log position.
+        back: list[tuple[int, int, int]] = []  # (log index, loan, reimbursed)
         for ev in cover.CoverReimbursed().process_receipt(receipt, errors=DISCARD):
             a = ev["args"]
-            back[int(a["loanId"])] += sum(a["layersFen"]) + int(a["poolFen"])
+            back.append((ev["logIndex"], int(a["loanId"]), sum(a["layersFen"]) + int(a["poolFen"])))
             self.reimbursed += int(a["poolFen"])
         for ev in cover.CoverAccepted().process_receipt(receipt, errors=DISCARD):
             self.margins += int(ev["args"]["marginFen"])
@@ -343,17 +346,20 @@ class Books:
             paid = sum(a["marginPaidFen"])
             self.margins -= paid + sum(a["marginReturnedFen"])
             self.cover -= paid  # the margins' part of the default's cover
-        for ev in events.LoanSettled().process_receipt(receipt, errors=DISCARD):
+        settled = events.LoanSettled().process_receipt(receipt, errors=DISCARD)
+        for ev in sorted(settled, key=lambda ev: ev["logIndex"]):
             a = ev["args"]
             self.settlements += 1
             self.provisions += int(a["provisionFen"])
+            mine = [b for b in back if b[1] == int(a["loanId"]) and b[0] < ev["logIndex"]]
+            back = [b for b in back if b not in mine]
             parts = (
                 int(a["feeFen"])
                 + int(a["provisionFen"])
                 + sum(a["interestFen"])
                 + sum(a["principalFen"])
                 + int(a["residualFen"])
-                + back.pop(int(a["loanId"]), 0)
+                + sum(b[2] for b in mine)
             )
             if parts != int(a["amountFen"]):
                 self.problems.append(
@@ -565,14 +571,20 @@ def cover_claims_are_bounded(ledger: Ledger, s: Snapshot, loan_ids: list[int]) -
     return problems
 
 
-def exposure_is_open_funding(s: Snapshot) -> list[str]:
+def exposure_is_open_funding(
+    s: Snapshot, booked: Mapping[tuple[int, int], int] | None = None
+) -> list[str]:
+    """Each lender's exposure to a borrower is what it funded of the borrower's open loans,
+    where a tranche bought from its lender (DESIGN §6.3) counts for its buyer what was
+    outstanding when it bought it (`booked`: (loan, index) → fen, from the sales seen)."""
+    booked = booked or {}
     expected: dict[tuple[str, str], int] = defaultdict(int)
     recorded: dict[tuple[str, str], int] = {}
     for loan in s.loans.values():
-        for t, exposure in zip(loan.tranches, loan.exposures, strict=True):
+        for i, (t, exposure) in enumerate(zip(loan.tranches, loan.exposures, strict=True)):
             recorded[(t.lender, loan.borrower)] = exposure
             if loan.status in EXPOSED and t.funded:
-                expected[(t.lender, loan.borrower)] += t.amount
+                expected[(t.lender, loan.borrower)] += booked.get((loan.id, i), t.amount)
     return [
         f"exposure of {lender} to {borrower} is {value}, open funding {expected[pair]}"
         for pair, value in recorded.items()
@@ -582,14 +594,21 @@ def exposure_is_open_funding(s: Snapshot) -> list[str]:
 
 
 def prudential_books_match_loans(
-    ledger: Ledger, s: Snapshot, cache: dict[int, tuple[int, str, bytes]], books: Books
+    ledger: Ledger,
+    s: Snapshot,
+    cache: dict[int, tuple[int, str, bytes]],
+    books: Books,
+    booked: Mapping[tuple[int, int], int] | None = None,
 ) -> list[str]:
     """DESIGN §6.6's books in the Prudential contract agree with the loans: each lender's
     book and each (lender, group) exposure are its open funding, less what lapsed stages of
-    staged loans paid back to it (DESIGN §6.4); each tech partner's book is the outstanding
-    principal of its fee-paying disbursed and defaulted loans plus their stages neither
-    drawn nor lapsed, and of it that of the defaulted ones. `cache` keeps each loan's (fee
-    share, tech partner, group); `books` the stages drawn and lapsed."""
+    staged loans paid back to it (DESIGN §6.4), where a bought tranche (DESIGN §6.3) counts
+    for its buyer what was outstanding when it bought it (`booked`, as in
+    `exposure_is_open_funding`) and no longer for its seller; each tech partner's book is the
+    outstanding principal of its fee-paying disbursed and defaulted loans plus their stages
+    neither drawn nor lapsed, and of it that of the defaulted ones. `cache` keeps each loan's
+    (fee share, tech partner, group); `books` the stages drawn and lapsed."""
+    booked = booked or {}
     book = ledger.contract("LoanBook").functions
     prudential = ledger.contract("Prudential").functions
     funded: dict[str, int] = defaultdict(int)
@@ -606,7 +625,8 @@ def prudential_books_match_loans(
         if loan.status in EXPOSED:
             for i, t in enumerate(loan.tranches):
                 if t.funded:
-                    open_fen = t.amount - books.lapsed.get((loan.id, i), 0)
+                    key = (loan.id, i)
+                    open_fen = booked.get(key, t.amount - books.lapsed.get(key, 0))
                     funded[t.lender] += open_fen
                     groups[(t.lender, group)] += open_fen
         if fee and loan.status in ("DISBURSED", "DEFAULTED"):
