@@ -4,7 +4,10 @@ Hypothesis generates loans (1–6 tranches, both classes, both principal modes, 
 rates, penalty and grace, fee and provision shares) and receipt sequences at random times
 (before and after maturity, partial and overpaying) arriving as direct repayments, as the
 pledged receivable's payment and as sweeps; loans left open end in a default with the pool's
-cover. Every settlement on-chain must equal `ledger.reference.waterfall` on every part, and
+cover. Some cases sell a tranche mid-life (DESIGN §6.3) to the other lender before one of the
+receipts: the price moves from buyer to seller in the sale, the waterfall is the model's
+unchanged, and the sold tranche's interest and principal go to the buyer from then on.
+Every settlement on-chain must equal `ledger.reference.waterfall` on every part, and
 sum exactly to its receipt. The tech partner's book (DESIGN §6.6) is modelled across cases
 too: some cases first default a loan of the same tech partner and set `tech_fee_npl_bps` at
 random, so receipts run with the fee withheld (to the pool) or paid, as the model decides.
@@ -155,6 +158,11 @@ case = st.fixed_dictionaries(
         "sweep": st.integers(1, 10_000),
         "receipts": st.lists(receipt, min_size=1, max_size=5),
         "default_at_end": st.booleans(),
+        # a sale of tranche (seed mod count) before receipt number k, at a price
+        "sale": st.one_of(
+            st.none(),
+            st.tuples(st.integers(0, 4), st.integers(0, 5), st.integers(1, 10**7)),
+        ),
         # a defaulted loan of the same tech partner first, and tech_fee_npl_bps
         "prior": st.one_of(
             st.none(),
@@ -248,6 +256,25 @@ def tech_book_on_chain(world: World) -> waterfall.TechBook:
     return waterfall.TechBook(outstanding_fen=outstanding, defaulted_fen=defaulted)
 
 
+def sell(world: World, loan_id: int, holders: list[str], seed_: int, price: int) -> list[str]:
+    """Tranche `seed_ mod count` sold by its holder to the other lender (DESIGN §6.3): the
+    price moves seller → buyer in the sale's one transaction; the new holders returned."""
+    index = seed_ % len(holders)
+    names = {world.op.resolve(n): (n, i) for i, n in enumerate(("bank", "microloan"))}
+    seller_name, who = names[holders[index]]
+    buyer_name = ("bank", "microloan")[1 - who]
+    seller, buyer = world.lenders[who], world.lenders[1 - who]
+    seller_at, buyer_at = holders[index], world.op.resolve(buyer_name)
+    before = world.op.balance_fen(seller_at), world.op.balance_fen(buyer_at)
+    seller.tranches.offer(loan_id, index, buyer_at, price, 30)
+    sale = buyer.tranches.buy(loan_id, index)
+    assert (sale.seller, sale.buyer, sale.price_fen) == (seller_at, buyer_at, price)
+    after = world.op.balance_fen(seller_at), world.op.balance_fen(buyer_at)
+    assert (after[0] - before[0], before[1] - after[1]) == (price, price), seller_name
+    note("a tranche sold mid-life")
+    return [buyer_at if i == index else h for i, h in enumerate(holders)]
+
+
 def run_case(world: World, c: dict) -> None:  # type: ignore[type-arg]
     op, borrower, core = world.op, world.borrower, world.core
     if c.get("prior"):
@@ -307,7 +334,11 @@ def run_case(world: World, c: dict) -> None:  # type: ignore[type-arg]
 
     unpaid = face
     sweeping = op.contract("DigitalRMB").functions.sweepOf(borrower.resolve("supplier1")).call()
-    for delay, source, amount in c["receipts"]:
+    holders = [t.lender for t in tranches]
+    for k, (delay, source, amount) in enumerate(c["receipts"]):
+        if c.get("sale") and c["sale"][0] == k:
+            holders = sell(world, loan_id, holders, *c["sale"][1:])
+        lenders_before = {h: world.op.balance_fen(h) for h in set(holders)}
         world.warp(delay)
         if source == "receivable" and unpaid > 0:
             amount = min(amount, unpaid)
@@ -324,6 +355,12 @@ def run_case(world: World, c: dict) -> None:  # type: ignore[type-arg]
         t = int(op.chain.w3.eth.get_block(sent.block)["timestamp"])
         model = settle(amount, t)
         check(model, settlement_of(world, sent.receipt, loan_id), amount)
+        # Each tranche's interest and principal reached its holder of the moment.
+        paid: dict[str, int] = dict.fromkeys(holders, 0)
+        for i, holder in enumerate(holders):
+            paid[holder] += model.interest_fen[i] + model.principal_fen[i]
+        for holder, before in lenders_before.items():
+            assert world.op.balance_fen(holder) - before == paid[holder], holder
         if state.repaid:
             break
     info = op.contract("LoanBook").functions.loanOf(loan_id).call()
