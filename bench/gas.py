@@ -85,6 +85,11 @@ def measure() -> dict[str, int]:
     return dict(sorted(gas.items()))
 
 
+def _year_ahead(op: Ledger) -> int:
+    """A receivable's due date a year after the chain's time (the steps advance it)."""
+    return int(op.chain.w3.eth.get_block("latest")["timestamp"]) + 365 * 86_400
+
+
 def _gas(op: Ledger, tx: str) -> int:
     return int(op.chain.w3.eth.get_transaction_receipt(tx)["gasUsed"])  # type: ignore[arg-type]
 
@@ -173,10 +178,82 @@ def _receivables_and_loans(op: Ledger) -> dict[str, int]:
     # outstanding: a receipt's fee share goes to the pool (DESIGN §6.6).
     withheld = s1.loans.repay(loans[2], 10_000_00)
     gas["loan.settle.fee_withheld.2_tranches"] = withheld.gas_used
+    gas.update(_tranche_sale(op, loans[2]))
+    gas.update(_securitisation(op, supplier, _year_ahead(op)))
     gas.update(_consent(op))
-    gas.update(_held_cancel_and_sweep(op, supplier, due))
+    gas.update(_held_cancel_and_sweep(op, supplier, _year_ahead(op)))
     gas.update(_cover(op, supplier))
     return gas
+
+
+def _securitisation(op: Ledger, supplier: str, due: int) -> dict[str, int]:
+    """Two deals over a tranche of microloan's each (2 and 4 classes): create, subscribe,
+    close, one distribution each after a repayment, and a claim."""
+    from ledger.engine.loans import LoanRequest, TrancheRequest
+    from ledger.engine.markets.deals import ClassRequest, DealRequest
+
+    gas: dict[str, int] = {}
+    core, s1 = op.as_signer("core"), op.as_signer("supplier1")
+    micro, investor = op.as_signer("microloan"), op.as_signer("newcomer")
+    shapes = {
+        2: [("A", 80_000_00, 500), ("J", 20_000_00, 0)],
+        4: [
+            ("A", 50_000_00, 400),
+            ("B", 20_000_00, 600),
+            ("C", 20_000_00, 900),
+            ("J", 10_000_00, 0),
+        ],
+    }
+    for count, classes in shapes.items():
+        doc = core.receivables.issue(supplier, 1_000_000_00, due, keccak(text=f"deal {count}"))
+        s1.receivables.accept(doc.id)
+        request = LoanRequest(
+            borrower=supplier,
+            tranches=[
+                TrancheRequest(lender=op.resolve("microloan"), senior=False, amount_fen=100_000_00)
+            ],
+            receivable_ids=[doc.id],
+            rate_bps=1000,
+            term_days=90,
+        )
+        loan = micro.loans.propose(request).id
+        s1.loans.accept(loan)
+        micro.loans.fund(loan)
+        micro.loans.disburse(loan)
+        deal, created = micro.deals.create(
+            DealRequest(
+                tranches=[(loan, 0)],
+                classes=[ClassRequest(name=n, amount_fen=a, coupon_bps=c) for n, a, c in classes],
+                servicer=op.resolve("tech"),
+                fee_bps=50,
+                period_days=30,
+            )
+        )
+        subscribed = [
+            (micro if c == len(classes) - 1 else investor).deals.subscribe(deal, c, amount)
+            for c, (_, amount, _) in enumerate(classes)
+        ]
+        closed = micro.deals.close(deal)
+        op.chain.advance_time(30 * 86_400)
+        s1.loans.repay(loan, 30_000_00)
+        distributed = op.as_signer("tech").deals.distribute(deal)
+        gas[f"abs.distribute.{count}_classes"] = distributed.gas_used
+        if count == 2:
+            gas["abs.create.2_classes"] = _gas(op, created.tx)
+            gas["abs.subscribe"] = subscribed[0].gas_used
+            gas["abs.close"] = closed.gas_used
+            gas["abs.claim"] = investor.deals.claim(deal).gas_used
+    return gas
+
+
+def _tranche_sale(op: Ledger, loan_id: int) -> dict[str, int]:
+    """bank sells its junior tranche of the 2-tranche loan to the newcomer, a licensed bank
+    admitted above (Prudential books the tranche to it and releases it from bank)."""
+    buyer = op.resolve("newcomer")
+    op.as_signer("issuer").mint(buyer, 10**12)
+    offer = op.as_signer("bank").tranches.offer(loan_id, 1, buyer, 50_000_00, 7)
+    sale = op.as_signer("newcomer").tranches.buy(loan_id, 1)
+    return {"tranche.offer": offer.gas_used, "tranche.buy": _gas(op, sale.tx)}
 
 
 def _cover(op: Ledger, supplier: str) -> dict[str, int]:

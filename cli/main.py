@@ -35,6 +35,8 @@ COMMANDS = {
     "loan": "cli.loan:loan",
     "cover": "cli.pool:cover",
     "pool": "cli.pool:pool",
+    "tranche": "cli.markets.tranche:tranche",
+    "abs": "cli.markets.abs:abs_",
     "policy": "cli.pool:policy",
     "audit": "cli.audit:audit",
     "consent": "cli.consent:consent",

@@ -18,7 +18,10 @@ import {Roles} from "./libraries/Roles.sol";
 /// 8,000 on average, and would take a settlement past 150,000 (docs/audit.md); a checkpoint
 /// is one auditor transaction, and every verifier recomputes its root from the logs.
 contract AuditTrail is IAuditTrail {
-    uint256 private constant MAX_WRITERS = 8;
+    /// @dev Sixteen: the engines of DESIGN §4 and §6 number nine to twelve. Each slot is one
+    /// more test for the writers after it (59 gas), so the deployment lists the
+    /// busiest engines first; an unused slot costs a writer nothing (the check stops at a match).
+    uint256 private constant MAX_WRITERS = 16;
 
     address private immutable _writer0;
     address private immutable _writer1;
@@ -28,6 +31,14 @@ contract AuditTrail is IAuditTrail {
     address private immutable _writer5;
     address private immutable _writer6;
     address private immutable _writer7;
+    address private immutable _writer8;
+    address private immutable _writer9;
+    address private immutable _writer10;
+    address private immutable _writer11;
+    address private immutable _writer12;
+    address private immutable _writer13;
+    address private immutable _writer14;
+    address private immutable _writer15;
 
     /// @notice The member register that says who is an AUDITOR.
     IMembership public immutable membership;
@@ -41,10 +52,10 @@ contract AuditTrail is IAuditTrail {
     uint64 private _checkpointSize;
     mapping(uint64 size => bytes32 root) private _roots;
 
-    /// @notice The writer list cannot hold more than eight engine contracts.
+    /// @notice The writer list cannot hold more than sixteen engine contracts.
     error TooManyWriters(uint256 count, uint256 max);
 
-    /// @param writers the engine contracts that may append (at most eight)
+    /// @param writers the engine contracts that may append (at most sixteen)
     /// @param members the member register (checkpoints are published by AUDITOR members)
     constructor(address[] memory writers, IMembership members) {
         membership = members;
@@ -55,6 +66,8 @@ contract AuditTrail is IAuditTrail {
         }
         (_writer0, _writer1, _writer2, _writer3) = (w[0], w[1], w[2], w[3]);
         (_writer4, _writer5, _writer6, _writer7) = (w[4], w[5], w[6], w[7]);
+        (_writer8, _writer9, _writer10, _writer11) = (w[8], w[9], w[10], w[11]);
+        (_writer12, _writer13, _writer14, _writer15) = (w[12], w[13], w[14], w[15]);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -108,12 +121,25 @@ contract AuditTrail is IAuditTrail {
 
     /// @inheritdoc IAuditTrail
     function isWriter(address account) public view returns (bool) {
-        // address(0) never calls, so unused (zero) slots match nobody.
-        return account != address(0)
-            && (
-                account == _writer0 || account == _writer1 || account == _writer2
-                    || account == _writer3 || account == _writer4 || account == _writer5
-                    || account == _writer6 || account == _writer7
-            );
+        // address(0) never calls, so unused (zero) slots match nobody. One test per slot,
+        // returning at the first match: a writer pays only for the slots before its own.
+        if (account == address(0)) return false;
+        if (account == _writer0) return true;
+        if (account == _writer1) return true;
+        if (account == _writer2) return true;
+        if (account == _writer3) return true;
+        if (account == _writer4) return true;
+        if (account == _writer5) return true;
+        if (account == _writer6) return true;
+        if (account == _writer7) return true;
+        if (account == _writer8) return true;
+        if (account == _writer9) return true;
+        if (account == _writer10) return true;
+        if (account == _writer11) return true;
+        if (account == _writer12) return true;
+        if (account == _writer13) return true;
+        if (account == _writer14) return true;
+        if (account == _writer15) return true;
+        return false;
     }
 }

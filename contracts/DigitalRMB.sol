@@ -25,6 +25,8 @@ import {Roles} from "./libraries/Roles.sol";
 /// plain transfer (value sent that way would sit outside the engine's books).
 contract DigitalRMB is ERC20, IDigitalRMB, AuditedEngine {
     uint256 private constant BPS = 10_000;
+    /// @dev Deal ids a deal account can carry (the low 32 bits of its address).
+    uint256 private constant MAX_DEALS = type(uint32).max;
 
     /// @dev `carry` is the sub-fen part of the shares swept so far, in 1/10000 fen: each
     /// payment's share is floor((value × bps + carry) / 10000), so small payments add up.
@@ -42,6 +44,11 @@ contract DigitalRMB is ERC20, IDigitalRMB, AuditedEngine {
     address public immutable loanBook;
     /// @notice Engine: provision pool (contributions, default cover).
     address public immutable provisionPool;
+    /// @notice Engine: tranche market (a tranche sale's payment, delivery versus payment).
+    address public immutable trancheMarket;
+    /// @notice Engine: securitisation; each deal keeps its money in its own account,
+    /// `dealAccount(dealId)`, which it moves as an engine.
+    address public immutable securitisation;
     /// @notice Engine: cover book (margins, cover at default, reimbursement of cover).
     address public immutable coverBook;
 
@@ -62,6 +69,8 @@ contract DigitalRMB is ERC20, IDigitalRMB, AuditedEngine {
     /// @param receivables_ the receivable token
     /// @param loanBook_ the loan book
     /// @param provisionPool_ the provision pool
+    /// @param trancheMarket_ the tranche market
+    /// @param securitisation_ the securitisation contract
     /// @param coverBook_ the cover book
     constructor(
         IAuditTrail trail,
@@ -69,12 +78,16 @@ contract DigitalRMB is ERC20, IDigitalRMB, AuditedEngine {
         address receivables_,
         address loanBook_,
         address provisionPool_,
+        address trancheMarket_,
+        address securitisation_,
         address coverBook_
     ) ERC20("Digital RMB (liandai e-CNY)", "eCNY") AuditedEngine(trail) {
         membership = members;
         receivables = receivables_;
         loanBook = loanBook_;
         provisionPool = provisionPool_;
+        trancheMarket = trancheMarket_;
+        securitisation = securitisation_;
         coverBook = coverBook_;
     }
 
@@ -255,8 +268,23 @@ contract DigitalRMB is ERC20, IDigitalRMB, AuditedEngine {
         return account != address(0)
             && (
                 account == receivables || account == loanBook || account == provisionPool
-                    || account == coverBook
+                    || account == trancheMarket || account == coverBook
+                    || _isDealAccount(account)
             );
+    }
+
+    /// @inheritdoc IDigitalRMB
+    function dealAccount(uint256 dealId) public view returns (address) {
+        if (dealId == 0 || dealId > MAX_DEALS) revert NotADeal(dealId);
+        return address(uint160(securitisation) ^ uint160(dealId));
+    }
+
+    /// @dev The securitisation contract and its deals' accounts: its address with the low
+    /// 32 bits xor-ed with the deal id. Nobody holds a key to such an address (finding one
+    /// is a 128-bit search), so only the securitisation engine can move what it holds.
+    function _isDealAccount(address account) private view returns (bool) {
+        return securitisation != address(0)
+            && uint160(account) ^ uint160(securitisation) <= MAX_DEALS;
     }
 
     /*//////////////////////////////////////////////////////////////

@@ -18,6 +18,7 @@ import {LoanLifecycle} from "./libraries/LoanLifecycle.sol";
 import {LoanOrigination} from "./libraries/LoanOrigination.sol";
 import {LoanState} from "./libraries/LoanState.sol";
 import {Clock, Core, Details, Loans} from "./libraries/LoanStorage.sol";
+import {TrancheTransfer} from "./libraries/TrancheTransfer.sol";
 import {Waterfall} from "./libraries/Waterfall.sol";
 
 /// @title LoanBook — joint loans and their repayment waterfall
@@ -54,6 +55,8 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
     IPolicy public immutable policy;
     /// @notice The provision pool (an e-CNY holder the loan book pays into and draws on).
     address public immutable pool;
+    /// @dev The one contract that may move a tranche to a new holder (DESIGN §6.3, §6.5).
+    address private immutable _trancheMarket;
     /// @dev The cover layers of loans (DESIGN §6.2): hooked in at proposal, funding,
     /// default, close and every receipt after a default.
     ICoverBook private immutable _cover;
@@ -73,6 +76,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         IReceivableToken receivables_,
         IPolicy policy_,
         address pool_,
+        address trancheMarket_,
         ICoverBook cover_,
         IPrudential prudential_
     ) AuditedEngine(trail) {
@@ -81,6 +85,7 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
         receivables = receivables_;
         policy = policy_;
         pool = pool_;
+        _trancheMarket = trancheMarket_;
         _cover = cover_;
         _prudential = prudential_;
         _l.nextLoanId = 1;
@@ -134,10 +139,9 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
 
     /// @inheritdoc ILoanBook
     function disburse(uint256 loanId) external nonReentrant {
-        Core storage c = _existing(loanId);
+        _existing(loanId);
         (uint64 nowAt, uint64 maturityAt) =
-            LoanLifecycle.disburse(_l, membership, policy, receivables, ecny, loanId);
-        if (c.feeShareBps != 0) _prudential.disbursed(loanId);
+            LoanLifecycle.disburse(_l, membership, policy, receivables, ecny, _prudential, loanId);
         address[] memory payees = _l.payees[loanId];
         uint256[] memory amounts = _l.payeeAmounts[loanId];
         ecny.engineSplit(address(this), payees, amounts);
@@ -151,10 +155,9 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
 
     /// @inheritdoc ILoanBook
     function cancel(uint256 loanId) external nonReentrant {
-        Core storage c = _existing(loanId);
+        _existing(loanId);
         (address[] memory lenders, uint256[] memory refunds, uint256 refunded) =
-            LoanLifecycle.cancel(_l, membership, receivables, loanId);
-        if (refunded != 0) _prudential.release(loanId, c.borrower);
+            LoanLifecycle.cancel(_l, membership, receivables, _prudential, loanId);
         // A lender that is not active is refunded into its held balance (DESIGN §6.1).
         if (refunded != 0) ecny.engineSplit(address(this), lenders, refunds);
         _cover.release(loanId, msg.sender);
@@ -238,6 +241,14 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
                 )
             )
         );
+    }
+
+    /// @inheritdoc ILoanBook
+    /// @dev Unguarded against reentry on purpose (and for the book's size): it moves no
+    /// value and calls out only to views; its one caller, the market, is guarded itself.
+    function transferTranche(uint256 loanId, uint256 index, address from, address to) external {
+        if (msg.sender != _trancheMarket) revert NotTrancheMarket(msg.sender);
+        TrancheTransfer.transfer(_l, membership, policy, _prudential, ecny, loanId, index, from, to);
     }
 
     /*//////////////////////////////////////////////////////////////

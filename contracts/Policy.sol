@@ -8,14 +8,16 @@ import {AuditedEngine} from "./AuditedEngine.sol";
 import {AuditKinds} from "./libraries/AuditKinds.sol";
 import {Roles} from "./libraries/Roles.sol";
 
-/// @title Policy — the regulator's parameters, in two storage words
+/// @title Policy — the regulator's parameters, in three storage words
 /// @notice Defaults per DESIGN §4.7, §6.2 and §6.6: originator share ≥ 30%, rate + penalty
 /// ≤ 24%, tech fee ≤ 30% of interest, single-borrower exposure ≤ 10% and related-group
 /// exposure ≤ 15% of a lender's net assets, default after 90 days past maturity; cover: a
 /// tech partner's share ≤ 20%, lenders keep ≥ 20% of every loss, claims due 30 days after a
 /// default; an online micro-lender's exposure to one borrower ≤ 300,000.00 (individual) or
 /// 1,000,000.00 (business), a micro-lender's book ≤ 5 × its net assets, the tech fee
-/// withheld while its loans' NPL ratio is above 2.5%. Only a national regulator changes them.
+/// withheld while its loans' NPL ratio is above 2.5%; securitisation (§6.5): a servicing fee ≤
+/// 0.5% a year, the originator retaining ≥ 5% of a deal's pool. Only a national regulator
+/// changes them.
 contract Policy is IPolicy, AuditedEngine {
     bytes32 private constant MIN_ORIGINATOR_SHARE = "min_originator_share_bps";
     bytes32 private constant MAX_APR = "max_apr_bps";
@@ -30,6 +32,8 @@ contract Policy is IPolicy, AuditedEngine {
     bytes32 private constant MAX_RELATED_GROUP = "max_related_group_bps";
     bytes32 private constant MAX_BOOK = "max_book_x100";
     bytes32 private constant TECH_FEE_NPL = "tech_fee_npl_bps";
+    bytes32 private constant MAX_SERVICING_FEE = "max_servicing_fee_bps";
+    bytes32 private constant MIN_RETENTION = "min_retention_bps";
 
     IMembership public immutable membership;
 
@@ -48,6 +52,7 @@ contract Policy is IPolicy, AuditedEngine {
         maxBookX100: 500,
         techFeeNplBps: 250
     });
+    DealParams private _dealParams = DealParams({maxServicingFeeBps: 50, minRetentionBps: 500});
 
     constructor(IAuditTrail trail, IMembership members) AuditedEngine(trail) {
         membership = members;
@@ -99,6 +104,12 @@ contract Policy is IPolicy, AuditedEngine {
         } else if (name == TECH_FEE_NPL) {
             old = p.techFeeNplBps;
             p.techFeeNplBps = uint16(_bounded(name, value, 10_000));
+        } else if (name == MAX_SERVICING_FEE) {
+            old = _dealParams.maxServicingFeeBps;
+            _dealParams.maxServicingFeeBps = uint16(_bounded(name, value, 10_000));
+        } else if (name == MIN_RETENTION) {
+            old = _dealParams.minRetentionBps;
+            _dealParams.minRetentionBps = uint16(_bounded(name, value, 10_000));
         } else {
             revert UnknownParameter(name);
         }
@@ -109,6 +120,11 @@ contract Policy is IPolicy, AuditedEngine {
     /// @inheritdoc IPolicy
     function params() external view returns (Params memory) {
         return _params;
+    }
+
+    /// @inheritdoc IPolicy
+    function dealParams() external view returns (DealParams memory) {
+        return _dealParams;
     }
 
     function _bounded(bytes32 name, uint256 value, uint256 max) private pure returns (uint256) {

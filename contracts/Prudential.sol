@@ -122,6 +122,32 @@ contract Prudential is IPrudential {
     }
 
     /// @inheritdoc IPrudential
+    function transferred(
+        uint256 loanId,
+        address seller,
+        address buyer,
+        address borrower,
+        uint256 releasedFen,
+        uint256 bookedFen,
+        uint256 exposureFen
+    ) external onlyLoanBook {
+        Loan storage l = _loans[loanId];
+        bytes32 group = Compliance.groupKey(l.group, borrower);
+        if (bookedFen != 0) {
+            IMembership.MemberInfo memory m = _lender(buyer);
+            IMembership.BorrowerKind kind = membership.profileOf(borrower).kind;
+            _check(m, buyer, borrower, kind, group, bookedFen, exposureFen, policy.params());
+            _groupExposure[buyer][group] += bookedFen;
+            _book[buyer] += bookedFen;
+        }
+        if (releasedFen != 0) {
+            _groupExposure[seller][group] -= releasedFen;
+            _book[seller] -= releasedFen;
+        }
+        _moveFunding(loanId, l, seller, buyer, releasedFen, bookedFen);
+    }
+
+    /// @inheritdoc IPrudential
     function disbursed(uint256 loanId) external onlyLoanBook {
         Loan storage l = _loans[loanId];
         address tech = l.techPartner;
@@ -202,6 +228,44 @@ contract Prudential is IPrudential {
     /*//////////////////////////////////////////////////////////////
                                 INTERNALS
     //////////////////////////////////////////////////////////////*/
+
+    /// @dev The loan's funding records after a sale: the seller's shrinks by `releasedFen`,
+    /// the buyer's grows by `bookedFen` (a new record, in the first emptied one if any), so
+    /// that `release` subtracts from whoever holds the exposure. Records stay one a lender.
+    function _moveFunding(
+        uint256 loanId,
+        Loan storage l,
+        address seller,
+        address buyer,
+        uint256 releasedFen,
+        uint256 bookedFen
+    ) private {
+        uint256 n = l.fundings;
+        uint256 buyerAt = type(uint256).max;
+        uint256 emptyAt = type(uint256).max;
+        mapping(uint256 => Funding) storage fs = _fundings[loanId];
+        for (uint256 i = 0; i < n; ++i) {
+            Funding storage f = fs[i];
+            if (f.lender == seller && releasedFen != 0) {
+                // a seller's release is what it booked for the tranche, within its record
+                f.amountFen -= uint96(releasedFen);
+                releasedFen = 0;
+            } else if (f.lender == buyer) {
+                buyerAt = i;
+            }
+            if (f.amountFen == 0 && emptyAt == type(uint256).max) emptyAt = i;
+        }
+        if (bookedFen == 0) return;
+        // bookedFen ≤ the tranche's principal < 2^72
+        if (buyerAt != type(uint256).max) {
+            fs[buyerAt].amountFen += uint96(bookedFen);
+        } else if (emptyAt != type(uint256).max) {
+            fs[emptyAt] = Funding(buyer, uint96(bookedFen));
+        } else {
+            fs[n] = Funding(buyer, uint96(bookedFen));
+            l.fundings = uint8(n + 1);
+        }
+    }
 
     /// @dev Every tranche's lender at proposal; returns the borrower's group (0: none).
     function _checkProposal(

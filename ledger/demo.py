@@ -46,12 +46,14 @@ def _story(op: Ledger, say: Say) -> None:
 
     issuer, core, s1 = op.as_signer("issuer"), op.as_signer("core"), op.as_signer("supplier1")
     say("3. the e-CNY issuer mints digital RMB")
-    for name, fen in [
+    minted = [
         ("core", 2_000_000_00),
         ("bank", 1_000_000_00),
         ("microloan", 400_000_00),
+        ("fund", 500_000_00),
         ("guarantor", 100_000_00),
-    ]:
+    ]
+    for name, fen in minted:
         issuer.mint(op.resolve(name), fen)
         say(f"   minted {format_fen(fen):>16} to {name}")
 
@@ -160,7 +162,11 @@ def _story(op: Ledger, say: Say) -> None:
         f"   day 30: core pays supplier1 {format_fen(100_000_00)} for goods; 20% is swept "
         "into the loan (回款自动还款)"
     )
-    op.chain.advance_time(60 * 86_400)
+    op.chain.advance_time(15 * 86_400)
+    _tranche_sale(op, say, proposed.id)
+
+    say("9. the pledged receivable pays the loan off at maturity")
+    op.chain.advance_time(45 * 86_400)
     sent = core.receivables.pay(keep)
     say(f"   day 90: core pays receivable #{keep} in full (gas {sent.gas_used:,})")
     core.receivables.pay(passed)
@@ -177,18 +183,60 @@ def _story(op: Ledger, say: Say) -> None:
             )
             + f", residual {format_fen(s.residual_fen)}"
         )
+    last = view.settlements[-1]
+    say(
+        f"   the senior's share of the day-90 receipt, "
+        f"{format_fen(last.interest_fen[0] + last.principal_fen[0])}, went to "
+        f"{op.name_of(view.tranches[0].lender)}, its buyer"
+    )
     say(
         f"   loan #{view.id} is {view.status}; receivable #{keep} is "
         f"{op.receivables.get(keep).status}; the guarantor's margin came back "
         f"({format_fen(op.balance_fen(op.resolve('guarantor')))} again)"
     )
 
-    say("8. balances")
-    for name in ("core", "supplier1", "supplier2", "bank", "microloan", "tech", "guarantor"):
+    say("10. balances")
+    for name in (
+        "core",
+        "supplier1",
+        "supplier2",
+        "bank",
+        "fund",
+        "microloan",
+        "tech",
+        "guarantor",
+    ):
         say(f"   {name:<10} {format_fen(op.balance_fen(op.resolve(name))):>16}")
     say(f"   provision pool {format_fen(op.loans.pool_balance_fen()):>12}")
 
     _audit(op, say, proposed.id)
+
+
+def _tranche_sale(op: Ledger, say: Say, loan_id: int) -> None:
+    """Stage two (DESIGN §6.3): bank exits its senior tranche before maturity; fund pays it
+    in the transaction that makes fund the lender. The originator cannot sell below its floor."""
+    say("8. day 45: bank sells its senior tranche to fund (转让, delivery versus payment)")
+    microloan, bank, fund = (op.as_signer(n) for n in ("microloan", "bank", "fund"))
+    try:
+        microloan.tranches.offer(loan_id, 1, op.resolve("fund"), 100_000_00, 7)
+        say("   !! the originator sold below its floor")
+    except ContractRefusal as refusal:
+        rule = refusal.rule.removeprefix("refused by the chain: ")
+        say(f"   microloan offers its junior: {rule}")
+    senior = op.loans.get(loan_id).tranches[0]
+    price = senior.outstanding_fen * 99 // 100
+    bank.tranches.offer(loan_id, 0, op.resolve("fund"), price, 7)
+    before = op.balance_fen(op.resolve("bank"))
+    sale = fund.tranches.buy(loan_id, 0)
+    gas = int(op.chain.w3.eth.get_transaction_receipt(sale.tx)["gasUsed"])  # type: ignore[arg-type]
+    paid = op.balance_fen(op.resolve("bank")) - before
+    say(
+        f"   bank offers it to fund for {format_fen(price)} (1% under its outstanding); fund "
+        f"buys: bank is paid {format_fen(paid)} and fund becomes the lender of "
+        f"{format_fen(sale.outstanding_fen)} outstanding and {format_fen(sale.coupon_due_fen)} "
+        f"unpaid coupon in the same transaction (gas {gas:,})"
+    )
+    say("   bank's exposure to supplier1 is released, fund's booked; the next receipts pay fund")
 
 
 def _audit(op: Ledger, say: Say, loan_id: int) -> None:
@@ -201,7 +249,7 @@ def _audit(op: Ledger, say: Say, loan_id: int) -> None:
     verdict = verify_trail(op)
     save_verified(op, verdict)  # later runs check the chain still holds this head
     say(
-        f"9. audit verify: {verdict.entries} entries, head #{verdict.seq} {verdict.head} — "
+        f"11. audit verify: {verdict.entries} entries, head #{verdict.seq} {verdict.head} — "
         + (
             "verified from chain data"
             if verdict.ok
@@ -215,7 +263,7 @@ def _audit(op: Ledger, say: Say, loan_id: int) -> None:
     lineage = lineage_of(op, loan=loan_id)
     written = write_evidence(op, lineage, {"loan": loan_id}, path)
     say(
-        f"10. evidence for loan #{loan_id} (司法链): {written.entries} entries with inclusion "
+        f"12. evidence for loan #{loan_id} (司法链): {written.entries} entries with inclusion "
         f"proofs, {written.size:,} bytes, in {path.name}"
     )
     trusted = op.contract("AuditTrail").functions.checkpointRoot(cp.size).call()

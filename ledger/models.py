@@ -179,7 +179,7 @@ class Admission(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     address: str
-    roles: Annotated[int, Field(gt=0, lt=1 << 9)]
+    roles: Annotated[int, Field(gt=0, lt=1 << 10)]
     kyc_hash: bytes = b"\0" * 32
     net_assets_fen: Fen = 0
     profile: Profile = Profile()

@@ -18,6 +18,7 @@ class Role(enum.IntFlag):
     AUDITOR = 1 << 6
     REGULATOR = 1 << 7
     GUARANTOR = 1 << 8
+    INVESTOR = 1 << 9
 
 
 ALL_ROLES = [r.name for r in Role if r.name]

@@ -20,6 +20,8 @@ interface IDigitalRMB is IERC20, IMembershipErrors {
     error LengthMismatch(uint256 payees, uint256 amounts);
     /// @notice Zero amounts are refused: they would append an entry for nothing.
     error ZeroAmount();
+    /// @notice `dealId` cannot name a securitisation deal's account (0 or above 2^32 − 1).
+    error NotADeal(uint256 dealId);
     /// @notice A sweep share above 100%.
     error SweepTooLarge(uint256 sweepBps);
     /// @notice Nothing is held for `member`.
@@ -79,6 +81,10 @@ interface IDigitalRMB is IERC20, IMembershipErrors {
         returns (uint256 shareFen);
     /// @notice The sweep in force for `borrower`: loan id and share (0, 0 when none).
     function sweepOf(address borrower) external view returns (uint256 loanId, uint16 sweepBps);
-    /// @notice Whether `account` is one of the engine contracts fixed at deployment.
+    /// @notice The account in which securitisation deal `dealId` keeps its money (an engine
+    /// account: only the securitisation contract moves it).
+    function dealAccount(uint256 dealId) external view returns (address);
+    /// @notice Whether `account` is one of the engine contracts fixed at deployment, or a
+    /// securitisation deal's account.
     function isEngine(address account) external view returns (bool);
 }

@@ -137,6 +137,20 @@ interface ILoanBook is ILoanReceipts, IMembershipErrors {
         uint256 interestDueFen
     );
 
+    /// @notice Tranche `index` of `loanId` passed from `from` to `to` with its outstanding
+    /// principal and unpaid coupon (DESIGN §6.3, §6.5); `from`'s exposure booking for it,
+    /// `releasedFen`, was released and `bookedFen` booked for `to` (0 for an engine account).
+    /// Covered by the audit entry of the tranche market's action.
+    event TrancheTransferred(
+        uint256 indexed loanId,
+        uint256 indexed index,
+        address indexed from,
+        address to,
+        uint256 outstandingFen,
+        uint256 releasedFen,
+        uint256 bookedFen
+    );
+
     // --- input and state errors ---
     error UnknownLoan(uint256 loanId);
     error WrongLoanStatus(uint256 loanId, Status status);
@@ -164,6 +178,11 @@ interface ILoanBook is ILoanReceipts, IMembershipErrors {
     error NothingOutstanding(uint256 loanId);
     error NotReceivableToken(address caller);
     error NotTokenContract(address caller);
+    error NotTrancheMarket(address caller);
+    error UnknownTranche(uint256 loanId, uint256 index, uint256 trancheCount);
+    /// @notice `given` is not the holder of the tranche; `holder` is.
+    error NotTrancheHolder(uint256 loanId, uint256 index, address given, address holder);
+    error InvalidNewHolder(uint256 loanId, uint256 index, address to);
     error NotCoverBook(address caller);
     /// @notice The proposal lapsed at `expiresAt`: it can no longer be accepted, funded or
     /// disbursed, only cancelled (by its originator, its borrower or any of its lenders).
@@ -222,6 +241,13 @@ interface ILoanBook is ILoanReceipts, IMembershipErrors {
     /// maturity; the layers' margins and the provision pool cover principal, seniors first,
     /// in one principal-only receipt (DESIGN §6.2).
     function declareDefault(uint256 loanId) external;
+    /// @notice Tranche `index` of a DISBURSED or DEFAULTED loan passes from its holder `from`
+    /// to `to`: outstanding principal, unpaid coupon and every later receipt's share. `from`'s
+    /// exposure for it is released; `to` is an active LENDER, not a TECH_PARTNER, within its
+    /// single-borrower limit for the outstanding (booked), or an engine account (a
+    /// securitisation deal's, booking nothing). Only the tranche market, which checks the
+    /// sale's own rules and audits the action.
+    function transferTranche(uint256 loanId, uint256 index, address from, address to) external;
 
     function loanOf(uint256 loanId) external view returns (LoanInfo memory);
     function termsOf(uint256 loanId) external view returns (Terms memory);

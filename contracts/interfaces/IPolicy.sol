@@ -26,6 +26,14 @@ interface IPolicy is IMembershipErrors {
         uint16 techFeeNplBps; // tech fee withheld while its loans' NPL ratio is above this
     }
 
+    /// @notice Securitisation parameters (DESIGN §6.5), kept apart from `Params` so the loan
+    /// book, which reads `params()`, does not decode them. A deal writes a loan's tranche off
+    /// `Params.claimDays` after its default, the day its cover claims fall due (§6.2).
+    struct DealParams {
+        uint16 maxServicingFeeBps; // a servicer's fee a year, of the notes' balance
+        uint16 minRetentionBps; // the originator keeps this share of a deal's pool, in its junior
+    }
+
     event PolicyChanged(bytes32 indexed name, uint256 oldValue, uint256 newValue);
 
     /// @notice `name` is not a policy parameter.
@@ -40,4 +48,6 @@ interface IPolicy is IMembershipErrors {
     function set(bytes32 name, uint256 value) external;
     /// @notice Every parameter.
     function params() external view returns (Params memory);
+    /// @notice The securitisation parameters.
+    function dealParams() external view returns (DealParams memory);
 }

@@ -20,7 +20,8 @@ import {IMembershipErrors} from "./IMembershipErrors.sol";
 ///   of their outstanding principal, on the book as the receipt leaves it.
 /// Exposure, as for the single-borrower limit (DESIGN §4.7), is funded principal of open
 /// loans: counted at funding, released when the loan is repaid or cancelled, kept while it
-/// is defaulted. A loan counts toward the borrower's group as it was at proposal.
+/// is defaulted, and moved with a tranche sold. A loan counts toward the borrower's group as
+/// it was at proposal.
 /// A tech partner's book counts, over the loans that pay it a fee share: outstanding
 /// principal of disbursed and defaulted loans, and of it, that of defaulted loans.
 interface IPrudential is IMembershipErrors {
@@ -81,6 +82,21 @@ interface IPrudential is IMembershipErrors {
     /// @notice The loan (to `borrower`) was repaid or cancelled: release what its lenders
     /// funded.
     function release(uint256 loanId, address borrower) external;
+    /// @notice A tranche of the loan (to `borrower`) passed from `seller` to `buyer` (DESIGN
+    /// §6.3): `releasedFen` of the seller's funding leaves its books, and `bookedFen` (the
+    /// tranche's outstanding; 0 for an engine account, which books nothing) joins the
+    /// buyer's, bringing its exposure to the borrower to `exposureFen`. A buyer booking
+    /// anything is checked as a funding lender is (licence, online cap, related group, book),
+    /// and a later release of the loan subtracts from the buyer, not the seller.
+    function transferred(
+        uint256 loanId,
+        address seller,
+        address buyer,
+        address borrower,
+        uint256 releasedFen,
+        uint256 bookedFen,
+        uint256 exposureFen
+    ) external;
     /// @notice The loan was disbursed: its principal joins its tech partner's book.
     function disbursed(uint256 loanId) external;
     /// @notice A settlement repaid `principalFen` with a fee of `feeFen`: returns true when

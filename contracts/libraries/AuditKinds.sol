@@ -38,6 +38,17 @@ library AuditKinds {
     bytes32 internal constant CONSENT_GRANTED = keccak256("CONSENT_GRANTED");
     bytes32 internal constant CONSENT_REVOKED = keccak256("CONSENT_REVOKED");
     bytes32 internal constant CREDIT_QUERIED = keccak256("CREDIT_QUERIED");
+    bytes32 internal constant TRANCHE_OFFERED = keccak256("TRANCHE_OFFERED");
+    bytes32 internal constant TRANCHE_SOLD = keccak256("TRANCHE_SOLD");
+    bytes32 internal constant TRANCHE_OFFER_WITHDRAWN = keccak256("TRANCHE_OFFER_WITHDRAWN");
+    bytes32 internal constant DEAL_CREATED = keccak256("DEAL_CREATED");
+    bytes32 internal constant DEAL_SUBSCRIBED = keccak256("DEAL_SUBSCRIBED");
+    bytes32 internal constant DEAL_CLOSED = keccak256("DEAL_CLOSED");
+    bytes32 internal constant DEAL_CANCELLED = keccak256("DEAL_CANCELLED");
+    bytes32 internal constant DEAL_DISTRIBUTED = keccak256("DEAL_DISTRIBUTED");
+    bytes32 internal constant DEAL_WRITTEN_OFF = keccak256("DEAL_WRITTEN_OFF");
+    bytes32 internal constant DEAL_CLAIMED = keccak256("DEAL_CLAIMED");
+    bytes32 internal constant NOTES_TRANSFERRED = keccak256("NOTES_TRANSFERRED");
     bytes32 internal constant COVER_ACCEPTED = keccak256("COVER_ACCEPTED");
     bytes32 internal constant COVER_CALLED = keccak256("COVER_CALLED");
     bytes32 internal constant COVER_HONOURED = keccak256("COVER_HONOURED");

@@ -67,13 +67,15 @@ library LoanLifecycle {
         prudential.fund(loanId, msg.sender, borrower, amount, exposure);
     }
 
-    /// @notice Check and record the disbursement (the book pays the payees): its times.
+    /// @notice Check and record the disbursement (the book pays the payees): its times. A
+    /// loan with a fee share is reported to the prudential books.
     function disburse(
         Loans storage self,
         IMembership membership,
         IPolicy policy,
         IReceivableToken receivables,
         IDigitalRMB ecny,
+        IPrudential prudential,
         uint256 loanId
     ) external returns (uint64 nowAt, uint64 maturityAt) {
         Core storage c = self.core[loanId];
@@ -96,14 +98,18 @@ library LoanLifecycle {
         k.maturityAt = uint40(maturityAt);
         c.status = ILoanBook.Status.DISBURSED;
         if (c.sweepBps != 0) _sweepAdd(self, ecny, c.borrower, loanId, c.sweepBps);
+        // The principal joins its tech partner's book (DESIGN §6.6).
+        if (c.feeShareBps != 0) prudential.disbursed(loanId);
     }
 
     /// @notice Check and record a cancellation: the refunds owed, per tranche, and their sum.
-    /// Receivables pledged by an acceptance are released.
+    /// Receivables pledged by an acceptance are released, and the funded exposure, in the
+    /// loan book and the prudential books.
     function cancel(
         Loans storage self,
         IMembership membership,
         IReceivableToken receivables,
+        IPrudential prudential,
         uint256 loanId
     ) external returns (address[] memory lenders, uint256[] memory refunds, uint256 refunded) {
         Core storage c = self.core[loanId];
@@ -135,6 +141,8 @@ library LoanLifecycle {
                 refunded += refunds[i];
             }
         }
+        // What was funded leaves the prudential books too (DESIGN §6.6).
+        if (refunded != 0) prudential.release(loanId, c.borrower);
         if (status != ILoanBook.Status.PROPOSED) {
             receivables.release(loanId, msg.sender, self.receivableIds[loanId]);
         }

@@ -131,8 +131,10 @@ library LoanState {
         }
     }
 
-    /// @dev A loan fully repaid: its lenders' exposure to the borrower (and, in the
-    /// prudential books, to its group and in their books) goes, its receivables are released and its cover layers' margins (if still held) go back.
+    /// @dev A loan fully repaid: its holders' exposure to the borrower goes (each tranche's
+    /// amount, or, once the tranche has moved, what its holder booked: DESIGN §6.3), and in
+    /// the prudential books, which moved with every sale, to its group and in their books;
+    /// its receivables are released and its cover layers' margins (if still held) go back.
     function release(
         Loans storage self,
         IReceivableToken receivables,
@@ -143,8 +145,10 @@ library LoanState {
         Book memory b,
         address actor
     ) internal {
+        uint256 moved = self.movedMask[loanId];
         for (uint256 i = 0; i < b.n; ++i) {
-            self.exposure[b.lenders[i]][borrower] -= self.amounts[loanId][i];
+            self.exposure[b.lenders[i]][borrower] -=
+                moved >> i & 1 == 0 ? self.amounts[loanId][i] : self.booked[loanId][i];
         }
         prudential.release(loanId, borrower);
         receivables.release(loanId, actor, self.receivableIds[loanId]);

@@ -75,4 +75,8 @@ struct Loans {
     uint256 nextLoanId;
     // Sub-fen remainders of borrower interest (low 128 bits) and penalty (high 128 bits).
     mapping(uint256 loanId => uint256) carry;
+    // Tranches that changed holder (DESIGN §6.3, §6.5): bit i set once tranche i moved; its
+    // holder's exposure booking is then `booked`, not the tranche's amount.
+    mapping(uint256 loanId => uint256) movedMask;
+    mapping(uint256 loanId => mapping(uint256 index => uint256)) booked;
 }

@@ -16,6 +16,8 @@ library Roles {
     /// @dev Government financing-guarantee funds, re-guarantors, credit-guarantee insurers:
     /// providers of GUARANTEE and INSURANCE cover layers (DESIGN §6.2).
     uint16 internal constant GUARANTOR = 1 << 8;
+    /// @dev Holds securitisation notes (DESIGN §6.5); cannot fund loans.
+    uint16 internal constant INVESTOR = 1 << 9;
     /// @dev Every defined role; bits outside it are invalid.
-    uint16 internal constant ALL = (1 << 9) - 1;
+    uint16 internal constant ALL = (1 << 10) - 1;
 }

@@ -7,10 +7,10 @@ fields, every event hashes to the entry's `dataHash` and decodes to the fields s
 every proof leads to the checkpoint root, and that root is the one it trusts (read from
 `AuditTrail.checkpointRoot(size)` on any node, or a notarised copy).
 
-The subject: a loan is its own entries (loan kinds, pledges and releases) and the whole
-lineage of the receivables it pledged; a receivable is the entries of its lineage (its
-ancestors back to the issued one and all its descendants) and the pledges and releases
-that name them.
+The subject: a loan is its own entries (loan kinds, its tranches' offers and sales, pledges
+and releases) and the whole lineage of the receivables it pledged; a receivable is the
+entries of its lineage (its ancestors back to the issued one and all its descendants) and
+the pledges and releases that name them.
 
 Line 1 is the header (subject, lineage, chain, contracts, tree, checkpoint, the listed
 `seq`s); each further line is one entry object. What a bundle alone cannot show is that
@@ -103,7 +103,7 @@ class Lineage:
         """Is an entry of `kind` about `subject` part of this lineage?"""
         if kind in PLEDGE_KINDS:
             return subject in self.loans or any(i in self.receivables for i in event_ids)
-        if kind.startswith("LOAN_"):
+        if kind.startswith(("LOAN_", "TRANCHE_")):
             return subject in self.loans
         if kind.startswith("RECEIVABLE_"):
             return subject in self.receivables

@@ -51,6 +51,17 @@ AUDIT_KINDS: dict[str, tuple[str, str]] = {
     "CONSENT_GRANTED": ("CreditConsent", "ConsentGranted"),
     "CONSENT_REVOKED": ("CreditConsent", "ConsentRevoked"),
     "CREDIT_QUERIED": ("CreditConsent", "CreditQueried"),
+    "TRANCHE_OFFERED": ("TrancheMarket", "TrancheOffered"),
+    "TRANCHE_SOLD": ("TrancheMarket", "TrancheSold"),
+    "TRANCHE_OFFER_WITHDRAWN": ("TrancheMarket", "OfferWithdrawn"),
+    "DEAL_CREATED": ("Securitisation", "DealCreated"),
+    "DEAL_SUBSCRIBED": ("Securitisation", "Subscribed"),
+    "DEAL_CLOSED": ("Securitisation", "DealClosed"),
+    "DEAL_CANCELLED": ("Securitisation", "DealCancelled"),
+    "DEAL_DISTRIBUTED": ("Securitisation", "Distributed"),
+    "DEAL_WRITTEN_OFF": ("Securitisation", "WrittenOff"),
+    "DEAL_CLAIMED": ("Securitisation", "Claimed"),
+    "NOTES_TRANSFERRED": ("Securitisation", "NotesTransferred"),
 }
 
 KIND_NOTES: dict[str, str] = {
@@ -95,6 +106,17 @@ KIND_NOTES: dict[str, str] = {
     "CONSENT_REVOKED": "a member withdrew its consent (actor: the borrower; subject: the lender)",
     "CREDIT_QUERIED": "a lender queried a member's credit file under its live consent "
     "(actor: the lender; subject: the borrower)",
+    "TRANCHE_OFFERED": "a tranche's holder offered it to one buyer (subject: loan id)",
+    "TRANCHE_SOLD": "the buyer paid the seller and became the tranche's lender, one transaction",
+    "TRANCHE_OFFER_WITHDRAWN": "the seller withdrew its offer of a tranche",
+    "DEAL_CREATED": "an originator pooled tranches into a deal with note classes (subject: deal)",
+    "DEAL_SUBSCRIBED": "an investor or lender subscribed to a class at par",
+    "DEAL_CLOSED": "the tranches passed to the deal and the subscriptions to the originator",
+    "DEAL_CANCELLED": "the originator cancelled before close; subscriptions refunded",
+    "DEAL_DISTRIBUTED": "collections paid out: fee, coupons, principal, excess",
+    "DEAL_WRITTEN_OFF": "the servicer wrote off a defaulted loan's tranche, junior first",
+    "DEAL_CLAIMED": "a holder claimed its classes' payments",
+    "NOTES_TRANSFERRED": "a holder moved notes of a class (actor: the sender)",
 }
 
 

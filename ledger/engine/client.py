@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from ledger.engine.consent import Consents
     from ledger.engine.covers import Covers
     from ledger.engine.loans import Loans
+    from ledger.engine.markets.deals import Deals
+    from ledger.engine.markets.tranches import Tranches
     from ledger.engine.receivables import Receivables
 
 # Gas limits per operation: explicit so no node runs estimation. Generous: on free-gas
@@ -113,13 +115,23 @@ class Ledger:
         return self._senders[self.signer_name]
 
     def name_of(self, address: str) -> str:
-        """A local account's name for `address`, else the address itself."""
+        """A local account's name for `address`, `deal #N` for a securitisation deal's
+        account, else the (checksummed) address itself."""
         if self._names is None:
             self._names = self.keyring.names_by_address()
             self._names.update({a: f"contract {n}" for n, a in self.deployment.contracts.items()})
         from eth_utils import to_checksum_address
 
-        return self._names.get(to_checksum_address(address), address)
+        address = to_checksum_address(address)
+        name = self._names.get(address)
+        if name is not None:
+            return name
+        # A securitisation deal's e-CNY account: the contract's address xor the deal id.
+        securitisation = self.deployment.contracts.get("Securitisation")
+        deal = int(address, 16) ^ int(securitisation or "0x0", 16)
+        if securitisation is not None and 0 < deal < 2**32:
+            return f"deal #{deal}"
+        return address
 
     def refusal(self, exc: BaseException) -> Refused:
         """Decode a reverted call (a view) into the refusal it carries."""
@@ -142,6 +154,18 @@ class Ledger:
         from ledger.engine.covers import Covers
 
         return Covers(self)
+
+    @property
+    def deals(self) -> Deals:
+        from ledger.engine.markets.deals import Deals
+
+        return Deals(self)
+
+    @property
+    def tranches(self) -> Tranches:
+        from ledger.engine.markets.tranches import Tranches
+
+        return Tranches(self)
 
     @property
     def consents(self) -> Consents:

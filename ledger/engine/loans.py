@@ -49,14 +49,19 @@ POLICY_NAMES = (
     "max_fee_share_bps",
     "max_single_borrower_bps",
     "default_days",
+    # DESIGN §6.2
     "max_tech_cover_bps",
     "min_lender_retention_bps",
     "claim_days",
+    # DESIGN §6.6
     "max_online_individual_fen",
     "max_online_business_fen",
     "max_related_group_bps",
     "max_book_x100",
     "tech_fee_npl_bps",
+    # IPolicy.DealParams (DESIGN §6.5)
+    "max_servicing_fee_bps",
+    "min_retention_bps",
 )
 # Gas limits: explicit so no node estimates, sized from what the transaction loops over.
 GAS_LIFECYCLE = 800_000
@@ -343,6 +348,8 @@ class PolicyView(BaseModel):
     max_related_group_bps: int
     max_book_x100: int
     tech_fee_npl_bps: int
+    max_servicing_fee_bps: int
+    min_retention_bps: int
 
 
 class Loans:
@@ -438,7 +445,8 @@ class Loans:
         return int(self.ledger.contract("ProvisionPool").functions.balanceFen().call())
 
     def policy(self) -> PolicyView:
-        p = self.ledger.contract("Policy").functions.params().call()
+        policy = self.ledger.contract("Policy").functions
+        p = [*policy.params().call(), *policy.dealParams().call()]
         return PolicyView(**dict(zip(POLICY_NAMES, (int(v) for v in p), strict=True)))
 
     def set_policy(self, name: str, value: int) -> Sent:

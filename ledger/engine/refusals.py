@@ -183,6 +183,74 @@ _RULES: dict[str, str] = {
     "NotLoanBookCaller": "prudential: only the loan book reports loans, not {caller}",
     "NationalRegulatorOnly": "policy: only a national regulator (region 000000) sets policy; "
     "{regulator} is a regulator of region {region}",
+    "NotTrancheMarket": "loans: only the tranche market moves a tranche, not {caller}",
+    "UnknownTranche": "loans: loan #{loanId} has {trancheCount} tranches; there is no tranche "
+    "{index}",
+    "NotTrancheHolder": "tranches: {given} does not hold tranche {index} of loan #{loanId} "
+    "({holder} does)",
+    "InvalidNewHolder": "tranches: tranche {index} of loan #{loanId} cannot pass to {to}",
+    # tranche sales (DESIGN §6.3)
+    "NoOffer": "tranches: there is no open offer for tranche {index} of loan #{loanId}",
+    "NotOfferedBuyer": "tranches: tranche {index} of loan #{loanId} is offered to {buyer}, not "
+    "to {caller}",
+    "OfferExpired": "tranches: the offer of tranche {index} of loan #{loanId} expired at "
+    "{expiresAt} (now {nowAt})",
+    "TrancheInDeal": "tranches: tranche {index} of loan #{loanId} is in securitisation deal "
+    "#{dealId} and cannot be offered or sold",
+    "ZeroPrice": "tranches: the price of tranche {index} of loan #{loanId} must be positive",
+    "InvalidOfferDays": "tranches: an offer lasts 1 to {maxDays} days, not {daysGiven}",
+    "SelfOffer": "tranches: {holder} cannot offer tranche {index} of loan #{loanId} to itself",
+    "OriginatorShareBelowFloor": "compliance min_originator_share_bps: after the sale the "
+    "originator {originator} would hold {heldFen} of loan #{loanId}'s outstanding "
+    "{outstandingFen}, below the floor of {minBps}",
+    "NotSecuritisation": "tranches: only the securitisation contract locks deal tranches, not "
+    "{caller}",
+    "NotLockedInDeal": "tranches: tranche {index} of loan #{loanId} is not locked in deal "
+    "#{dealId} (locked in: {lockedIn})",
+    "NotADeal": "e-CNY: {dealId} is not a securitisation deal's number",
+    # securitisation (DESIGN §6.5)
+    "UnknownDeal": "abs: there is no deal #{dealId}",
+    "WrongDealStatus": "abs: deal #{dealId} is {status}, which does not allow this",
+    "NotDealOriginator": "abs: {caller} is not the originator of deal #{dealId} ({originator} is)",
+    "NotServicer": "abs: {caller} is not the servicer of deal #{dealId} ({servicer} is)",
+    "ClassCount": "abs: a deal has {min} to {max} classes, not {count}",
+    "ClassesMismatch": "abs: {names} class names, {amounts} amounts, {coupons} coupons",
+    "TranchesMismatch": "abs: {loans} loans but {indexes} tranche indexes",
+    "ClassesNotPool": "abs: the classes sum to {classesFen}, not the pool balance {poolFen} "
+    "(the tranches' outstanding)",
+    "ZeroClass": "abs: class {classIndex} has no amount",
+    "ServicingFeeAboveCap": "compliance max_servicing_fee_bps: the servicing fee {feeBps} exceeds "
+    "the cap of {maxBps}",
+    "InvalidServicer": "abs: the servicer {servicer} must be the originator or an active tech "
+    "partner",
+    "InvalidPeriod": "abs: a distribution period of {periodDays} days",
+    "JuniorBelowRetention": "compliance min_retention_bps: the junior class {juniorFen} cannot "
+    "hold the retention of {retentionFen}",
+    "RetentionBreached": "compliance min_retention_bps: the originator would hold {heldFen} of "
+    "deal #{dealId}'s junior, below the retention of {retentionFen}",
+    "OverSubscribed": "abs: class {classIndex} of deal #{dealId} has {leftFen} left, not "
+    "{amountFen}",
+    "UnknownClass": "abs: deal #{dealId} has no class {classIndex}",
+    "NotFullySubscribed": "abs: class {classIndex} of deal #{dealId} is subscribed "
+    "{subscribedFen} of {amountFen}",
+    "PoolChanged": "abs: deal #{dealId}'s tranches now owe {nowFen}, not the pool of {poolFen}; "
+    "cancel and create it again",
+    "TooEarlyToDistribute": "abs: only the servicer distributes deal #{dealId} before {nextAt} "
+    "(now {nowAt})",
+    "NothingToDistribute": "abs: deal #{dealId} has collected nothing since its last distribution",
+    "NotInDeal": "abs: tranche {index} of loan #{loanId} is not in deal #{dealId}",
+    "AlreadyWrittenOff": "abs: tranche {index} of loan #{loanId} is already written off",
+    "WriteOffTooEarly": "abs: loan #{loanId} can be written off from {earliestAt} (maturity + "
+    "default_days + claim_days), not {nowAt}",
+    "LoanNotDefaulted": "abs: loan #{loanId} is not DEFAULTED",
+    "NothingToClaim": "abs: {holder} has nothing to claim from deal #{dealId}",
+    "NotNoteToken": "abs: {caller} is not a note token of the deal",
+    "NotNoteHolderRole": "abs: {account} is not an active INVESTOR or LENDER, who alone hold notes",
+    "TooManySubscriptions": "abs: deal #{dealId} takes at most {max} subscriptions",
+    "NotIssuer": "abs: only the securitisation contract mints and burns notes, not {caller}",
+    "AlreadyInitialised": "abs: this note token is already bound to its class",
+    "FailedDeployment": "abs: a note token could not be created",
+    "InsufficientBalance": "abs: the securitisation contract holds {balance}, needs {needed}",
     # policy and pool
     "UnknownParameter": "policy: no parameter named {name}",
     "ParameterOutOfRange": "policy: {name} = {value} is out of range (0 to {max})",
@@ -215,7 +283,16 @@ _RULES: dict[str, str] = {
 
 _ROLE_ARGS = {"roles", "required", "held", "anyOf", "oldRoles", "newRoles"}
 _FEN_ARGS = {"balance", "needed", "allowance"}
-_TIME_ARGS = {"maturityAt", "nowAt", "earliestAt", "dueAt", "revokedAt", "expiresAt", "expiredAt"}
+_TIME_ARGS = {
+    "maturityAt",
+    "nowAt",
+    "earliestAt",
+    "dueAt",
+    "revokedAt",
+    "expiresAt",
+    "nextAt",
+    "expiredAt",
+}
 _COVER_KINDS = ["GUARANTEE", "INSURANCE", "REPURCHASE"]
 _REGION_ARGS = {"region", "jurisdiction"}
 _RECEIVABLE_STATUS = [
@@ -246,6 +323,7 @@ _STATUS_TABLES: dict[str, list[str]] = {
     "NotPledgedToLoan": _RECEIVABLE_STATUS,
     "WrongLoanStatus": _LOAN_STATUS,
     "PaymentBeforeDisbursement": _LOAN_STATUS,
+    "WrongDealStatus": ["NONE", "SUBSCRIBING", "CLOSED", "CANCELLED"],
 }
 
 

@@ -61,6 +61,7 @@ DEV_CONSORTIUM: tuple[DevMember, ...] = (
     DevMember("supplier2", Role.SUPPLIER, region="440300", kind="MICRO"),
     DevMember("bank", Role.LENDER, 5_000_000_000_00, licence="BANK", region="440100"),
     DevMember("microloan", Role.LENDER, 300_000_000_00, licence="MICROLOAN", region="440100"),
+    DevMember("fund", Role.LENDER, 1_000_000_000_00, licence="BANK", region="440100"),
     DevMember("tech", Role.TECH_PARTNER, region="440300"),
     DevMember("auditor", Role.AUDITOR),
     DevMember("regulator", Role.REGULATOR),
@@ -68,6 +69,8 @@ DEV_CONSORTIUM: tuple[DevMember, ...] = (
     # No licence: DESIGN §6.6 licenses lending, and a cover provider does not lend.
     DevMember("guarantor", Role.GUARANTOR, region="440100"),
     DevMember("insurer", Role.GUARANTOR, region="440300"),
+    # Holds securitisation notes (DESIGN §6.5); does not lend.
+    DevMember("investor", Role.INVESTOR),
 )
 DEV_ACCOUNTS = tuple(m.name for m in DEV_CONSORTIUM)
 # Gas money per dev account where gas is not free; less when the operator holds less.

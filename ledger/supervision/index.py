@@ -437,6 +437,17 @@ class Index:
         )
         self._loan_event(a["loanId"], log, "PROPOSED")
 
+    def _on_TrancheTransferred(self, a: Any, log: Any) -> None:
+        """A tranche sale or a securitisation close: the tranche's lender changes."""
+        row = self.db.execute(
+            "SELECT tranches_json FROM loans WHERE id = ?", (a["loanId"],)
+        ).fetchone()
+        tranches = json.loads(row["tranches_json"])
+        tranches[a["index"]][0] = a["to"]
+        self.db.execute(
+            "UPDATE loans SET tranches_json = ? WHERE id = ?", (json.dumps(tranches), a["loanId"])
+        )
+
     def _loan_event(self, loan_id: int, log: Any, status: str, lender: str | None = None) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO loan_events VALUES (?,?,?,?,?,?)",
@@ -870,6 +881,8 @@ class Index:
             )
             interest_due, coupon_due = state.interest_due_fen, list(state.coupon_due_fen)
         funded = json.loads(row["funded_json"])
+        # The lenders now: a tranche sale or a securitisation moves a tranche.
+        lenders = [t[0] for t in json.loads(row["tranches_json"])]
         name_of = self.ledger.name_of
         return LoanView(
             id=row["id"],
@@ -896,8 +909,8 @@ class Index:
             payees=request.effective_payees(),
             tranches=[
                 TrancheView(
-                    lender=t.lender,
-                    lender_name=None if name_of(t.lender) == t.lender else name_of(t.lender),
+                    lender=lenders[i],
+                    lender_name=None if name_of(lenders[i]) == lenders[i] else name_of(lenders[i]),
                     class_="senior" if t.senior else "junior",
                     amount_fen=t.amount_fen,
                     coupon_bps=t.coupon_bps,

@@ -191,6 +191,8 @@ def test_loan_evidence_holds_the_loan_and_its_collaterals_lineage(
         "LOAN_DISBURSED",
         "RECEIVABLE_PAID",
         "RECEIVABLES_RELEASED",
+        "TRANCHE_OFFERED",  # the story's sale of the senior tranche: who holds it now
+        "TRANCHE_SOLD",
     ):
         assert kind in kinds
     assert kinds.count("LOAN_FUNDED") == 2 and kinds.count("LOAN_SETTLED") == 2

@@ -48,7 +48,7 @@ def check(result: dict[str, object]) -> None:
     # operator + the dev admissions + newcomer, mint, 2 transfers, suspend, reinstate
     assert verdict == {
         "ok": True,
-        "entries": 1 + len(DEV_CONSORTIUM) + 1 + 5,
+        "entries": 1 + len(DEV_CONSORTIUM) + 6,
         "head": verdict["head"],
         "first_bad_seq": None,
         "problem": None,

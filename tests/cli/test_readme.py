@@ -72,6 +72,12 @@ def test_readme_using_it_runs_as_written_on_a_fresh_home(tmp_path: Path) -> None
     assert "#4" in out and "#6" in out  # the CSV's three rows issued
     assert "the chain should accept it" in out and "proposed loan #1" in out
     assert re.search(r"│ status +│ REPAID", out)
+    assert "bought tranche 0 of loan #1 from bank: paid ¥419,000.00, took ¥420,000.00" in out
+    assert "closed deal #1" in out
+    # the junior's receipts went to the deal, which paid class A's principal first
+    assert re.search(r"deal #1: distributed ¥[1-9][\d,]*\.\d\d", out)
+    assert re.search(r"class A principal +│ +¥[1-9]", out)
+    assert "claimed" in out
     # the guaranteed loan: funding waited for both providers, a partial honour, a breach
     assert "accepted cover layer(s) 1 (GUARANTEE) of loan #2" in out
     assert "honoured ¥10,000.00 of layer 1 on loan #2" in out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from eth_abi import encode
 from eth_account import Account
@@ -107,3 +109,57 @@ def test_only_engine_contracts_fixed_at_deployment_may_append(ledger: Ledger) ->
             gas=200_000,
         )
     assert exc.value.name == "NotAuditWriter"
+
+
+def test_every_engine_of_the_suite_is_a_writer(ledger: Ledger) -> None:
+    from ledger.engine.deploy import AUDIT_WRITERS
+
+    trail = ledger.contract("AuditTrail").functions
+    assert len(AUDIT_WRITERS) > 8  # more engines than the first trail's eight slots
+    for name in AUDIT_WRITERS:
+        assert trail.isWriter(ledger.deployment.address(name)).call(), name
+
+
+def _deploy_trail(ledger: Ledger, writers: list[str]) -> dict[str, object]:
+    from ledger.solidity import artifacts
+
+    art = artifacts.load("AuditTrail")
+    w3 = ledger.chain.w3
+    data = (
+        w3.eth.contract(abi=art.abi, bytecode=art.linked({}))
+        .constructor(writers, ledger.deployment.address("Membership"))
+        .data_in_transaction
+    )
+    return {"from": ledger.resolve("operator"), "data": data, "gas": 3_000_000}
+
+
+def test_sixteen_writers_each_append_and_a_seventeenth_is_refused(ledger: Ledger) -> None:
+    from ledger.engine.tx import revert_data
+    from ledger.solidity import artifacts
+    from ledger.solidity.artifacts import decode_error
+
+    w3 = ledger.chain.w3
+    writers = [Account.create().address for _ in range(17)]
+    with pytest.raises(Exception) as exc:
+        w3.eth.call(_deploy_trail(ledger, writers))  # type: ignore[arg-type]
+    raw = revert_data(exc.value)
+    assert raw is not None
+    assert decode_error(raw) == ("TooManyWriters", {"count": 17, "max": 16})
+
+    sent = ledger.sender.transact(None, _deploy_trail(ledger, writers[:16])["data"], gas=3_000_000)
+    trail = w3.eth.contract(
+        address=sent.receipt["contractAddress"], abi=artifacts.load("AuditTrail").abi
+    )
+    args = (b"\1" * 32, writers[0], 1, b"\2" * 32)
+    costs = []
+    for writer in writers[:16]:
+        assert trail.functions.isWriter(writer).call()
+        call = trail.functions.append(*args).build_transaction(
+            {"from": writer, "gas": 200_000, "gasPrice": 0}
+        )
+        costs.append(w3.eth.estimate_gas(call))  # type: ignore[arg-type]
+    assert not trail.functions.isWriter(writers[16]).call()
+    assert not trail.functions.isWriter("0x" + "00" * 20).call()
+    # Each slot before a writer's adds one comparison: a few tens of gas, not a storage read.
+    steps = [b - a for a, b in itertools.pairwise(costs)]
+    assert all(0 < step <= 60 for step in steps), steps

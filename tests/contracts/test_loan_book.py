@@ -502,6 +502,8 @@ def test_policy_is_set_only_by_the_regulator_and_each_change_is_audited(w: World
         ("default_days", 30),
         ("max_tech_cover_bps", 1_500),
         ("min_lender_retention_bps", 3_000),
+        ("max_servicing_fee_bps", 40),
+        ("min_retention_bps", 1_000),
         ("claim_days", 10),
     ]
     old = w.ledger.loans.policy().model_dump()
@@ -565,6 +567,8 @@ def test_out_of_range_and_unknown_policy_values_are_refused(w: World) -> None:
         "max_related_group_bps": 10_000,
         "max_book_x100": 65_535,
         "tech_fee_npl_bps": 10_000,
+        "max_servicing_fee_bps": 10_000,
+        "min_retention_bps": 10_000,
     }
     before = w.ledger.audit_head()
     for name, top in maxima.items():

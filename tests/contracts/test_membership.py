@@ -76,7 +76,7 @@ def test_admitting_twice_or_with_no_role_is_refused(ledger: Ledger) -> None:
             "Membership",
             "admit",
             Account.create().address,
-            1 << 9,
+            1 << 10,
             b"\0" * 32,
             0,
             NO_PROFILE,

@@ -41,10 +41,16 @@ def solo(w: World, lender: str, borrower: str, fen: int, **kw: object) -> object
 
 
 def books_agree(ledger: Ledger) -> None:
-    """Σ over open loans of each lender's funded principal = its book = Σ its group exposures,
-    and the single-borrower exposures sum to the same (Prudential and LoanBook agree)."""
+    """Σ over open loans of each lender's funded principal (for a bought tranche, what its
+    buyer booked) = its book = Σ its group exposures, and the single-borrower exposures sum
+    to the same (Prudential and LoanBook agree)."""
     book = ledger.contract("LoanBook").functions
     prud = ledger.contract("Prudential").functions
+    # A sold tranche (DESIGN §6.3) counts for its holder what was booked for it at the sale.
+    booked = {
+        (int(e["args"]["loanId"]), int(e["args"]["index"])): int(e["args"]["bookedFen"])
+        for e in ledger.events("LoanBook", "TrancheTransferred")
+    }
     funded: dict[str, int] = {}
     by_group: dict[tuple[str, bytes], int] = {}
     by_borrower: dict[tuple[str, str], int] = {}
@@ -59,9 +65,10 @@ def books_agree(ledger: Ledger) -> None:
         for i in range(count):
             t = book.trancheOf(loan_id, i).call()
             if t[6]:  # funded
-                funded[t[0]] = funded.get(t[0], 0) + t[2]
-                by_group[(t[0], group)] = by_group.get((t[0], group), 0) + t[2]
-                by_borrower[(t[0], borrower)] = by_borrower.get((t[0], borrower), 0) + t[2]
+                fen = booked.get((loan_id, i), t[2])
+                funded[t[0]] = funded.get(t[0], 0) + fen
+                by_group[(t[0], group)] = by_group.get((t[0], group), 0) + fen
+                by_borrower[(t[0], borrower)] = by_borrower.get((t[0], borrower), 0) + fen
     for lender, total in funded.items():
         assert prud.bookOf(lender).call() == total
     for (lender, group), total in by_group.items():
@@ -228,6 +235,112 @@ def test_the_micro_lender_book_limit_at_the_fen(w: World) -> None:
     for i in range(6):
         w.open(solo(w, "bk", f"b{i}", 100_000_00), until="FUNDED", originator="bk")
     assert w.ledger.contract("Prudential").functions.bookOf(w.addr("bk")).call() == 600_000_00
+
+
+# --------------------------------------------------------------------------- tranche sales
+
+
+def sold_books(w: World, *names: str) -> dict[str, int]:
+    prud = w.ledger.contract("Prudential").functions
+    return {n: int(prud.bookOf(w.addr(n)).call()) for n in names}
+
+
+def test_a_tranche_buyer_is_checked_by_the_micro_lender_book_limit_and_the_books_move(
+    w: World,
+) -> None:
+    """DESIGN §6.3 with §6.6: the sale reports to Prudential (`transferred`), which checks
+    the buyer as a funding lender, books the tranche's outstanding to it and releases the
+    seller's booking; a refused sale moves nothing."""
+    reg = w.as_("regulator").loans
+    reg.set_policy("max_single_borrower_bps", 10_000)
+    reg.set_policy("max_related_group_bps", 10_000)
+    reg.set_policy("min_originator_share_bps", 0)  # the seller sells its only tranche
+    # net assets 100,000.00: a micro-lender's book may reach 5 × = 500,000.00
+    admit(w, "ml", Role.LENDER, 100_000_00, licence="MICROLOAN")
+    admit(w, "bk", Role.LENDER, 10**12, licence="BANK")
+    admit(w, "nolic", Role.LENDER, 10**12)
+    fund_lender(w, "ml", 1_000_000_00)
+    fund_lender(w, "bk", 100_000_00)
+    fund_lender(w, "nolic", 100_000_00)
+    for i in range(6):
+        admit(w, f"b{i}", Role.SUPPLIER)
+    for i in range(4):
+        w.open(solo(w, "ml", f"b{i}", 100_000_00), until="FUNDED", originator="ml")
+    tiny = w.open(solo(w, "ml", "b5", 1), until="FUNDED", originator="ml")
+    sold = w.open(solo(w, "bk", "b4", 100_000_00), originator="bk")
+    assert sold_books(w, "ml", "bk") == {"ml": 400_000_01, "bk": 100_000_00}
+
+    # a buyer without a lending licence is refused as a funding lender would be
+    w.as_("bk").tranches.offer(sold, 0, w.addr("nolic"), 99_000_00, 7)
+    e = refused(w.as_("nolic").tranches.buy, sold, 0)
+    assert e.name == "LicenceUnfit"
+    assert "BANK, MICROLOAN, ONLINE_MICROLOAN, FACTORING" in e.rule
+
+    w.as_("bk").tranches.offer(sold, 0, w.addr("ml"), 99_000_00, 7)
+    before = w.balances("ml", "bk")
+    e = refused(w.as_("ml").tranches.buy, sold, 0)
+    assert e.name == "BookAboveLimit"
+    assert argsof(e) == {
+        "lender": w.addr("ml"),
+        "bookFen": 500_000_01,
+        "limitFen": 500_000_00,
+    }
+    assert format_fen(500_000_01) in e.rule and format_fen(500_000_00) in e.rule
+    # nothing moved: the tranche, the money, both books
+    assert w.get(sold).tranches[0].lender == w.addr("bk")
+    assert w.balances("ml", "bk") == before
+    assert sold_books(w, "ml", "bk") == {"ml": 400_000_01, "bk": 100_000_00}
+
+    w.as_("ml").loans.cancel(tiny)  # one fen less on ml's book: the sale fits at the fen
+    w.as_("ml").tranches.buy(sold, 0)
+    assert sold_books(w, "ml", "bk") == {"ml": 500_000_00, "bk": 0}
+    assert w.exposure("ml", "b4") == 100_000_00 and w.exposure("bk", "b4") == 0
+    prud = w.ledger.contract("Prudential").functions
+    own = bytes(12) + bytes.fromhex(w.addr("b4")[2:])  # b4 has no group: its own key
+    assert prud.groupExposureOf(w.addr("ml"), own).call() == 100_000_00
+    assert prud.groupExposureOf(w.addr("bk"), own).call() == 0
+    (moved,) = w.ledger.events("LoanBook", "TrancheTransferred")
+    assert (moved["args"]["releasedFen"], moved["args"]["bookedFen"]) == (100_000_00, 100_000_00)
+
+    # repaid, the loan leaves the buyer's books, not the seller's
+    view = w.get(sold)
+    fund_lender(w, "b4", view.interest_due_fen + 1_000_00)
+    w.as_("b4").loans.repay(sold, view.outstanding_fen + view.interest_due_fen + 1_000_00)
+    assert w.status(sold) == "REPAID"
+    assert sold_books(w, "ml", "bk") == {"ml": 400_000_00, "bk": 0}
+
+
+def test_a_tranche_buyer_is_checked_by_the_related_group_limit(w: World) -> None:
+    # net assets 10,000,000.00: single borrower 10% = 1,000,000.00, group 15% = 1,500,000.00
+    w.as_("regulator").loans.set_policy("min_originator_share_bps", 0)
+    admit(w, "l2", Role.LENDER, 10_000_000_00, licence="BANK")
+    admit(w, "bk2", Role.LENDER, 10**12, licence="BANK")
+    admit(w, "f1", Role.SUPPLIER, kind="SME", group="Delta 集团")
+    admit(w, "f2", Role.SUPPLIER, kind="SME", group="Delta 集团")
+    fund_lender(w, "l2", 2_000_000_00)
+    fund_lender(w, "bk2", 1_000_000_00)
+    w.open(solo(w, "l2", "f1", 1_000_000_00), until="FUNDED", originator="l2")
+    sold = w.open(solo(w, "bk2", "f2", 500_000_01), originator="bk2")
+    w.as_("bk2").tranches.offer(sold, 0, w.addr("l2"), 500_000_00, 7)
+    e = refused(w.as_("l2").tranches.buy, sold, 0)
+    assert e.name == "RelatedGroupAboveLimit"
+    assert argsof(e) == {
+        "lender": w.addr("l2"),
+        "group": group_bytes("Delta 集团"),
+        "exposureFen": 1_500_000_01,
+        "limitFen": 1_500_000_00,
+    }
+    assert "'Delta 集团'" in e.rule and format_fen(1_500_000_01) in e.rule
+    prud = w.ledger.contract("Prudential").functions
+    delta = group_bytes("Delta 集团")
+    assert prud.groupExposureOf(w.addr("l2"), delta).call() == 1_000_000_00
+    assert prud.groupExposureOf(w.addr("bk2"), delta).call() == 500_000_01
+    # a limit one fen per ten thousand higher: the sale goes through and the group moves
+    w.as_("regulator").loans.set_policy("max_related_group_bps", 1_501)
+    w.as_("l2").tranches.buy(sold, 0)
+    assert prud.groupExposureOf(w.addr("l2"), delta).call() == 1_500_000_01
+    assert prud.groupExposureOf(w.addr("bk2"), delta).call() == 0
+    assert sold_books(w, "l2", "bk2") == {"l2": 1_500_000_01, "bk2": 0}
 
 
 # --------------------------------------------------------------------------- NPL-linked fee

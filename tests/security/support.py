@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import os
 from collections import defaultdict
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -517,14 +518,20 @@ def cover_claims_are_bounded(ledger: Ledger, s: Snapshot, loan_ids: list[int]) -
     return problems
 
 
-def exposure_is_open_funding(s: Snapshot) -> list[str]:
+def exposure_is_open_funding(
+    s: Snapshot, booked: Mapping[tuple[int, int], int] | None = None
+) -> list[str]:
+    """Each lender's exposure to a borrower is what it funded of the borrower's open loans,
+    where a tranche bought from its lender (DESIGN §6.3) counts for its buyer what was
+    outstanding when it bought it (`booked`: (loan, index) → fen, from the sales seen)."""
+    booked = booked or {}
     expected: dict[tuple[str, str], int] = defaultdict(int)
     recorded: dict[tuple[str, str], int] = {}
     for loan in s.loans.values():
-        for t, exposure in zip(loan.tranches, loan.exposures, strict=True):
+        for i, (t, exposure) in enumerate(zip(loan.tranches, loan.exposures, strict=True)):
             recorded[(t.lender, loan.borrower)] = exposure
             if loan.status in EXPOSED and t.funded:
-                expected[(t.lender, loan.borrower)] += t.amount
+                expected[(t.lender, loan.borrower)] += booked.get((loan.id, i), t.amount)
     return [
         f"exposure of {lender} to {borrower} is {value}, open funding {expected[pair]}"
         for pair, value in recorded.items()
@@ -534,12 +541,18 @@ def exposure_is_open_funding(s: Snapshot) -> list[str]:
 
 
 def prudential_books_match_loans(
-    ledger: Ledger, s: Snapshot, cache: dict[int, tuple[int, str, bytes]]
+    ledger: Ledger,
+    s: Snapshot,
+    cache: dict[int, tuple[int, str, bytes]],
+    booked: Mapping[tuple[int, int], int] | None = None,
 ) -> list[str]:
     """DESIGN §6.6's books in the Prudential contract agree with the loans: each lender's
-    book and each (lender, group) exposure are its open funding; each tech partner's book
+    book and each (lender, group) exposure are its open funding, where a bought tranche
+    (DESIGN §6.3) counts for its buyer what was outstanding when it bought it (`booked`, as
+    in `exposure_is_open_funding`) and no longer for its seller; each tech partner's book
     is the outstanding principal of its fee-paying disbursed and defaulted loans, and of it
     that of the defaulted ones. `cache` keeps each loan's (fee share, tech partner, group)."""
+    booked = booked or {}
     book = ledger.contract("LoanBook").functions
     prudential = ledger.contract("Prudential").functions
     funded: dict[str, int] = defaultdict(int)
@@ -554,10 +567,11 @@ def prudential_books_match_loans(
             cache[loan.id] = (int(terms[6]), to_checksum_address(terms[1]), group)
         fee, tech, group = cache[loan.id]
         if loan.status in EXPOSED:
-            for t in loan.tranches:
+            for i, t in enumerate(loan.tranches):
                 if t.funded:
-                    funded[t.lender] += t.amount
-                    groups[(t.lender, group)] += t.amount
+                    amount = booked.get((loan.id, i), t.amount)
+                    funded[t.lender] += amount
+                    groups[(t.lender, group)] += amount
         if fee and loan.status in ("DISBURSED", "DEFAULTED"):
             techs[tech][0] += loan.outstanding
             if loan.status == "DEFAULTED":

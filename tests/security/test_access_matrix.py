@@ -54,10 +54,19 @@ ROLE_ACCOUNT = {
     "AUDITOR": "auditor",
     "REGULATOR": "regulator",
     "GUARANTOR": "guarantor",
+    "INVESTOR": "investor",
 }
 COLUMNS = [*ROLES, "non-member", "suspended"]
 MEMBERS = {role: "" for role in ROLES}  # any active member may call
-ENGINES = ("ReceivableToken", "LoanBook", "ProvisionPool", "CoverBook")  # DigitalRMB's
+# DigitalRMB's engines
+ENGINES = (
+    "ReceivableToken",
+    "LoanBook",
+    "ProvisionPool",
+    "TrancheMarket",
+    "Securitisation",
+    "CoverBook",
+)
 WRONG_ENGINES = ("ReceivableToken", "DigitalRMB", "LoanBook", "Policy", "LoanOrigination")
 # Errors that say "not you": a refused cell must fail with one of them.
 ACCESS_ERRORS = {
@@ -76,6 +85,16 @@ ACCESS_ERRORS = {
     "NotTokenContract",
     "NotAuditWriter",
     "ApprovalsDisabled",
+    "NotTrancheMarket",
+    "NotTrancheHolder",
+    "NotOfferedBuyer",
+    "NotSecuritisation",
+    "NotNoteHolderRole",
+    "NotDealOriginator",
+    "NotServicer",
+    "TooEarlyToDistribute",
+    "NothingToClaim",
+    "NotNoteToken",
     "NotCoverBook",
     "NotProvider",
     "NoLayerToAccept",
@@ -116,6 +135,8 @@ class Fixture:
     loans: dict[str, int] = field(default_factory=dict)
     terms_hash: dict[str, bytes] = field(default_factory=dict)
     new_terms: bytes = b""
+    deals: dict[str, int] = field(default_factory=dict)
+    deal_terms: tuple[Any, ...] = ()
 
     def a(self, name: str) -> str:
         return self.world.addr(name)
@@ -443,6 +464,22 @@ MATRIX: list[Row] = [
     ),
     Row(
         "Prudential",
+        "transferred(uint256,address,address,address,uint256,uint256,uint256)",
+        {},
+        lambda f: (
+            f.loans["disbursed"],
+            f.a("bank"),
+            f.a("microloan"),
+            f.a("supplier1"),
+            1,
+            1,
+            1,
+        ),
+        "1 fen of the DISBURSED loan's tranche, sold by bank to microloan",
+        engines=("LoanBook",),
+    ),
+    Row(
+        "Prudential",
         "disbursed(uint256)",
         {},
         lambda f: (f.loans["funded"],),
@@ -550,6 +587,114 @@ MATRIX: list[Row] = [
         lambda f: (f.loans["disbursed"], f.a("core"), 1),
         "1 fen swept from a payment by core",
         engines=("DigitalRMB",),
+    ),
+    Row(
+        "LoanBook",
+        "transferTranche(uint256,uint256,address,address)",
+        {},
+        lambda f: (f.loans["disbursed"], 0, f.a("bank"), f.a("microloan")),
+        "the DISBURSED loan's tranche, from bank to microloan",
+        engines=("TrancheMarket",),
+    ),
+    # --- TrancheMarket
+    Row(
+        "TrancheMarket",
+        "offer(uint256,uint256,address,uint256,uint256)",
+        {"LENDER": "holder"},
+        lambda f: (f.loans["disbursed"], 0, f.a("microloan"), 1, 1),
+        "bank's tranche of the DISBURSED loan, to microloan (min_originator_share_bps 0)",
+    ),
+    Row(
+        "TrancheMarket",
+        "buy(uint256,uint256)",
+        {"LENDER": "offered buyer"},
+        lambda f: (f.loans["sold"], 0),
+        "microloan's tranche of another DISBURSED loan, offered to bank",
+    ),
+    Row(
+        "TrancheMarket",
+        "withdraw(uint256,uint256)",
+        {"LENDER": "seller"},
+        lambda f: (f.loans["disbursed"], 0),
+        "bank's open offer of its tranche of the DISBURSED loan",
+    ),
+    Row(
+        "TrancheMarket",
+        "lock(uint256,uint256,address,uint256)",
+        {},
+        lambda f: (f.loans["disbursed"], 0, f.a("bank"), 1),
+        "bank's tranche, into deal 1 (only the securitisation contract)",
+    ),
+    Row(
+        "TrancheMarket",
+        "unlock(uint256,uint256,uint256)",
+        {},
+        lambda f: (f.loans["disbursed"], 0, 1),
+        "the same (only the securitisation contract)",
+    ),
+    Row(
+        "TrancheMarket",
+        "deliver(uint256,uint256,uint256,address)",
+        {},
+        lambda f: (f.loans["disbursed"], 0, 1, f.a("microloan")),
+        "the same (only the securitisation contract)",
+    ),
+    # --- Securitisation
+    Row(
+        "Securitisation",
+        "create((uint256[],uint256[],bytes32[],uint256[],uint16[],address,uint16,uint16))",
+        {"LENDER": "holder"},
+        lambda f: (f.deal_terms,),
+        "bank's tranche of another DISBURSED loan in classes A ¥900.00 at 5%, J ¥100.00",
+    ),
+    Row(
+        "Securitisation",
+        "subscribe(uint256,uint256,uint256)",
+        {"LENDER": "", "INVESTOR": ""},
+        lambda f: (f.deals["open"], 0, 1),
+        "1 fen of class A of a SUBSCRIBING deal",
+    ),
+    Row(
+        "Securitisation",
+        "close(uint256)",
+        {"LENDER": "originator"},
+        lambda f: (f.deals["full"],),
+        "a fully subscribed deal of bank's",
+    ),
+    Row(
+        "Securitisation",
+        "cancel(uint256)",
+        {"LENDER": "originator"},
+        lambda f: (f.deals["open"],),
+        "the SUBSCRIBING deal of bank's",
+    ),
+    Row(
+        "Securitisation",
+        "distribute(uint256)",
+        {"TECH_PARTNER": "servicer"},
+        lambda f: (f.deals["closed"],),
+        "a CLOSED deal with cash, its period (30 days) not yet passed",
+    ),
+    Row(
+        "Securitisation",
+        "writeOff(uint256,uint256,uint256)",
+        {"TECH_PARTNER": "servicer"},
+        lambda f: (f.deals["closed"], f.loans["deal"], 0),
+        "the CLOSED deal's tranche of a loan DEFAULTED, past its claim_days (1)",
+    ),
+    Row(
+        "Securitisation",
+        "claim(uint256)",
+        {"INVESTOR": "holder"},
+        lambda f: (f.deals["closed"],),
+        "the CLOSED deal, whose class A (held by investor) was paid",
+    ),
+    Row(
+        "Securitisation",
+        "noteTransfer(uint256,uint256,address,address,uint256)",
+        {},
+        lambda f: (f.deals["closed"], 0, f.a("investor"), f.a("bank"), 1),
+        "a class A unit (only the class's note token)",
     ),
     Row(
         "LoanBook",
@@ -666,7 +811,7 @@ def test_every_state_changing_function_has_a_row_in_the_access_matrix() -> None:
     functions = state_changing_functions()
     assert functions - rows == set(), "functions without a row: deny-by-default undocumented"
     assert rows - functions == set(), "rows for functions the contracts no longer have"
-    for name in ("LoanOrigination", "LoanLifecycle"):
+    for name in ("LoanOrigination", "LoanLifecycle", "TrancheTransfer"):
         library = artifacts.load(name).abi
         assert [e for e in library if e.get("type") == "function"] == [], f"{name} entry point"
 
@@ -684,6 +829,7 @@ def build_fixture(world: Deployed) -> Fixture:
         op.as_signer("core"),
     )
     supplier, bank = op.as_signer("supplier1"), op.as_signer("bank")
+    op.admit(Admission(address=f.a("investor"), roles=int(Role.INVESTOR)))  # a dev account
     regulator.loans.set_policy("default_days", 1)
     regulator.loans.set_policy("claim_days", 1)
     op.admit(Admission(address=f.a("guarantor"), roles=Role.GUARANTOR))
@@ -692,7 +838,7 @@ def build_fixture(world: Deployed) -> Fixture:
     for name in ROLE_ACCOUNT.values():  # core lets every role's account spend 1,000 fen
         data = encode_call(op, "DigitalRMB", "approve", f.a(name), 1_000)
         core.sender.transact(f.c("DigitalRMB"), data, gas=200_000, simulate=False)
-    for address, roles in ((VICTIM, Role.SUPPLIER), (OMNI, Role(0x1FF))):
+    for address, roles in ((VICTIM, Role.SUPPLIER), (OMNI, Role(0x1FF) | Role.INVESTOR)):
         # REGULATOR is the regulator's to grant: the operator admits with the rest
         op.admit(Admission(address=address, roles=int(roles) & ~int(Role.REGULATOR)))
         if roles & Role.REGULATOR:
@@ -726,6 +872,21 @@ def build_fixture(world: Deployed) -> Fixture:
     op.as_signer("guarantor").covers.accept(covered)
     bank.loans.fund(covered)
     bank.loans.disburse(covered)
+    # Tranche sales: bank offers its tranche of the disbursed loan to microloan; microloan
+    # originates another loan and offers its tranche to bank.
+    regulator.loans.set_policy("min_originator_share_bps", 0)
+    bank.tranches.offer(f.loans["disbursed"], 0, f.a("microloan"), 1, 30)
+    micro = op.as_signer("microloan")
+    issued = core.receivables.issue(f.a("supplier1"), 1_000_000, due, keccak(text="sold"))
+    supplier.receivables.accept(issued.id)
+    request = _loan_request(f, issued.id)
+    request.tranches[0].lender = f.a("microloan")
+    f.loans["sold"] = micro.loans.propose(request).id
+    supplier.loans.accept(f.loans["sold"])
+    micro.loans.fund(f.loans["sold"])
+    micro.loans.disburse(f.loans["sold"])
+    micro.tranches.offer(f.loans["sold"], 0, f.a("bank"), 1, 30)
+    _deals(f, op, core, supplier, bank, due)
     # Something held for supplier1: a receivable paid to it while it was suspended.
     held = core.receivables.issue(f.a("supplier1"), 100, due, keccak(text="held")).id
     supplier.receivables.accept(held)
@@ -740,6 +901,60 @@ def build_fixture(world: Deployed) -> Fixture:
     bank.loans.declare_default(covered)
     world.warp(3 * DAY)  # past the 1-day claim delay
     return f
+
+
+def _deals(f: Fixture, op: Any, core: Any, supplier: Any, bank: Any, due: int) -> None:
+    """Securitisation: a SUBSCRIBING deal, a full one, a CLOSED one (class A paid, cash
+    waiting, its loan DEFAULTED), and a free tranche of bank's for a new deal."""
+    from ledger.engine.markets.deals import ClassRequest, DealRequest
+
+    loans = {}
+    for label in ("deal_open", "deal_full", "deal", "deal_new"):
+        issued = core.receivables.issue(f.a("supplier1"), 1_000_000, due, keccak(text=label))
+        supplier.receivables.accept(issued.id)
+        loan = bank.loans.propose(_loan_request(f, issued.id)).id
+        supplier.loans.accept(loan)
+        bank.loans.fund(loan)
+        bank.loans.disburse(loan)
+        loans[label] = loan
+    f.loans["deal"] = loans["deal"]
+
+    def request(loan: int, servicer: str, period: int) -> DealRequest:
+        return DealRequest(
+            tranches=[(loan, 0)],
+            classes=[
+                ClassRequest(name="A", amount_fen=90_000, coupon_bps=500),
+                ClassRequest(name="J", amount_fen=10_000),
+            ],
+            servicer=f.a(servicer),
+            fee_bps=50,
+            period_days=period,
+        )
+
+    investor = op.as_signer("investor")
+    for label in ("open", "full", "closed"):
+        loan = loans["deal" if label == "closed" else f"deal_{label}"]
+        f.deals[label], _ = bank.deals.create(request(loan, "tech", 30))
+        if label != "open":
+            investor.deals.subscribe(f.deals[label], 0, 90_000)
+            bank.deals.subscribe(f.deals[label], 1, 10_000)
+    bank.deals.close(f.deals["closed"])
+    supplier.loans.repay(loans["deal"], 1_000)
+    op.as_signer("tech").deals.distribute(f.deals["closed"])
+    f.world.warp(3 * DAY)  # past the 1-day term and the 1-day default delay
+    op.loans.declare_default(loans["deal"])  # its one tranche is the deal's
+    supplier.loans.repay(loans["deal"], 1_000)
+    new = request(loans["deal_new"], "bank", 1)
+    f.deal_terms = (
+        [loans["deal_new"]],
+        [0],
+        [b"A".ljust(32, b"\0"), b"J".ljust(32, b"\0")],
+        [c.amount_fen for c in new.classes],
+        [c.coupon_bps for c in new.classes],
+        new.servicer,
+        new.fee_bps,
+        new.period_days,
+    )
 
 
 # ------------------------------------------------------------------------- the matrix
@@ -850,9 +1065,9 @@ def render(observed: dict[str, Observed]) -> str:
     lines += [f"| `{r.key}` | {r.given} |" for r in MATRIX]
     lines += [
         "",
-        "`LoanOrigination` and `LoanLifecycle` (external libraries) expose no ABI entry point:",
-        "their external functions take a storage pointer and run only by DELEGATECALL from",
-        "`LoanBook`.",
+        "`LoanOrigination`, `LoanLifecycle` and `TrancheTransfer` (external libraries) expose no",
+        "ABI entry point: their external functions take a storage pointer and run only by",
+        "DELEGATECALL from `LoanBook`.",
         "",
     ]
     return "\n".join(lines)

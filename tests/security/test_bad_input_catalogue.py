@@ -90,8 +90,25 @@ PROPOSE = (
 TRANCHE = ("--tranche", "bank:junior:1000")
 RATE = ("--rate", "10%")
 TREASURER = (("LIANDAI_PASSWORD", PASSWORD),)
+ABS_CREATE = ("abs", "create", "--servicer", "tech", "--tranche")
+OFFER = ("tranche", "offer", "1", "0", "--to", "bank")
 
 CASES: list[Case] = [
+    # --- tranche sales
+    c("tranche", "offer", "1", "-1", "--to", "bank", "--price", "1", phrase="tranche index"),
+    c("tranche", "offer", "1", "0", "--to", "bank", "--price", "1.001", phrase="two decimals"),
+    c(*OFFER, "--price", "1", "--days", "400", phrase="1 to 365"),
+    c("tranche", "offer", "1", "0", "--to", "nobody", "--price", "1", phrase="nobody"),
+    c("tranche", "buy", "0", "0", phrase="loan id"),
+    c("--as", "bank", "tranche", "buy", "999", "0", code=1, phrase="no open offer"),
+    # --- abs (securitisation)
+    c(*ABS_CREATE, "1", "--class", "A:1", "--class", "J:1", phrase="LOAN:INDEX"),
+    c(*ABS_CREATE, "1:0", "--class", "A:1:5%", phrase="at least 2"),
+    c(*ABS_CREATE, "1:0", "--class", "A:1", "--class", "J:1:1%", phrase="no coupon"),
+    c("abs", "subscribe", "1", "A", "-5", phrase="negative"),
+    c("abs", "write-off", "1", "x:0", phrase="loan id"),
+    c("abs", "show", "0", phrase="deal id"),
+    c("abs", "show", "7", code=1, phrase="no deal #7"),
     # --- account
     c("account", "new", "../evil", phrase="not valid"),
     c("account", "new", "a/b", phrase="not valid"),

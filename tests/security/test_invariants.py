@@ -5,10 +5,10 @@ mints and burns, payments between members (swept when the payee is a sweeping bo
 suspensions and reinstatements, receivables issued, accepted, rejected, cancelled, split,
 passed on and paid (in part or in full, pledged or not), loans proposed (sometimes against
 receivables already pledged), accepted, funded, disbursed, repaid, cancelled and declared
-defaulted, pool contributions, consents to credit-file queries granted and revoked and
-files queried, and time passing. Many steps are refused by the contracts;
-that is part of the test. After every step one `eth_call` (the Lens fixture) reads the
-whole ledger and these invariants must hold:
+defaulted, tranches offered and sold (delivery versus payment), pool contributions,
+consents to credit-file queries granted and revoked and files queried, and time passing.
+Many steps are refused by the contracts; that is part of the test. After every step one
+`eth_call` (the Lens fixture) reads the whole ledger and these invariants must hold:
 
 1. e-CNY total supply equals what was minted minus what was burnt, and the known holders
    hold all of it: Σ balances + Σ held = supply, where what the engines owe a suspended
@@ -21,7 +21,9 @@ whole ledger and these invariants must hold:
    its lineage equals its face value, and the payments are exactly what its debtor paid;
 5. each loan's outstanding principal equals its principal minus principal repaid minus
    cover, tranche by tranche;
-6. each lender's recorded exposure to a borrower equals its open funding of that borrower;
+6. each lender's recorded exposure to a borrower equals its open funding of that borrower
+   (a bought tranche counts for its buyer what was outstanding when it bought it, and
+   nothing more for its seller);
 7. every settlement splits its receipt exactly (fee + provision + interest + principal +
    residual);
 8. cover layers (DESIGN §6.2): each layer owes at most its cap and its share of the
@@ -150,6 +152,7 @@ class World:
     settlements: int = 0
     defaults: int = 0
     queries: int = 0
+    sales: int = 0
     entries: int = 0
     checks: int = 0
     full_runs: int = 0
@@ -282,6 +285,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.covered: list[int] = []  # loans proposed with cover layers
         # (borrower, lender) → [granted_at, expires_at, revoked_at, queries]
         self.consents: dict[tuple[str, str], list[int]] = {}
+        self.booked: dict[tuple[int, int], int] = {}  # (loan, tranche) bought → its booking
         self.terms: dict[int, tuple[int, str, bytes]] = {}
         self._snap: Snapshot | None = None
         self.steps = -1  # invariants run once before the first step
@@ -590,6 +594,55 @@ class LedgerMachine(RuleBasedStateMachine):
         if who is not None:
             self.act(who, lambda lg: lg.loans.declare_default(loan.id))
 
+    @precondition(lambda self: self.loans("DISBURSED", "DEFAULTED"))
+    @rule(
+        data=st.data(),
+        kind=st.sampled_from(("lender", "lender", "lender", "tech", "supplier2", "itself")),
+        other_buys=st.sampled_from((False, False, False, True)),
+    )
+    def a_tranche_is_sold_delivery_versus_payment(
+        self, data: st.DataObject, kind: str, other_buys: bool
+    ) -> None:
+        """DESIGN §6.3: its holder offers a tranche to one buyer, who pays the holder in the
+        transaction that makes it the tranche's lender; the originator's floor, a buyer that
+        is no active LENDER or a TECH_PARTNER or over its limit, and a wrong buyer refused."""
+        held = [
+            (loan, i)
+            for loan in self.loans("DISBURSED", "DEFAULTED")
+            for i in range(len(loan.tranches))
+        ]
+        # Mostly a tranche its originator does not hold (the floor refuses most of the rest).
+        saleable = [(loan, i) for loan, i in held if loan.tranches[i].lender != loan.originator]
+        loan, index = data.draw(
+            st.sampled_from(saleable if saleable and kind != "itself" else held)
+        )
+        seller = self.name(loan.tranches[index].lender)
+        if seller is None:
+            return
+        others = [n for n in LENDERS if n != seller]
+        buyer = {"lender": others[0] if others else seller, "itself": seller}.get(kind, kind)
+        price = data.draw(upto(2 * loan.tranches[index].outstanding + 1))
+        to = self.addr[buyer]
+        offered = self.act(seller, lambda lg: lg.tranches.offer(loan.id, index, to, price, 3))
+        if offered is None:
+            return
+        taker = data.draw(st.sampled_from(MEMBERS)) if other_buys else buyer
+        outstanding = self.snap.loans[loan.id].tranches[index].outstanding
+        before = self.snap
+        sold = self.act(taker, lambda lg: lg.tranches.buy(loan.id, index))
+        if sold is None:
+            return
+        assert taker == buyer, f"{taker} bought a tranche offered to {buyer}"
+        after = self.snap
+        seller_at = self.addr[seller]
+        assert before.balances[to] - after.balances[to] == price
+        got = after.balances[seller_at] + after.held[seller_at]
+        assert got - before.balances[seller_at] - before.held[seller_at] == price
+        assert after.loans[loan.id].tranches[index].lender == to
+        assert after.loans[loan.id].tranches[index].outstanding == outstanding
+        self.booked[(loan.id, index)] = outstanding
+        self.w.sales += 1
+
     # ------------------------------------------------------------- credit consent
 
     def _now(self) -> int:
@@ -680,11 +733,13 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @invariant()
     def each_lenders_exposure_is_its_open_funding(self) -> None:
-        assert support.exposure_is_open_funding(self.snap) == []
+        assert support.exposure_is_open_funding(self.snap, self.booked) == []
 
     @invariant()
     def the_prudential_books_agree_with_the_loans(self) -> None:
-        problems = support.prudential_books_match_loans(self.ledger, self.snap, self.terms)
+        problems = support.prudential_books_match_loans(
+            self.ledger, self.snap, self.terms, self.booked
+        )
         assert problems == []
 
     @invariant()
@@ -740,7 +795,7 @@ def test_named_invariants_hold_after_every_random_step(
     spread them over its workers instead of leaving one long test for the end."""
     runs = -(-RUNS // QUARTERS)
     world.runs = world.full_runs = world.checks = world.transactions = world.refused = 0
-    world.settlements = world.defaults = world.queries = 0
+    world.settlements = world.defaults = world.queries = world.sales = 0
     started = time.perf_counter()
     run_state_machine_as_test(
         LedgerMachine,
@@ -762,7 +817,8 @@ def test_named_invariants_hold_after_every_random_step(
         f"invariants, quarter {quarter}: {world.runs} runs ({world.full_runs} of {STEPS} "
         f"steps), {steps} steps ({world.transactions} transactions, {world.refused} refused "
         f"by the contracts; {world.settlements} settlements, {world.defaults} defaults, "
-        f"{world.queries} credit-file queries), 10 named invariants after every step, "
+        f"{world.queries} credit-file queries, {world.sales} tranche sales), 11 named "
+        "invariants after every step, "
         "trail of up to "
         f"{world.entries} entries verified after every run, {elapsed:.0f} s"
     )
