@@ -44,6 +44,11 @@ TRIAGE: dict[tuple[str, str], str] = {
     ("reentrancy-no-eth", "LoanBook._close"): "justified: callee is the fixed e-CNY engine",
     ("reentrancy-no-eth", "LoanBook.repayMany"): "justified: callees are the fixed engines",
     ("unused-return", "AuditedEngine._audit"): "justified: the seq is in the event",
+    ("incorrect-equality", "Securitisation.claim"): "false positive: owed == 0 is an early exit",
+    ("incorrect-equality", "Securitisation._accrue"): "false positive: dt == 0 is an early exit",
+    ("incorrect-equality", "Securitisation.distribute"): "false positive: cash == 0 exits",
+    ("reentrancy-no-eth", "Securitisation._lockTranches"): "justified: callee is the fixed market",
+    ("reentrancy-no-eth", "Securitisation.close"): "justified: callee is the fixed market",
     ("unused-return", "AuditedEngine._auditAs"): "justified: the seq is in the event",
     **{
         ("uninitialized-local", where): "false positive: Solidity zero-initialises locals"
@@ -60,6 +65,11 @@ TRIAGE: dict[tuple[str, str], str] = {
             "LoanOrigination._checkTerms",
             "Policy.set",
             "ReceivableToken.split",
+            "Securitisation._accrue",
+            "Securitisation._checkClasses",
+            "Securitisation.cancel",
+            "Securitisation.close",
+            "TrancheMarket._checkOriginatorFloor",
             "Waterfall.addProRata",
         )
     },
