@@ -183,6 +183,66 @@ def _receivables_and_loans(op: Ledger) -> dict[str, int]:
     gas.update(_consent(op))
     gas.update(_held_cancel_and_sweep(op, supplier, _year_ahead(op)))
     gas.update(_cover(op, supplier))
+    gas.update(_staged(op, supplier, due))
+    return gas
+
+
+def _staged(op: Ledger, supplier: str, due: int) -> dict[str, int]:
+    """Staged drawdown (DESIGN §6.4) on a 2-tranche loan of 3 stages: its proposal and
+    disbursement (stage 0), a draw, a receipt on drawn principal, a lapse from maturity; and a
+    full repayment that lapses an undrawn stage as the loan closes."""
+    from ledger.engine.loans import LoanRequest, TrancheRequest
+
+    core, s1 = op.as_signer("core"), op.as_signer("supplier1")
+    originator, bank = op.as_signer("microloan"), op.as_signer("bank")
+    s2 = op.resolve("supplier2")
+    # earlier steps moved the clock by months: collateral that outlives the loans
+    due = int(op.chain.w3.eth.get_block("latest")["timestamp"]) + 365 * 86_400
+
+    def loan(label: str) -> tuple[int, str]:
+        doc = core.receivables.issue(supplier, 1_000_000_00, due, keccak(text=label))
+        s1.receivables.accept(doc.id)
+        request = LoanRequest(
+            borrower=supplier,
+            tranches=[
+                TrancheRequest(
+                    lender=op.resolve("microloan"),
+                    senior=True,
+                    amount_fen=120_000_00,
+                    coupon_bps=500,
+                ),
+                TrancheRequest(lender=op.resolve("bank"), senior=False, amount_fen=80_000_00),
+            ],
+            receivable_ids=[doc.id],
+            rate_bps=1000,
+            term_days=90,
+            fee_share_bps=2000,
+            provision_share_bps=1000,
+            tech_partner=op.resolve("tech"),
+            payees=[(s2, 100_000_00), (s2, 60_000_00), (s2, 40_000_00)],
+            payee_stages=[0, 1, 2],
+            stage_days={1: 10, 2: 20},
+        )
+        proposed = originator.loans.propose(request)
+        s1.loans.accept(proposed.id)
+        originator.loans.fund(proposed.id)
+        bank.loans.fund(proposed.id)
+        return proposed.id, proposed.tx
+
+    gas: dict[str, int] = {}
+    staged, tx = loan("staged")
+    gas["loan.propose.staged_3_stages"] = _gas(op, tx)
+    gas["loan.disburse.staged"] = originator.loans.disburse(staged).gas_used
+    op.chain.advance_time(10 * 86_400)
+    gas["loan.draw.2_tranches"] = s1.loans.draw(staged, 1).gas_used
+    op.chain.advance_time(10 * 86_400)
+    gas["loan.settle.staged_2_tranches"] = s1.loans.repay(staged, 10_000_00).gas_used
+    op.chain.advance_time(70 * 86_400)
+    gas["loan.lapse.2_tranches"] = bank.loans.lapse(staged).gas_used
+    closing, _ = loan("closing")
+    originator.loans.disburse(closing)
+    op.chain.advance_time(5 * 86_400)
+    gas["loan.settle.repaid_lapsing_2_stages"] = s1.loans.repay(closing, 200_000_00).gas_used
     return gas
 
 

@@ -1,4 +1,5 @@
-"""Joint loans: quote, propose, accept, fund, disburse, repay, default, cancel, show, list."""
+"""Joint loans: quote, propose, accept, fund, disburse, draw, lapse, repay, default, cancel,
+show, list."""
 
 from __future__ import annotations
 
@@ -103,8 +104,18 @@ def terms_options(fn: F) -> F:
             "--payee",
             "payees",
             multiple=True,
-            metavar="NAME:AMT",
-            help="Targeted disbursement (default: the borrower gets everything).",
+            metavar="NAME:AMT[:STAGE]",
+            help="Targeted disbursement (default: the borrower gets everything); repeat. "
+            "STAGE 0 (the default) is paid at disbursement, a later stage when the borrower "
+            "draws it (`loan draw`).",
+        ),
+        click.option(
+            "--stage-day",
+            "stage_days",
+            multiple=True,
+            metavar="STAGE:DAYS",
+            help="The earliest day of stage STAGE ≥ 1, in days after disbursement and before "
+            "maturity; every later stage needs one. Repeat.",
         ),
         click.option(
             "--sweep",
@@ -163,12 +174,24 @@ def build_request(ledger: Ledger, o: dict[str, Any]) -> LoanRequest:
                 coupon_bps=parse_rate(parts[3]) if senior else 0,
             )
         )
-    payees = []
+    payees, payee_stages = [], []
     for spec in o["payees"]:
-        name, _, amount = spec.rpartition(":")
-        if not name:
-            raise BadInput(f"payee {spec!r} is not NAME:AMT")
-        payees.append((ledger.resolve(name), parse_amount(amount)))
+        parts = spec.split(":")
+        if len(parts) not in (2, 3) or not parts[0]:
+            raise BadInput(f"payee {spec!r} is not NAME:AMT or NAME:AMT:STAGE")
+        payees.append((ledger.resolve(parts[0]), parse_amount(parts[1])))
+        payee_stages.append(
+            _small_int(parts[2], f"the stage of payee {spec!r}") if parts[2:] else 0
+        )
+    stage_days: dict[int, int] = {}
+    for spec in o.get("stage_days", ()):
+        stage, sep, days = spec.partition(":")
+        if not sep:
+            raise BadInput(f"stage day {spec!r} is not STAGE:DAYS")
+        k = _small_int(stage, f"the stage of --stage-day {spec!r}")
+        if k in stage_days:
+            raise BadInput(f"stage {k} has two days (--stage-day given twice)")
+        stage_days[k] = _small_int(days, f"the days of --stage-day {spec!r}")
     if payees and sum(a for _, a in payees) != sum(t.amount_fen for t in tranches):
         from ledger.money import format_fen
 
@@ -194,6 +217,8 @@ def build_request(ledger: Ledger, o: dict[str, Any]) -> LoanRequest:
             expiry_days=o["expiry_days"],
             tech_partner=ledger.resolve(o["tech"]) if o["tech"] else None,
             payees=payees,
+            payee_stages=payee_stages if any(payee_stages) else [],
+            stage_days=stage_days,
             sweep_bps=o["sweep"],
             covers=covers,
         )
@@ -201,6 +226,15 @@ def build_request(ledger: Ledger, o: dict[str, Any]) -> LoanRequest:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
         raise BadInput(f"loan terms: {where}: {err['msg']}") from None
+
+
+def _small_int(text: str, what: str) -> int:
+    """A whole number 0 to 65535 typed at the command line (a stage, a number of days)."""
+    from ledger.errors import BadInput
+
+    if not text.strip().isdigit() or int(text) > 65535:
+        raise BadInput(f"{what} must be a whole number from 0 to 65535, not {text!r}")
+    return int(text)
 
 
 def parse_cover(ledger: Ledger, spec: str) -> CoverRequest:
@@ -240,9 +274,11 @@ def _disclosure(ledger: Ledger, request: LoanRequest) -> list[list[str]]:
 
     now = int(ledger.chain.w3.eth.get_block("latest")["timestamp"])
     terms = request.model_terms(now)
-    owed = waterfall.accrue(terms, waterfall.LoanState.initial(terms), terms.maturity_at)
+    state = preview_state(request, terms)
+    owed = waterfall.accrue(terms, state, terms.maturity_at)
     total = terms.principal_fen + owed.interest_due_fen
-    (s,) = waterfall.quote(terms, [(terms.maturity_at, total)])
+    s, _ = waterfall.settle(terms, state, total, terms.maturity_at)
+    interest_note = " (each stage drawn on its day)" if request.staged else ""
     rows = [
         ["APR (borrower rate, simple, ACT/365)", format_bps(request.rate_bps)],
         [
@@ -251,7 +287,7 @@ def _disclosure(ledger: Ledger, request: LoanRequest) -> list[list[str]]:
         ],
         ["principal", format_fen(terms.principal_fen)],
         ["term", f"{request.term_days} days"],
-        ["interest if repaid at maturity", format_fen(owed.interest_due_fen)],
+        ["interest if repaid at maturity" + interest_note, format_fen(owed.interest_due_fen)],
         ["total repayment at maturity", format_fen(total)],
         ["  tech-partner fee", format_fen(s.fee_fen)],
         ["  risk provision", format_fen(s.provision_fen)],
@@ -265,14 +301,16 @@ def _disclosure(ledger: Ledger, request: LoanRequest) -> list[list[str]]:
                 f"principal {format_fen(s.principal_fen[i])}",
             ]
         )
-    rows.append(
-        [
-            "disbursed to",
-            ", ".join(
-                f"{ledger.name_of(p)} {format_fen(a)}" for p, a in request.effective_payees()
-            ),
-        ]
-    )
+    for k in range(request.stage_count()):
+        lead = "disbursed to" if k == 0 else f"stage {k}, from day {request.stage_days[k]}, to"
+        rows.append(
+            [
+                lead,
+                ", ".join(
+                    f"{ledger.name_of(p)} {format_fen(a)}" for p, a in request.stage_payees(k)
+                ),
+            ]
+        )
     if request.sweep_bps:
         rows.append(["sweep of incoming payments", format_bps(request.sweep_bps)])
     for i, c in enumerate(request.covers):
@@ -285,6 +323,21 @@ def _disclosure(ledger: Ledger, request: LoanRequest) -> list[list[str]]:
             ]
         )
     return rows
+
+
+def preview_state(request: LoanRequest, terms: Any) -> Any:
+    """The reference state for a preview: all principal at disbursement, or for a staged loan
+    each stage drawn on its earliest day (the most interest the terms allow before maturity)."""
+    from ledger.reference import stages, waterfall
+
+    if not request.staged:
+        return waterfall.LoanState.initial(terms)
+    amounts = request.stage_amounts()
+    _, state, undrawn = stages.start(terms, amounts[0])
+    for k in sorted(range(1, len(amounts)), key=lambda k: request.stage_days[k]):
+        at = terms.disbursed_at + request.stage_days[k] * waterfall.DAY
+        _, state, undrawn = stages.draw(terms, state, undrawn, amounts[k], at)
+    return state
 
 
 def warnings_for(ledger: Ledger, request: LoanRequest) -> list[str]:
@@ -461,10 +514,86 @@ def disburse(app: App, lid: str, as_json: bool) -> None:
     if as_json:
         emit_json({"id": number, "tx": sent.tx})
         return
-    payees = ledger.loans.request_of(number).effective_payees()
+    request = ledger.loans.request_of(number)
+    payees = request.stage_payees(0)
+    later = sum(request.stage_amounts()[1:])
     say(
         f"disbursed loan #{number}: "
         + ", ".join(f"{format_fen(a)} to {ledger.name_of(p)}" for p, a in payees)
+        + f" (tx {sent.tx}, gas {sent.gas_used:,})"
+    )
+    if later:
+        say(f"  {format_fen(later)} stays undrawn in the loan book until its stages are drawn")
+
+
+@loan.command("draw", epilog="Example: liandai --as supplier1 loan draw 1 1")
+@click.argument("lid", metavar="ID")
+@click.argument("stage", metavar="STAGE")
+@json_option
+@pass_app
+def draw(app: App, lid: str, stage: str, as_json: bool) -> None:
+    """Draw stage STAGE (1, 2, …) of a staged loan, from its day on and before maturity, as the
+    borrower: its amount is drawn from the tranches pro rata by commitment and paid to the
+    stage's payees; interest runs on it from now."""
+    from ledger.engine.loans import MAX_STAGES
+    from ledger.errors import BadInput
+    from ledger.money import format_fen
+
+    ledger = app.ledger()
+    with bad_input_as_usage():
+        number = _id(lid)
+        k = _small_int(stage, "STAGE")
+        if k >= MAX_STAGES:  # stage 0 is the chain's to refuse: it was drawn at disbursement
+            raise BadInput(f"a loan has stages 0 to {MAX_STAGES - 1}, not {k}")
+    sent = ledger.loans.draw(number, k)
+    view = next(s for s in ledger.loans.stages(number) if s.stage == k)
+    if as_json:
+        emit_json({"id": number, "tx": sent.tx, "stage": view.model_dump()})
+        return
+    say(
+        f"drew stage {k} of loan #{number}: "
+        + ", ".join(f"{format_fen(a)} to {ledger.name_of(p)}" for p, a in view.payees)
+        + f" (tx {sent.tx}, gas {sent.gas_used:,})"
+    )
+    say(
+        "  from the tranches: "
+        + ", ".join(f"t{i + 1} {format_fen(p)}" for i, p in enumerate(view.principal_fen))
+    )
+
+
+@loan.command("lapse", epilog="Example: liandai --as bank loan lapse 1")
+@click.argument("lid", metavar="ID")
+@json_option
+@pass_app
+def lapse(app: App, lid: str, as_json: bool) -> None:
+    """From maturity on, lapse a staged loan's undrawn stages: each lender gets its undrawn
+    money back (the borrower, a lender of the loan or an operator). They lapse by themselves
+    when the loan is repaid or defaulted."""
+    from web3.logs import DISCARD
+
+    from ledger.money import format_fen
+
+    ledger = app.ledger()
+    with bad_input_as_usage():
+        number = _id(lid)
+    sent = ledger.loans.lapse(number)
+    (event,) = (
+        ledger.contract("LoanBook")
+        .events.StagesLapsed()
+        .process_receipt(sent.receipt, errors=DISCARD)
+    )
+    stages, refunds = list(event["args"]["stages"]), list(event["args"]["refundsFen"])
+    lenders = [t.lender for t in ledger.loans.get(number).tranches]
+    if as_json:
+        emit_json({"id": number, "tx": sent.tx, "stages": stages, "refunds_fen": refunds})
+        return
+    say(
+        f"lapsed stage(s) {', '.join(str(k) for k in stages)} of loan #{number}: "
+        + ", ".join(
+            f"{format_fen(r)} back to {ledger.name_of(p)}"
+            for p, r in zip(lenders, refunds, strict=True)
+            if r
+        )
         + f" (tx {sent.tx}, gas {sent.gas_used:,})"
     )
 
@@ -654,6 +783,22 @@ def show(app: App, lid: str, as_json: bool) -> None:
             for i, t in enumerate(v.tranches)
         ],
     )
+    if v.stages:
+        table(
+            f"stages ({format_fen(v.undrawn_fen)} undrawn)",
+            ["stage", "day", "from", "amount (¥)", "payees", "drawn"],
+            [
+                [
+                    str(s.stage),
+                    str(s.day),
+                    format_date(s.due_at) if s.due_at else "—",
+                    format_fen(s.amount_fen, symbol=False),
+                    ", ".join(f"{ledger.name_of(p)} {format_fen(a)}" for p, a in s.payees),
+                    format_date(s.drawn_at) if s.drawn_at else ("lapsed" if s.lapsed else "—"),
+                ]
+                for s in v.stages
+            ],
+        )
     if v.settlements:
         _settlements_table(ledger, v, v.settlements)
 

@@ -16,6 +16,7 @@ import {AuditKinds} from "./libraries/AuditKinds.sol";
 import {Roles} from "./libraries/Roles.sol";
 import {LoanLifecycle} from "./libraries/LoanLifecycle.sol";
 import {LoanOrigination} from "./libraries/LoanOrigination.sol";
+import {LoanStages} from "./libraries/LoanStages.sol";
 import {LoanState} from "./libraries/LoanState.sol";
 import {Clock, Core, Details, Loans} from "./libraries/LoanStorage.sol";
 import {TrancheTransfer} from "./libraries/TrancheTransfer.sol";
@@ -23,9 +24,10 @@ import {Waterfall} from "./libraries/Waterfall.sol";
 
 /// @title LoanBook — joint loans and their repayment waterfall
 /// @notice See ILoanBook. Money never rests here except between funding and disbursement
-/// (or a cancellation's refund): receipts go straight from the payer to the waterfall's
-/// payees in one e-CNY call, so this contract's e-CNY balance always equals the funding
-/// it holds for loans not yet disbursed.
+/// (or a cancellation's refund) and, for a staged loan, until its stages are drawn or lapse:
+/// receipts go straight from the payer to the waterfall's payees in one e-CNY call, so this
+/// contract's e-CNY balance always equals the funding it holds for loans not yet disbursed
+/// plus the undrawn stages of staged ones (LoanStages).
 /// @dev A settlement touches two storage words of the loan (terms; clock) and one per
 /// tranche (lender, class, coupon and outstanding packed), plus one per senior for its
 /// unpaid coupon. Everything else about a loan is cold: read at proposal, funding,
@@ -241,6 +243,17 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
                 )
             )
         );
+        _lapseStages(loanId, msg.sender);
+    }
+
+    /// @inheritdoc ILoanBook
+    function draw(uint256 loanId, uint256 stage) external nonReentrant {
+        _stages(loanId, stage + LoanStages.DRAW, msg.sender);
+    }
+
+    /// @inheritdoc ILoanBook
+    function lapse(uint256 loanId) external nonReentrant {
+        _stages(loanId, LoanStages.LAPSE, msg.sender);
     }
 
     /// @inheritdoc ILoanBook
@@ -491,15 +504,26 @@ contract LoanBook is ILoanBook, AuditedEngine, ReentrancyGuardTransient {
                                 INTERNALS
     //////////////////////////////////////////////////////////////*/
 
-    /// @dev A repaid loan leaves the active set: its sweep stops; its receivables, the
-    /// lenders' exposure and the cover layers' margins are released.
+    /// @dev A repaid loan leaves the active set: its sweep stops, its undrawn stages lapse;
+    /// its receivables, the lenders' exposure and the cover layers' margins are released.
     function _close(uint256 loanId, Core memory c, LoanState.Book memory b, address actor)
         private
     {
         if (c.sweepBps != 0 && c.status == Status.DISBURSED) {
             LoanLifecycle.sweepRemove(_l, ecny, c.borrower, loanId);
         }
+        _lapseStages(loanId, actor);
         LoanState.release(_l, receivables, _cover, _prudential, loanId, c.borrower, b, actor);
+    }
+
+    /// @dev A staged loan's undrawn stages lapse when it is repaid or defaulted.
+    function _lapseStages(uint256 loanId, address actor) private {
+        if (_l.stages[loanId].length != 0) _stages(loanId, LoanStages.CLOSE, actor);
+    }
+
+    /// @dev Staged drawdown runs in LoanStages, through this one call site (code size).
+    function _stages(uint256 loanId, uint256 op, address actor) private {
+        LoanStages.run(_l, _prudential, loanId, op, actor);
     }
 
     function _existing(uint256 loanId) private view returns (Core storage c) {

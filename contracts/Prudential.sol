@@ -194,6 +194,40 @@ contract Prudential is IPrudential {
         s.defaultedFen += uint128(remainingFen);
     }
 
+    /// @inheritdoc IPrudential
+    function lapsed(
+        uint256 loanId,
+        address borrower,
+        address[] calldata lenders,
+        uint256[] calldata refundsFen
+    ) external
+        onlyLoanBook
+    {
+        Loan storage l = _loans[loanId];
+        uint256 total;
+        for (uint256 i = 0; i < lenders.length; ++i) {
+            total += refundsFen[i];
+        }
+        address tech = l.techPartner;
+        // The undrawn money was part of the principal added at disbursement.
+        if (tech != address(0)) _tech[tech].outstandingFen -= uint128(total);
+        uint256 n = l.fundings;
+        if (n == 0) return; // released already (a default the cover repaid in full)
+        bytes32 group = Compliance.groupKey(l.group, borrower);
+        for (uint256 j = 0; j < n; ++j) {
+            Funding storage f = _fundings[loanId][j];
+            uint256 back;
+            for (uint256 i = 0; i < lenders.length; ++i) {
+                if (lenders[i] == f.lender) back += refundsFen[i];
+            }
+            if (back == 0) continue;
+            // A lender's refund is part of what it funded (its tranches' undrawn money).
+            f.amountFen -= uint96(back);
+            _groupExposure[f.lender][group] -= back;
+            _book[f.lender] -= back;
+        }
+    }
+
     /*//////////////////////////////////////////////////////////////
                                  VIEWS
     //////////////////////////////////////////////////////////////*/

@@ -52,6 +52,7 @@ def _story(op: Ledger, say: Say) -> None:
         ("microloan", 400_000_00),
         ("fund", 500_000_00),
         ("guarantor", 100_000_00),
+        ("investor", 200_000_00),
     ]
     for name, fen in minted:
         issuer.mint(op.resolve(name), fen)
@@ -164,8 +165,9 @@ def _story(op: Ledger, say: Say) -> None:
     )
     op.chain.advance_time(15 * 86_400)
     _tranche_sale(op, say, proposed.id)
+    deal_id = _securitisation(op, say, proposed.id)
 
-    say("9. the pledged receivable pays the loan off at maturity")
+    say("10. the pledged receivable pays the loan off at maturity")
     op.chain.advance_time(45 * 86_400)
     sent = core.receivables.pay(keep)
     say(f"   day 90: core pays receivable #{keep} in full (gas {sent.gas_used:,})")
@@ -194,8 +196,10 @@ def _story(op: Ledger, say: Say) -> None:
         f"{op.receivables.get(keep).status}; the guarantor's margin came back "
         f"({format_fen(op.balance_fen(op.resolve('guarantor')))} again)"
     )
+    _distribution(op, say, deal_id)
+    _staged_loan(op, say, invoice)
 
-    say("10. balances")
+    say("13. balances")
     for name in (
         "core",
         "supplier1",
@@ -205,6 +209,7 @@ def _story(op: Ledger, say: Say) -> None:
         "microloan",
         "tech",
         "guarantor",
+        "investor",
     ):
         say(f"   {name:<10} {format_fen(op.balance_fen(op.resolve(name))):>16}")
     say(f"   provision pool {format_fen(op.loans.pool_balance_fen()):>12}")
@@ -239,6 +244,132 @@ def _tranche_sale(op: Ledger, say: Say, loan_id: int) -> None:
     say("   bank's exposure to supplier1 is released, fund's booked; the next receipts pay fund")
 
 
+def _securitisation(op: Ledger, say: Say, loan_id: int) -> int:
+    """Stage two (DESIGN §6.5): microloan pools its junior tranche into a deal, class A sold
+    to the investor at par, the junior class kept (risk retention); returns the deal's id."""
+    from ledger.engine.markets.deals import ClassRequest, DealRequest
+
+    microloan, investor = op.as_signer("microloan"), op.as_signer("investor")
+    pool = op.loans.get(loan_id).tranches[1].outstanding_fen
+    junior = pool * 30 // 100
+    request = DealRequest(
+        tranches=[(loan_id, 1)],
+        classes=[
+            ClassRequest(name="A", amount_fen=pool - junior, coupon_bps=500),
+            ClassRequest(name="J", amount_fen=junior),
+        ],
+        servicer=op.resolve("tech"),
+        fee_bps=50,
+        period_days=30,
+    )
+    deal_id, _ = microloan.deals.create(request)
+    say(
+        f"9. microloan securitises its junior tranche (资产证券化): deal #{deal_id} over "
+        f"{format_fen(pool)}, class A {format_fen(pool - junior)} at 5% and junior class J "
+        f"{format_fen(junior)}, serviced by tech for 0.50% a year"
+    )
+    investor.deals.subscribe(deal_id, 0, pool - junior)
+    microloan.deals.subscribe(deal_id, 1, junior)
+    before = op.balance_fen(op.resolve("microloan"))
+    sent = microloan.deals.close(deal_id)
+    received = op.balance_fen(op.resolve("microloan")) - before
+    deal = op.deals.get(deal_id)
+    say(
+        f"   the investor subscribes class A, microloan keeps the junior "
+        f"({format_fen(deal.originator_junior_fen)} held, retention "
+        f"{format_fen(deal.retention_fen)}); at close the tranche passes to the deal and "
+        f"microloan receives the pool at par, {format_fen(received)}, "
+        f"in one transaction (gas {sent.gas_used:,})"
+    )
+    return deal_id
+
+
+def _distribution(op: Ledger, say: Say, deal_id: int) -> None:
+    """The deal's note waterfall on what its tranche collected, and a holder's claim."""
+    tech, investor = op.as_signer("tech"), op.as_signer("investor")
+    tech.deals.distribute(deal_id)
+    d = op.deals.get(deal_id).distributions[-1]
+    say(
+        f"11. tech distributes deal #{deal_id}'s {format_fen(d.cash_fen)}: servicing fee "
+        f"{format_fen(d.fee_fen)}, class A coupon {format_fen(d.coupon_fen[0])} and principal "
+        f"{format_fen(d.principal_fen[0])}, the junior's excess {format_fen(d.excess_fen)}"
+    )
+    before = op.balance_fen(op.resolve("investor"))
+    investor.deals.claim(deal_id)
+    claimed = op.balance_fen(op.resolve("investor")) - before
+    say(f"   the investor claims {format_fen(claimed)}")
+
+
+def _staged_loan(op: Ledger, say: Say, invoice: bytes) -> None:
+    """Stage two (DESIGN §6.4): a loan drawn as goods are bought; the undrawn stage lapses."""
+    from eth_utils import keccak
+
+    from ledger.engine.loans import LoanRequest, TrancheRequest
+
+    core, s1 = op.as_signer("core"), op.as_signer("supplier1")
+    microloan, bank = op.as_signer("microloan"), op.as_signer("bank")
+    now = int(op.chain.w3.eth.get_block("latest")["timestamp"])
+    rid = core.receivables.issue(
+        op.resolve("supplier1"), 300_000_00, now + 90 * 86_400, keccak(invoice + b" / order 2")
+    ).id
+    s1.receivables.accept(rid)
+    supplier2 = op.resolve("supplier2")
+    request = LoanRequest(
+        borrower=op.resolve("supplier1"),
+        tranches=[
+            TrancheRequest(
+                lender=op.resolve("bank"), senior=True, amount_fen=140_000_00, coupon_bps=500
+            ),
+            TrancheRequest(lender=op.resolve("microloan"), senior=False, amount_fen=60_000_00),
+        ],
+        receivable_ids=[rid],
+        rate_bps=1000,
+        term_days=40,
+        payees=[(supplier2, 80_000_00), (supplier2, 70_000_00), (supplier2, 50_000_00)],
+        payee_stages=[0, 1, 2],
+        stage_days={1: 10, 2: 30},
+    )
+    loan_id = microloan.loans.propose(request).id
+    s1.loans.accept(loan_id)
+    bank.loans.fund(loan_id)
+    microloan.loans.fund(loan_id)
+    microloan.loans.disburse(loan_id)
+    say(
+        f"12. a staged loan (分期提款) #{loan_id} on receivable #{rid}: "
+        f"{format_fen(200_000_00)} committed, {format_fen(80_000_00)} paid to supplier2 at "
+        f"disbursement, {format_fen(70_000_00)} from day 10, {format_fen(50_000_00)} from day 30"
+    )
+    try:
+        s1.loans.draw(loan_id, 1)
+        say("   !! a stage was drawn before its day")
+    except ContractRefusal as refusal:
+        say(f"   stage 1 on day 0: {refusal.rule.removeprefix('refused by the chain: ')}")
+    op.chain.advance_time(10 * 86_400)
+    drawn = s1.loans.draw(loan_id, 1)
+    parts = op.loans.stages(loan_id)[1].principal_fen
+    say(
+        f"   day 10: supplier1 draws stage 1, {format_fen(70_000_00)} to supplier2, "
+        f"{format_fen(parts[0])} from bank and {format_fen(parts[1])} from microloan (pro "
+        f"rata by commitment; gas {drawn.gas_used:,}); interest runs on drawn money only"
+    )
+    op.chain.advance_time(30 * 86_400)
+    before = {n: op.balance_fen(op.resolve(n)) for n in ("bank", "microloan")}
+    op.as_signer("bank").loans.lapse(loan_id)
+    back = {n: op.balance_fen(op.resolve(n)) - before[n] for n in before}
+    say(
+        f"   day 40, maturity: stage 2 was never drawn and lapses; its money goes back to "
+        f"the lenders: bank {format_fen(back['bank'])}, microloan {format_fen(back['microloan'])}"
+    )
+    view = op.loans.get(loan_id)
+    owed = view.outstanding_fen + view.interest_due_fen + 1_000_00
+    s1.loans.repay(loan_id, owed)
+    view = op.loans.get(loan_id)
+    say(
+        f"   supplier1 repays {format_fen(view.settlements[-1].amount_fen)}: loan #{loan_id} "
+        f"is {view.status} (the {format_fen(1_000_00)} over what was owed comes back as residual)"
+    )
+
+
 def _audit(op: Ledger, say: Say, loan_id: int) -> None:
     """The auditor's part: verify from the chain, fix a checkpoint, prove one loan offline."""
     from ledger.audit.checkpoint import publish
@@ -249,7 +380,7 @@ def _audit(op: Ledger, say: Say, loan_id: int) -> None:
     verdict = verify_trail(op)
     save_verified(op, verdict)  # later runs check the chain still holds this head
     say(
-        f"11. audit verify: {verdict.entries} entries, head #{verdict.seq} {verdict.head} — "
+        f"14. audit verify: {verdict.entries} entries, head #{verdict.seq} {verdict.head} — "
         + (
             "verified from chain data"
             if verdict.ok
@@ -263,7 +394,7 @@ def _audit(op: Ledger, say: Say, loan_id: int) -> None:
     lineage = lineage_of(op, loan=loan_id)
     written = write_evidence(op, lineage, {"loan": loan_id}, path)
     say(
-        f"12. evidence for loan #{loan_id} (司法链): {written.entries} entries with inclusion "
+        f"15. evidence for loan #{loan_id} (司法链): {written.entries} entries with inclusion "
         f"proofs, {written.size:,} bytes, in {path.name}"
     )
     trusted = op.contract("AuditTrail").functions.checkpointRoot(cp.size).call()

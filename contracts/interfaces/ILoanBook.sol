@@ -76,6 +76,16 @@ interface ILoanBook is ILoanReceipts, IMembershipErrors {
         bool funded;
     }
 
+    /// @notice One stage of a staged loan (DESIGN §6.4), as the loan book keeps it. Stage 0 is
+    /// drawn at disbursement; stage k ≥ 1 by the borrower from `day` days after it, before
+    /// maturity. What a stage takes is drawn from the tranches pro rata by commitment.
+    struct Stage {
+        uint16 day;
+        uint72 amountFen;
+        uint40 drawnAt; // 0 while undrawn
+        bool lapsed; // its money went back to the lenders
+    }
+
     /// @notice A loan's live state, as `loanOf` returns it; interest accrued to this block.
     struct LoanInfo {
         Status status;
@@ -94,7 +104,9 @@ interface ILoanBook is ILoanReceipts, IMembershipErrors {
 
     /// @notice `terms` is the terms document the borrower and the cover providers accept by
     /// its keccak-256: `abi.encode(Terms, TrancheSpec[], receivableIds, payees,
-    /// payeeAmountsFen, ICoverBook.CoverSpec[] layers)`.
+    /// payeeAmountsFen, ICoverBook.CoverSpec[] layers)`, or for a staged loan the same
+    /// followed by `uint256[] payeeStages, uint256[] stageDays` (the day of stage k ≥ 1 at
+    /// index k − 1).
     event LoanProposed(
         uint256 indexed loanId,
         address indexed originator,
@@ -137,6 +149,21 @@ interface ILoanBook is ILoanReceipts, IMembershipErrors {
         uint256 interestDueFen
     );
 
+    /// @notice The borrower drew stage `stage`: `principalFen` per tranche (pro rata by
+    /// commitment) paid to the stage's payees.
+    event StageDrawn(
+        uint256 indexed loanId,
+        uint256 indexed stage,
+        address indexed borrower,
+        uint256 amountFen,
+        uint256[] principalFen,
+        address[] payees,
+        uint256[] amountsFen
+    );
+    /// @notice Undrawn `stages` lapsed: each tranche's undrawn money went back to its lender.
+    event StagesLapsed(
+        uint256 indexed loanId, address indexed by, uint256[] stages, uint256[] refundsFen
+    );
     /// @notice Tranche `index` of `loanId` passed from `from` to `to` with its outstanding
     /// principal and unpaid coupon (DESIGN §6.3, §6.5); `from`'s exposure booking for it,
     /// `releasedFen`, was released and `bookedFen` booked for `to` (0 for an engine account).
@@ -183,6 +210,10 @@ interface ILoanBook is ILoanReceipts, IMembershipErrors {
     /// @notice `given` is not the holder of the tranche; `holder` is.
     error NotTrancheHolder(uint256 loanId, uint256 index, address given, address holder);
     error InvalidNewHolder(uint256 loanId, uint256 index, address to);
+    /// @notice A tranche of a staged loan changes holder only once every stage is drawn:
+    /// `notDrawn` stages are still undrawn or lapsed, and their money is the committing
+    /// lender's (DESIGN §6.3, §6.4).
+    error StagesNotDrawn(uint256 loanId, uint256 index, uint256 notDrawn);
     error NotCoverBook(address caller);
     /// @notice The proposal lapsed at `expiresAt`: it can no longer be accepted, funded or
     /// disbursed, only cancelled (by its originator, its borrower or any of its lenders).
@@ -197,6 +228,32 @@ interface ILoanBook is ILoanReceipts, IMembershipErrors {
     error TooManyReceivables(uint256 count, uint256 max);
     /// @notice More payees for one disbursement than the cap.
     error TooManyPayees(uint256 count, uint256 max);
+
+    // --- staged drawdown (DESIGN §6.4) ---
+    /// @notice A staged terms document lists `stages` payee stages for `payees` payees.
+    error StagesMismatch(uint256 payees, uint256 stages);
+    /// @notice More stages than the cap.
+    error TooManyStages(uint256 count, uint256 max);
+    /// @notice Stage `stage` has no payee (or pays nothing): every stage up to the last pays.
+    error StageWithoutPayees(uint256 stage);
+    /// @notice A payee is in stage `stage`, which has no day.
+    error StageWithoutDay(uint256 stage);
+    /// @notice Stage `stage`'s day must fall before maturity: `day` < the term of `termDays`.
+    error StageDayNotBeforeMaturity(uint256 stage, uint256 day, uint256 termDays);
+    /// @notice The loan has `stages` stages (0 to stages − 1; 1 for an unstaged loan).
+    error UnknownStage(uint256 loanId, uint256 stage, uint256 stages);
+    /// @notice Stage `stage` may be drawn from `dueAt` (disbursement + its day), not `nowAt`.
+    error StageNotYetDue(uint256 loanId, uint256 stage, uint64 dueAt, uint64 nowAt);
+    /// @notice Stage `stage` was drawn at `drawnAt` (stage 0 at disbursement).
+    error StageAlreadyDrawn(uint256 loanId, uint256 stage, uint64 drawnAt);
+    /// @notice Stage `stage` lapsed: it was not drawn before maturity at `maturityAt`.
+    error StageLapsed(uint256 loanId, uint256 stage, uint64 maturityAt);
+    /// @notice Undrawn stages lapse from maturity at `maturityAt` on, not `nowAt`.
+    error LapseBeforeMaturity(uint256 loanId, uint64 maturityAt, uint64 nowAt);
+    /// @notice No stage of the loan is left undrawn.
+    error NothingToLapse(uint256 loanId);
+    /// @notice Only the loan's borrower, one of its lenders or an operator, not `caller`.
+    error NotPartyToLoan(uint256 loanId, address caller);
 
     // --- compliance (DESIGN §4.7): each names the rule and the numbers ---
     /// @notice joint loan: the originating lender funds `shareBps` of principal, below `minBps`.
@@ -241,6 +298,16 @@ interface ILoanBook is ILoanReceipts, IMembershipErrors {
     /// maturity; the layers' margins and the provision pool cover principal, seniors first,
     /// in one principal-only receipt (DESIGN §6.2).
     function declareDefault(uint256 loanId) external;
+    /// @notice The borrower draws stage `stage` (k ≥ 1) of a disbursed loan, from its day and
+    /// before maturity: its amount is drawn from the tranches pro rata by commitment (largest
+    /// remainder, ties to the lower index; by undrawn money where rounding would overdraw a
+    /// tranche) and paid to the stage's payees only. Interest and coupons accrue on the drawn
+    /// outstanding only, from now.
+    function draw(uint256 loanId, uint256 stage) external;
+    /// @notice From maturity on, the borrower, a lender of the loan or an operator lapses its
+    /// undrawn stages: each tranche's undrawn money goes back to its lender (held for it if it
+    /// is not active). They lapse by themselves when the loan is repaid or defaulted.
+    function lapse(uint256 loanId) external;
     /// @notice Tranche `index` of a DISBURSED or DEFAULTED loan passes from its holder `from`
     /// to `to`: outstanding principal, unpaid coupon and every later receipt's share. `from`'s
     /// exposure for it is released; `to` is an active LENDER, not a TECH_PARTNER, within its

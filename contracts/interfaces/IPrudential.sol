@@ -24,6 +24,9 @@ import {IMembershipErrors} from "./IMembershipErrors.sol";
 /// it was at proposal.
 /// A tech partner's book counts, over the loans that pay it a fee share: outstanding
 /// principal of disbursed and defaulted loans, and of it, that of defaulted loans.
+/// A staged loan (DESIGN §6.4) counts its committed principal, drawn or not; when its undrawn
+/// stages lapse, the money going back to the lenders leaves their books and the tech
+/// partner's.
 interface IPrudential is IMembershipErrors {
     /// @notice One tech partner's loans (those paying it a fee share).
     struct TechBook {
@@ -107,6 +110,16 @@ interface IPrudential is IMembershipErrors {
     /// @notice The loan defaulted: `coverFen` of its principal was covered, `remainingFen`
     /// stays outstanding (defaulted).
     function defaulted(uint256 loanId, uint256 coverFen, uint256 remainingFen) external;
+    /// @notice The undrawn stages of the loan (to `borrower`) lapsed: `refundsFen[i]` went
+    /// back to `lenders[i]` (one entry per tranche). It leaves each lender's book and group
+    /// exposure (unless the loan's fundings were already released) and its tech partner's
+    /// outstanding principal.
+    function lapsed(
+        uint256 loanId,
+        address borrower,
+        address[] calldata lenders,
+        uint256[] calldata refundsFen
+    ) external;
 
     /// @notice The related-party group key a loan counts toward: the borrower's group at
     /// proposal; zero when it had none (the loan then counts toward the borrower's own key,

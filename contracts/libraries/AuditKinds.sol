@@ -33,6 +33,8 @@ library AuditKinds {
     bytes32 internal constant LOAN_SETTLED = keccak256("LOAN_SETTLED");
     bytes32 internal constant LOAN_CANCELLED = keccak256("LOAN_CANCELLED");
     bytes32 internal constant LOAN_DEFAULTED = keccak256("LOAN_DEFAULTED");
+    bytes32 internal constant LOAN_STAGE_DRAWN = keccak256("LOAN_STAGE_DRAWN");
+    bytes32 internal constant LOAN_STAGES_LAPSED = keccak256("LOAN_STAGES_LAPSED");
     bytes32 internal constant POOL_CONTRIBUTED = keccak256("POOL_CONTRIBUTED");
     bytes32 internal constant POLICY_CHANGED = keccak256("POLICY_CHANGED");
     bytes32 internal constant CONSENT_GRANTED = keccak256("CONSENT_GRANTED");

@@ -9,6 +9,7 @@ import {IPolicy} from "../interfaces/IPolicy.sol";
 import {IPrudential} from "../interfaces/IPrudential.sol";
 import {IReceivableToken} from "../interfaces/IReceivableToken.sol";
 import {Compliance} from "./Compliance.sol";
+import {LoanStages} from "./LoanStages.sol";
 import {LoanState} from "./LoanState.sol";
 import {Clock, Core, Details, Loans} from "./LoanStorage.sol";
 import {Roles} from "./Roles.sol";
@@ -97,6 +98,8 @@ library LoanLifecycle {
         k.disbursedAt = uint40(nowAt);
         k.maturityAt = uint40(maturityAt);
         c.status = ILoanBook.Status.DISBURSED;
+        // A staged loan pays stage 0 now; the rest stays in the book until drawn.
+        if (self.stages[loanId].length != 0) LoanStages.start(self, loanId, c.trancheCount, nowAt);
         if (c.sweepBps != 0) _sweepAdd(self, ecny, c.borrower, loanId, c.sweepBps);
         // The principal joins its tech partner's book (DESIGN §6.6).
         if (c.feeShareBps != 0) prudential.disbursed(loanId);

@@ -7,6 +7,7 @@ import {IMembership} from "../interfaces/IMembership.sol";
 import {IPolicy} from "../interfaces/IPolicy.sol";
 import {IPrudential} from "../interfaces/IPrudential.sol";
 import {Compliance} from "./Compliance.sol";
+import {LoanStages} from "./LoanStages.sol";
 import {Clock, Core, Details, Loans, Slot} from "./LoanStorage.sol";
 import {Roles} from "./Roles.sol";
 
@@ -43,7 +44,8 @@ library LoanOrigination {
     /// caller (msg.sender, the originating lender) as originator; its cover layers, if any,
     /// are checked and recorded by the cover book.
     /// @param terms abi.encode(Terms, TrancheSpec[], receivableIds, payees, payeeAmountsFen,
-    /// CoverSpec[] layers)
+    /// CoverSpec[] layers), followed for a staged loan by (payeeStages, stageDays) (see
+    /// ILoanBook.LoanProposed)
     function propose(
         Loans storage self,
         IMembership membership,
@@ -68,9 +70,54 @@ library LoanOrigination {
         borrower = d.t.borrower;
         _store(self, loanId, d.t, d.tranches, principal, termsHash);
         self.receivableIds[loanId] = d.receivableIds;
-        self.payees[loanId] = d.payees;
-        self.payeeAmounts[loanId] = d.payeeAmounts;
+        if (_staged(terms)) {
+            _storeStages(self, loanId, terms, d.payees, d.payeeAmounts);
+        } else {
+            self.payees[loanId] = d.payees;
+            self.payeeAmounts[loanId] = d.payeeAmounts;
+        }
         if (d.layers.length != 0) cover.register(loanId, termsHash, d.receivableIds, d.layers);
+    }
+
+    /// @dev A staged loan: its payees per stage (stage 0's where an unstaged loan keeps all).
+    function _storeStages(
+        Loans storage self,
+        uint256 loanId,
+        bytes calldata terms,
+        address[] memory payees,
+        uint256[] memory amounts
+    ) private {
+        (uint256[] memory payeeStages, uint256[] memory stageDays) = _stagesOf(terms);
+        LoanStages.store(
+            self, loanId, self.clock[loanId].termDays, payees, amounts, payeeStages, stageDays
+        );
+    }
+
+    /// @dev A staged document has 8 top-level fields, an unstaged one 6: the Terms struct
+    /// is 11 static words, so the first dynamic field's offset (word 11) is 18 words for a
+    /// staged document and 16 for an unstaged one. The six-field decoding reads either.
+    function _staged(bytes calldata terms) private pure returns (bool) {
+        return terms.length >= 12 * 32 && uint256(bytes32(terms[11 * 32:12 * 32])) == 18 * 32;
+    }
+
+    function _stagesOf(bytes calldata terms)
+        private
+        pure
+        returns (uint256[] memory payeeStages, uint256[] memory stageDays)
+    {
+        (,,,,,, payeeStages, stageDays) = abi.decode(
+            terms,
+            (
+                ILoanBook.Terms,
+                ILoanBook.TrancheSpec[],
+                uint256[],
+                address[],
+                uint256[],
+                ICoverBook.CoverSpec[],
+                uint256[],
+                uint256[]
+            )
+        );
     }
 
     function _decode(bytes calldata terms) private pure returns (Document memory d) {
@@ -205,6 +252,7 @@ library LoanOrigination {
             penaltyBps: t.penaltyBps,
             graceDays: t.graceDays,
             termDays: t.termDays
+
         });
         uint256 expiryDays = t.expiryDays == 0 ? DEFAULT_EXPIRY_DAYS : t.expiryDays;
         // uint40 seconds last until the year 36,812.

@@ -75,6 +75,12 @@ struct Loans {
     uint256 nextLoanId;
     // Sub-fen remainders of borrower interest (low 128 bits) and penalty (high 128 bits).
     mapping(uint256 loanId => uint256) carry;
+    // Staged drawdown (DESIGN §6.4), for staged loans only: their stages (stage 0's payees
+    // are `payees` above), the payees of stages k ≥ 1, and each tranche's undrawn money.
+    mapping(uint256 loanId => ILoanBook.Stage[]) stages;
+    mapping(uint256 loanId => mapping(uint256 stage => address[])) stagePayees;
+    mapping(uint256 loanId => mapping(uint256 stage => uint256[])) stagePayeeAmounts;
+    mapping(uint256 loanId => mapping(uint256 index => uint256)) undrawn;
     // Tranches that changed holder (DESIGN §6.3, §6.5): bit i set once tranche i moved; its
     // holder's exposure booking is then `booked`, not the tranche's amount.
     mapping(uint256 loanId => uint256) movedMask;

@@ -42,12 +42,25 @@ library TrancheTransfer {
         Slot storage s = self.slots[loanId][index];
         if (s.lender != from) revert ILoanBook.NotTrancheHolder(loanId, index, from, s.lender);
         if (to == from || to == address(0)) revert ILoanBook.InvalidNewHolder(loanId, index, to);
+        _checkStagesDrawn(self, loanId, index);
         uint256 released = _release(self, loanId, index, from, c.borrower);
         uint256 booked = ecny.isEngine(to) ? 0 : _book(self, membership, policy, to, c.borrower, s.outstanding);
         self.booked[loanId][index] = booked;
         s.lender = to;
         _report(self, prudential, loanId, from, to, c.borrower, released, booked);
         emit ILoanBook.TrancheTransferred(loanId, index, from, to, s.outstanding, released, booked);
+    }
+
+    /// @dev A staged loan's tranche moves only once every stage is drawn: an undrawn stage's
+    /// money, and a lapsed stage's refund, belong to the lender that committed it, and the
+    /// bookings released here are the tranche's whole amount.
+    function _checkStagesDrawn(Loans storage self, uint256 loanId, uint256 index) private view {
+        ILoanBook.Stage[] storage stages = self.stages[loanId];
+        uint256 notDrawn;
+        for (uint256 k = 0; k < stages.length; ++k) {
+            if (stages[k].drawnAt == 0) ++notDrawn;
+        }
+        if (notDrawn != 0) revert ILoanBook.StagesNotDrawn(loanId, index, notDrawn);
     }
 
     /// @dev Release `from`'s booking for the tranche (its amount until the tranche first

@@ -40,6 +40,8 @@ AUDIT_KINDS: dict[str, tuple[str, str]] = {
     "LOAN_SETTLED": ("LoanBook", "LoanSettled"),
     "LOAN_CANCELLED": ("LoanBook", "LoanCancelled"),
     "LOAN_DEFAULTED": ("LoanBook", "LoanDefaulted"),
+    "LOAN_STAGE_DRAWN": ("LoanBook", "StageDrawn"),
+    "LOAN_STAGES_LAPSED": ("LoanBook", "StagesLapsed"),
     "POOL_CONTRIBUTED": ("ProvisionPool", "PoolContributed"),
     "POLICY_CHANGED": ("Policy", "PolicyChanged"),
     "COVER_ACCEPTED": ("CoverBook", "CoverAccepted"),
@@ -93,6 +95,11 @@ KIND_NOTES: dict[str, str] = {
     "LOAN_SETTLED": "a receipt was split by the waterfall (actor: the payer)",
     "LOAN_CANCELLED": "the loan was cancelled before disbursement; funds refunded",
     "LOAN_DEFAULTED": "the loan was declared defaulted; the pool's cover is in the event",
+    "LOAN_STAGE_DRAWN": "the borrower drew a stage of a staged loan: what each tranche lent and "
+    "what each of the stage's payees was paid",
+    "LOAN_STAGES_LAPSED": "undrawn stages lapsed (from maturity on, or when the loan was repaid "
+    "or defaulted; actor: who lapsed or closed it): each tranche's undrawn money went back to "
+    "its lender",
     "POOL_CONTRIBUTED": "a member contributed to the provision pool",
     "POLICY_CHANGED": "a regulator changed a policy parameter (subject: its name)",
     "COVER_ACCEPTED": "a provider accepted its cover layers by the terms hash, depositing margins",

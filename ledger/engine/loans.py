@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, model_validator
 from ledger.engine.covers import CoverLayerView
 from ledger.engine.tx import Sent
 from ledger.errors import BadInput, NotFound
+from ledger.reference import stages as staging
 from ledger.reference import waterfall
 
 if TYPE_CHECKING:
@@ -41,6 +42,9 @@ TERMS_TYPES = [
     "uint256[]",
     "(address,uint8,uint16,uint256,uint256)[]",
 ]
+# A staged loan's terms document adds each payee's stage and the day of each stage k ≥ 1.
+STAGED_TERMS_TYPES = [*TERMS_TYPES, "uint256[]", "uint256[]"]
+MAX_STAGES = staging.MAX_STAGES
 COVER_KINDS = ("GUARANTEE", "INSURANCE", "REPURCHASE")
 MAX_COVER_LAYERS = 4
 POLICY_NAMES = (
@@ -65,6 +69,7 @@ POLICY_NAMES = (
 )
 # Gas limits: explicit so no node estimates, sized from what the transaction loops over.
 GAS_LIFECYCLE = 800_000
+GAS_LAPSE = 300_000 + 30_000 * MAX_TRANCHES
 # A residual paid to a borrower another of whose loans sweeps settles on that loan too.
 GAS_SWEEP_RESIDUAL = 250_000 + 60_000 * MAX_TRANCHES
 
@@ -82,17 +87,28 @@ def gas_settle(
     return 330_000 + 60_000 * tranches + 12_000 * receivables + extra + cover
 
 
-def gas_propose(tranches: int, receivables: int, payees: int, layers: int = 0) -> int:
+def gas_propose(
+    tranches: int, receivables: int, payees: int, layers: int = 0, stages: int = 0
+) -> int:
     """A proposal: each tranche's lender checked and registered (DESIGN §4.7, §6.6), each
-    receivable and payee checked and stored (measured: 1.55 M for 2 / 16 / 16), and each
+    receivable and payee checked and stored (measured: 1.55 M for 2 / 16 / 16), each
     cover layer checked and recorded by the cover book (DESIGN §6.2; measured: some 85,000
-    a layer)."""
-    return 600_000 + 150_000 * tranches + 45_000 * (receivables + payees) + 120_000 * layers
+    a layer), and a staged loan's stages (DESIGN §6.4: the stages decoded again, one word
+    each, and a stage's payee list)."""
+    staged = 60_000 + 50_000 * stages if stages > 1 else 0
+    return (
+        600_000 + 150_000 * tranches + 45_000 * (receivables + payees) + 120_000 * layers + staged
+    )
 
 
 def gas_lifecycle(receivables: int, payees: int) -> int:
     """Accept (pledge), fund, disburse (payees), cancel (release, refunds)."""
     return 400_000 + 30_000 * receivables + 40_000 * payees
+
+
+def gas_draw(tranches: int, payees: int) -> int:
+    """A stage drawn: accrual and one storage word per tranche, a payment per payee."""
+    return 250_000 + 40_000 * tranches + 40_000 * payees
 
 
 class TrancheRequest(BaseModel):
@@ -152,6 +168,10 @@ class LoanRequest(BaseModel):
     mode: Literal["sequential", "pro-rata"] = "sequential"
     tech_partner: str | None = None
     payees: list[tuple[str, int]] = Field(default_factory=list)
+    # Staged drawdown (DESIGN §6.4): each payee's stage (empty: all stage 0, paid at
+    # disbursement) and, for each stage k ≥ 1, its earliest day after disbursement.
+    payee_stages: list[int] = Field(default_factory=list)
+    stage_days: dict[int, int] = Field(default_factory=dict)
     sweep_bps: int = Field(default=0, ge=0, le=10_000)
     covers: list[CoverRequest] = Field(default_factory=list, max_length=MAX_COVER_LAYERS)
     # Days after the proposal until it lapses: no acceptance, funding or disbursement after
@@ -166,9 +186,57 @@ class LoanRequest(BaseModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _stages_are_whole(self) -> LoanRequest:
+        if self.payee_stages and len(self.payee_stages) != len(self.payees):
+            raise ValueError(f"{len(self.payees)} payees but {len(self.payee_stages)} payee stages")
+        if self.stage_days and not self.payees:
+            raise ValueError("stages need their payees: --payee NAME:AMT:STAGE")
+        used = set(self.payee_stages) | {0}
+        last = max(used | set(self.stage_days))
+        if last >= MAX_STAGES:
+            raise ValueError(f"stage {last}: a loan has stages 0 to {MAX_STAGES - 1}")
+        for k in range(last + 1):
+            if k not in used:
+                raise ValueError(f"stage {k} has no payee (stages run 0, 1, 2, … without gaps)")
+            if k and k not in self.stage_days:
+                raise ValueError(f"stage {k} needs its day: --stage-day {k}:DAYS")
+        for k, day in self.stage_days.items():
+            if k < 1:
+                raise ValueError("stage 0 is paid at disbursement and takes no day")
+            if not 0 <= day < self.term_days:
+                raise ValueError(
+                    f"stage {k}'s day {day} must be before maturity (0 to {self.term_days - 1})"
+                )
+        return self
+
     @property
     def principal_fen(self) -> int:
         return sum(t.amount_fen for t in self.tranches)
+
+    @property
+    def staged(self) -> bool:
+        """True when some payee is paid at a later stage than disbursement."""
+        return any(self.payee_stages) or bool(self.stage_days)
+
+    def stage_count(self) -> int:
+        return 1 + max(self.payee_stages, default=0)
+
+    def stage_of_payees(self) -> list[int]:
+        """Each effective payee's stage (0 for all of an unstaged loan)."""
+        return list(self.payee_stages) or [0] * len(self.effective_payees())
+
+    def stage_payees(self, stage: int) -> list[tuple[str, int]]:
+        """The payees paid when `stage` is drawn (stage 0: at disbursement)."""
+        return [
+            p
+            for p, k in zip(self.effective_payees(), self.stage_of_payees(), strict=True)
+            if k == stage
+        ]
+
+    def stage_amounts(self) -> list[int]:
+        """What each stage pays, stage 0 first."""
+        return [sum(a for _, a in self.stage_payees(k)) for k in range(self.stage_count())]
 
     def effective_payees(self) -> list[tuple[str, int]]:
         """Targeted disbursement: the named payees, or the borrower for the whole principal."""
@@ -198,17 +266,18 @@ class LoanRequest(BaseModel):
             (c.provider, COVER_KINDS.index(c.kind), c.share_bps, c.cap_fen, c.margin_fen)
             for c in self.covers
         ]
-        return encode(
-            TERMS_TYPES,
-            [
-                terms,
-                tranches,
-                self.receivable_ids,
-                [p for p, _ in payees],
-                [a for _, a in payees],
-                covers,
-            ],
-        )
+        fields = [
+            terms,
+            tranches,
+            self.receivable_ids,
+            [p for p, _ in payees],
+            [a for _, a in payees],
+            covers,
+        ]
+        if not self.staged:  # exactly the document of an unstaged loan
+            return encode(TERMS_TYPES, fields)
+        days = [self.stage_days[k] for k in range(1, self.stage_count())]
+        return encode(STAGED_TERMS_TYPES, [*fields, self.payee_stages, days])
 
     def model_terms(self, disbursed_at: int) -> waterfall.LoanTerms:
         """The reference model's terms, as if disbursed at `disbursed_at`."""
@@ -233,7 +302,19 @@ def decode_terms(document: bytes) -> LoanRequest:
     from eth_abi import decode
     from eth_utils import to_checksum_address
 
-    terms, tranches, rids, payees, amounts, covers = decode(TERMS_TYPES, document)
+    # The Terms struct is 11 static words; word 11 is the first dynamic field's offset,
+    # 18 words in a staged document (8 fields) and 16 in an unstaged one (6 fields).
+    staged = len(document) >= 12 * 32 and int.from_bytes(document[352:384], "big") == 18 * 32
+    payee_stages: list[int] = []
+    stage_days: dict[int, int] = {}
+    if staged:
+        terms, tranches, rids, payees, amounts, covers, pstages, days = decode(
+            STAGED_TERMS_TYPES, document
+        )
+        payee_stages = [int(k) for k in pstages]
+        stage_days = {k + 1: int(d) for k, d in enumerate(days)}
+    else:
+        terms, tranches, rids, payees, amounts, covers = decode(TERMS_TYPES, document)
     (borrower, tech, rate, penalty, term, grace, fee, provision, sweep, mode, expiry) = terms
     return LoanRequest(
         borrower=to_checksum_address(borrower),
@@ -253,6 +334,8 @@ def decode_terms(document: bytes) -> LoanRequest:
         mode=MODES[mode],
         tech_partner=None if int(tech, 16) == 0 else to_checksum_address(tech),
         payees=[(to_checksum_address(p), int(a)) for p, a in zip(payees, amounts, strict=True)],
+        payee_stages=payee_stages,
+        stage_days=stage_days,
         sweep_bps=sweep,
         covers=[
             CoverRequest(
@@ -277,6 +360,21 @@ class TrancheView(BaseModel):
     outstanding_fen: int
     coupon_due_fen: int
     funded: bool
+
+
+class StageView(BaseModel):
+    """One stage of a staged loan (DESIGN §6.4), as `loan show --json` prints it."""
+
+    stage: int
+    day: int
+    # disbursement + day (None before disbursement)
+    due_at: int | None
+    amount_fen: int
+    payees: list[tuple[str, int]]
+    drawn_at: int | None
+    # per tranche, what the draw took from it (empty while undrawn)
+    principal_fen: list[int]
+    lapsed: bool
 
 
 class SettlementView(BaseModel):
@@ -325,6 +423,9 @@ class LoanView(BaseModel):
     payees: list[tuple[str, int]]
     tranches: list[TrancheView]
     settlements: list[SettlementView]
+    # Staged drawdown: the stages (empty for an unstaged loan) and the money not yet drawn.
+    stages: list[StageView] = Field(default_factory=list)
+    undrawn_fen: int = 0
     cover: list[CoverLayerView] = Field(default_factory=list)
 
 
@@ -383,6 +484,7 @@ class Loans:
             len(request.receivable_ids),
             len(request.payees),
             len(request.covers),
+            request.stage_count(),
         )
         sent = self._send("propose", document, gas=gas)
         (event,) = self._c.events.LoanProposed().process_receipt(sent.receipt, errors=DISCARD)
@@ -433,6 +535,60 @@ class Loans:
 
     def declare_default(self, loan_id: int) -> Sent:
         return self._send("declareDefault", loan_id, gas=self._gas_settle(loan_id))
+
+    def draw(self, loan_id: int, stage: int) -> Sent:
+        """The borrower draws a stage of a staged loan: paid to that stage's payees."""
+        try:
+            request = self.request_of(loan_id)
+        except NotFound:  # the simulation names the refusal
+            return self._send("draw", loan_id, stage, gas=GAS_LIFECYCLE)
+        payees = len(request.stage_payees(stage))
+        return self._send(
+            "draw", loan_id, stage, gas=gas_draw(len(request.tranches), max(payees, 1))
+        )
+
+    def lapse(self, loan_id: int) -> Sent:
+        """From maturity on, lapse the loan's undrawn stages: their money back to the lenders."""
+        return self._send("lapse", loan_id, gas=GAS_LAPSE)
+
+    def stages(self, loan_id: int, request: LoanRequest | None = None) -> list[StageView]:
+        """The stages of a staged loan (empty for an unstaged one), from its terms document
+        and its StageDrawn / StagesLapsed events; stage 0's parts by the reference split (the
+        differential test holds the contract to it)."""
+        request = request or self.request_of(loan_id)
+        if not request.staged:
+            return []
+        info = self._call("loanOf", loan_id)
+        status, disbursed_at = LOAN_STATUS[info[0]], int(info[6])
+        drawn: dict[int, tuple[int | None, list[int]]] = {}
+        if disbursed_at:
+            committed = [t.amount_fen for t in request.tranches]
+            first = staging.draw_parts(request.stage_amounts()[0], committed, committed)
+            drawn[0] = (disbursed_at, first)
+        events = self.ledger.events
+        for log in events("LoanBook", "StageDrawn", argument_filters={"loanId": loan_id}):
+            when = int(self.ledger.chain.w3.eth.get_block(log["blockNumber"])["timestamp"])
+            drawn[int(log["args"]["stage"])] = (when, list(log["args"]["principalFen"]))
+        lapsed: set[int] = set()
+        for log in events("LoanBook", "StagesLapsed", argument_filters={"loanId": loan_id}):
+            lapsed.update(int(k) for k in log["args"]["stages"])
+        out = []
+        for k, amount in enumerate(request.stage_amounts()):
+            day = request.stage_days.get(k, 0)
+            at, parts = drawn.get(k, (None, []))
+            out.append(
+                StageView(
+                    stage=k,
+                    day=day,
+                    due_at=disbursed_at + day * waterfall.DAY if disbursed_at else None,
+                    amount_fen=amount,
+                    payees=request.stage_payees(k),
+                    drawn_at=at,
+                    principal_fen=parts,
+                    lapsed=k in lapsed or (status == "CANCELLED" and at is None),
+                )
+            )
+        return out
 
     def contribute(self, amount_fen: int) -> Sent:
         return self.ledger._send("ProvisionPool", "contribute", amount_fen, gas=300_000)
@@ -590,6 +746,9 @@ class Loans:
                 )
             )
         payees, amounts = self._call("payeesOf", loan_id)
+        request = self.request_of(loan_id)
+        stages = self.stages(loan_id, request)
+        everyone = list(zip(payees, (int(a) for a in amounts), strict=True))
         return LoanView(
             id=loan_id,
             status=LOAN_STATUS[status],
@@ -614,8 +773,13 @@ class Loans:
             expires_at=expires_at,
             terms_hash="0x" + bytes(terms_hash).hex(),
             receivables=list(self._call("receivablesOf", loan_id)),
-            payees=list(zip(payees, (int(a) for a in amounts), strict=True)),
+            # A staged loan's book keeps stage 0's payees there; the terms list them all.
+            payees=request.effective_payees() if stages else everyone,
             tranches=tranches,
             settlements=self.settlements(loan_id),
+            stages=stages,
+            undrawn_fen=sum(
+                s.amount_fen for s in stages if disbursed_at and s.drawn_at is None and not s.lapsed
+            ),
             cover=self.ledger.covers.view(loan_id, int(outstanding)).layers,
         )

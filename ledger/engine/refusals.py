@@ -160,6 +160,26 @@ _RULES: dict[str, str] = {
     "borrower's rate of {rateBps}",
     "TooManyReceivables": "loans: {count} receivables pledged to one loan, at most {max}",
     "TooManyPayees": "loans: {count} payees for one disbursement, at most {max}",
+    # staged drawdown (DESIGN §6.4)
+    "StagesMismatch": "loans: {payees} payees but {stages} payee stages in the terms",
+    "TooManyStages": "loans: {count} stages, at most {max}",
+    "StageWithoutPayees": "loans: stage {stage} pays nobody (stages run 0, 1, 2, … and each "
+    "pays someone)",
+    "StageWithoutDay": "loans: a payee is in stage {stage}, which has no day",
+    "StageDayNotBeforeMaturity": "loans: stage {stage}'s day {day} is not before maturity "
+    "(a term of {termDays} days)",
+    "UnknownStage": "loans: loan #{loanId} has {stages} stage(s), numbered from 0: there is no "
+    "stage {stage}",
+    "StageNotYetDue": "loans: stage {stage} of loan #{loanId} may be drawn from {dueAt} "
+    "(disbursement + its day), not {nowAt}",
+    "StageAlreadyDrawn": "loans: stage {stage} of loan #{loanId} was drawn at {drawnAt}",
+    "StageLapsed": "loans: stage {stage} of loan #{loanId} lapsed: it was not drawn before "
+    "maturity at {maturityAt}",
+    "LapseBeforeMaturity": "loans: the undrawn stages of loan #{loanId} lapse from maturity at "
+    "{maturityAt}, not {nowAt}",
+    "NothingToLapse": "loans: loan #{loanId} has no undrawn stage",
+    "NotPartyToLoan": "loans: {caller} is neither the borrower, a lender of loan #{loanId} nor "
+    "an operator",
     # compliance (DESIGN §4.7)
     "OriginatorShareTooLow": "compliance min_originator_share_bps: the originating lender funds "
     "{shareBps} of principal, below the floor of {minBps}",
@@ -189,6 +209,8 @@ _RULES: dict[str, str] = {
     "NotTrancheHolder": "tranches: {given} does not hold tranche {index} of loan #{loanId} "
     "({holder} does)",
     "InvalidNewHolder": "tranches: tranche {index} of loan #{loanId} cannot pass to {to}",
+    "StagesNotDrawn": "tranches: tranche {index} of loan #{loanId} changes holder only once "
+    "every stage is drawn ({notDrawn} undrawn or lapsed)",
     # tranche sales (DESIGN §6.3)
     "NoOffer": "tranches: there is no open offer for tranche {index} of loan #{loanId}",
     "NotOfferedBuyer": "tranches: tranche {index} of loan #{loanId} is offered to {buyer}, not "
@@ -290,8 +312,9 @@ _TIME_ARGS = {
     "dueAt",
     "revokedAt",
     "expiresAt",
-    "nextAt",
     "expiredAt",
+    "drawnAt",
+    "nextAt",
 }
 _COVER_KINDS = ["GUARANTEE", "INSURANCE", "REPURCHASE"]
 _REGION_ARGS = {"region", "jurisdiction"}

@@ -561,6 +561,15 @@ class TechBook:
             defaulted_fen=self.defaulted_fen - (principal_fen if defaulted else 0),
         )
 
+    def lapsed(self, refund_fen: int) -> TechBook:
+        """Undrawn stages of a staged loan lapsed (DESIGN §6.4): the book counted the loan's
+        committed principal from its disbursement; `refund_fen`, undrawn, went back to the
+        lenders and leaves it."""
+        _check_int(refund_fen, "refund")
+        if refund_fen > self.outstanding_fen - self.defaulted_fen:
+            raise BadInput(f"{refund_fen} fen lapsed is more than the book's performing part")
+        return replace(self, outstanding_fen=self.outstanding_fen - refund_fen)
+
     def settled(
         self, principal_fen: int, *, defaulted: bool, threshold_bps: int
     ) -> tuple[TechBook, bool]:

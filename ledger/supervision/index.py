@@ -22,8 +22,15 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from ledger.engine.loans import SOURCES, LoanView, SettlementView, TrancheView, decode_terms
-from ledger.reference import waterfall
+from ledger.engine.loans import (
+    SOURCES,
+    LoanView,
+    SettlementView,
+    StageView,
+    TrancheView,
+    decode_terms,
+)
+from ledger.reference import stages, waterfall
 from ledger.solidity import artifacts
 
 if TYPE_CHECKING:
@@ -49,6 +56,7 @@ TABLES = (
     "loans",
     "loan_events",
     "settlements",
+    "stages",
     "pool",
     "members",
     "member_events",
@@ -94,6 +102,11 @@ CREATE TABLE IF NOT EXISTS settlements (
     PRIMARY KEY (block, log_index)
 );
 CREATE INDEX IF NOT EXISTS settlements_loan ON settlements(loan_id);
+CREATE TABLE IF NOT EXISTS stages (
+    loan_id INTEGER NOT NULL, stage INTEGER NOT NULL, drawn_at INTEGER, block INTEGER,
+    log_index INTEGER, principal_json TEXT NOT NULL, lapsed INTEGER NOT NULL,
+    PRIMARY KEY (loan_id, stage)
+);
 CREATE TABLE IF NOT EXISTS pool (
     block INTEGER NOT NULL, log_index INTEGER NOT NULL, kind TEXT NOT NULL, member TEXT,
     amount_fen TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (block, log_index)
@@ -497,6 +510,52 @@ class Index:
             (a["disbursedAt"], a["maturityAt"], a["loanId"]),
         )
         self._loan_event(a["loanId"], log, "DISBURSED")
+        row = self.db.execute("SELECT terms FROM loans WHERE id = ?", (a["loanId"],)).fetchone()
+        request = decode_terms(bytes(row["terms"]))
+        if not request.staged:
+            return
+        # Stage 0 is drawn now, pro rata by commitment (the contract's split, which the
+        # differential test holds to the reference); the others wait for their draw.
+        committed = [t.amount_fen for t in request.tranches]
+        first = stages.draw_parts(request.stage_amounts()[0], committed, committed)
+        self.db.execute(
+            "UPDATE loans SET outstanding_json = ? WHERE id = ?", (json.dumps(first), a["loanId"])
+        )
+        for k in range(request.stage_count()):
+            self.db.execute(
+                "INSERT OR REPLACE INTO stages VALUES (?,?,?,?,?,?,?)",
+                (
+                    a["loanId"],
+                    k,
+                    a["disbursedAt"] if k == 0 else None,
+                    log["blockNumber"] if k == 0 else None,
+                    log["logIndex"] if k == 0 else None,
+                    json.dumps(first if k == 0 else []),
+                    0,
+                ),
+            )
+
+    def _on_StageDrawn(self, a: Any, log: Any) -> None:
+        parts = [int(p) for p in a["principalFen"]]
+        self.db.execute(
+            "UPDATE stages SET drawn_at = ?, block = ?, log_index = ?, principal_json = ? "
+            "WHERE loan_id = ? AND stage = ?",
+            (
+                self._time(log["blockNumber"]),
+                log["blockNumber"],
+                log["logIndex"],
+                json.dumps(parts),
+                a["loanId"],
+                a["stage"],
+            ),
+        )
+        self._reduce(a["loanId"], [-p for p in parts])
+
+    def _on_StagesLapsed(self, a: Any, log: Any) -> None:
+        for k in a["stages"]:
+            self.db.execute(
+                "UPDATE stages SET lapsed = 1 WHERE loan_id = ? AND stage = ?", (a["loanId"], k)
+            )
 
     def _on_LoanCancelled(self, a: Any, log: Any) -> None:
         self._loan_status(a["loanId"], "CANCELLED", log)
@@ -863,6 +922,47 @@ class Index:
             "SELECT * FROM settlements WHERE loan_id = ? ORDER BY block, log_index", (loan_id,)
         ).fetchall()
 
+    def _draws(self, loan_id: int) -> list[tuple[int, int, int, int]]:
+        """A staged loan's stages drawn: (block, log index, time, amount), stage 0 first."""
+        request = decode_terms(
+            bytes(self.db.execute("SELECT terms FROM loans WHERE id = ?", (loan_id,)).fetchone()[0])
+        )
+        amounts = request.stage_amounts()
+        rows = self.db.execute(
+            "SELECT * FROM stages WHERE loan_id = ? AND drawn_at IS NOT NULL ORDER BY block, "
+            "log_index",
+            (loan_id,),
+        ).fetchall()
+        return [(r["block"], r["log_index"], r["drawn_at"], amounts[r["stage"]]) for r in rows]
+
+    def stage_views(self, row: sqlite3.Row, request: Any) -> list[StageView]:
+        """A staged loan's stages as `loan show` gives them (empty for an unstaged loan)."""
+        if not request.staged:
+            return []
+        indexed = {
+            r["stage"]: r
+            for r in self.db.execute("SELECT * FROM stages WHERE loan_id = ?", (row["id"],))
+        }
+        disbursed_at = row["disbursed_at"]
+        out = []
+        for k, amount in enumerate(request.stage_amounts()):
+            r = indexed.get(k)
+            day = request.stage_days.get(k, 0)
+            drawn_at = r["drawn_at"] if r is not None else None
+            out.append(
+                StageView(
+                    stage=k,
+                    day=day,
+                    due_at=disbursed_at + day * waterfall.DAY if disbursed_at else None,
+                    amount_fen=amount,
+                    payees=request.stage_payees(k),
+                    drawn_at=drawn_at,
+                    principal_fen=json.loads(r["principal_json"]) if r is not None else [],
+                    lapsed=bool(r["lapsed"]) if r is not None else row["status"] == "CANCELLED",
+                )
+            )
+        return out
+
     def loan_view(self, row: sqlite3.Row, now: int) -> LoanView:
         """The loan as `loan show` prints it, from the index; interest due by the model."""
         request = decode_terms(bytes(row["terms"]))
@@ -871,13 +971,17 @@ class Index:
         if not row["disbursed_at"]:  # owed by the borrower only once disbursed, as in `get`
             outstanding = [0] * len(outstanding)
         interest_due, coupon_due = 0, [0] * len(outstanding)
+        staged = self.stage_views(row, request)
         if row["disbursed_at"]:
             terms = request.model_terms(row["disbursed_at"])
             live = row["status"] in ("DISBURSED", "DEFAULTED")
+            rows = self.settlements(row["id"])
             state = replay(
                 terms,
                 settlements,
                 now if live else (settlements[-1].at if settlements else row["disbursed_at"]),
+                self._draws(row["id"]) if staged else None,
+                [(r["block"], r["log_index"]) for r in rows],
             )
             interest_due, coupon_due = state.interest_due_fen, list(state.coupon_due_fen)
         funded = json.loads(row["funded_json"])
@@ -907,6 +1011,12 @@ class Index:
             terms_hash=row["terms_hash"],
             receivables=request.receivable_ids,
             payees=request.effective_payees(),
+            stages=staged,
+            undrawn_fen=sum(
+                v.amount_fen
+                for v in staged
+                if row["disbursed_at"] and v.drawn_at is None and not v.lapsed
+            ),
             tranches=[
                 TrancheView(
                     lender=lenders[i],
@@ -941,11 +1051,32 @@ def settlement_view(row: sqlite3.Row) -> SettlementView:
 
 
 def replay(
-    terms: waterfall.LoanTerms, settlements: list[SettlementView], now: int
+    terms: waterfall.LoanTerms,
+    settlements: list[SettlementView],
+    now: int,
+    draws: list[tuple[int, int, int, int]] | None = None,
+    order: list[tuple[int, int]] | None = None,
 ) -> waterfall.LoanState:
-    """The loan's state at `now` by the reference model, from its settlement history."""
-    state = waterfall.LoanState.initial(terms)
-    for s in settlements:
+    """The loan's state at `now` by the reference model, from its settlement history.
+
+    For a staged loan, `draws` are its stages drawn as (block, log index, time, amount),
+    stage 0 first, and `order` each settlement's (block, log index): interest then runs on
+    drawn principal only (DESIGN §6.4), draws and receipts taken in chain order."""
+    if not draws:
+        state = waterfall.LoanState.initial(terms)
+        steps: list[tuple[int, int, int, int]] = [(0, i, -1, 0) for i in range(len(settlements))]
+        undrawn: tuple[int, ...] = ()
+    else:
+        _, state, undrawn = stages.start(terms, draws[0][3])
+        places = order or [(0, i) for i in range(len(settlements))]
+        steps = [(b, li, -1, i) for i, (b, li) in enumerate(places)]
+        steps += [(b, li, at, amount) for b, li, at, amount in draws[1:]]
+        steps.sort(key=lambda e: (e[0], e[1]))
+    for _, _, at, value in steps:
+        if at >= 0:  # a stage drawn
+            _, state, undrawn = stages.draw(terms, state, undrawn, value, at)
+            continue
+        s = settlements[value]
         if s.source == "COVER":
             _, state = waterfall.cover(terms, state, s.amount_fen, s.at)
         else:

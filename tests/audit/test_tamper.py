@@ -356,16 +356,18 @@ def _evidence_header_mutations(
     bent["checkpoint"]["root"] = _flip(bent["checkpoint"]["root"])
     yield "checkpoint root changed", _edump(bent, items), first
     sizes = 0
-    for delta in (1, -1):
+    size = header["checkpoint"]["size"]
+    # One more, one fewer, and a size that leaves out the last listed entry.
+    for new_size in (size + 1, size - 1, header["entries"][-1] - 1):
         bent = copy.deepcopy(header)
-        bent["checkpoint"]["size"] += delta
+        bent["checkpoint"]["size"] = new_size
         first_bad = _first_unproved(bent, items)
         if first_bad is None:
             # Every listed entry's path fits this size too (it lies in a complete subtree
             # the two trees share): only the chain's checkpointRoot(size) tells them apart.
             continue
         sizes += 1
-        yield f"checkpoint size {delta:+}", _edump(bent, items), first_bad
+        yield f"checkpoint size {new_size - size:+}", _edump(bent, items), first_bad
     assert sizes, "no size change that the proofs themselves reveal"
     bent = copy.deepcopy(header)
     bent["entries"] = header["entries"][1:]

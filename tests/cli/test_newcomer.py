@@ -137,9 +137,12 @@ def test_the_demo_runs_again_on_the_same_home(run, tmp_path: Path) -> None:  # t
     home = Home(tmp_path / "demo")
     first = ok(run, home, "demo")
     assert "loan #1 is REPAID" in first
+    # stage two: a tranche sale, a securitisation deal, a staged loan whose last stage lapses
+    assert "fund buys: bank is paid" in first and "the investor claims" in first
+    assert "loan #2 is REPAID" in first and "stage 2 was never drawn and lapses" in first
     again = ok(run, home, "demo")
     assert "already has the contracts" in again and "(already members)" in again
-    assert "loan #2 is REPAID" in again and "receivable #4" in again
+    assert "loan #3 is REPAID" in again and "receivable #6" in again and "deal #2" in again
     assert "verified from chain data" in again and "every entry, event and proof checks" in again
 
 

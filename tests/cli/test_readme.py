@@ -82,6 +82,9 @@ def test_readme_using_it_runs_as_written_on_a_fresh_home(tmp_path: Path) -> None
     assert "accepted cover layer(s) 1 (GUARANTEE) of loan #2" in out
     assert "honoured ¥10,000.00 of layer 1 on loan #2" in out
     assert "layer 2 of loan #2 (INSURANCE by insurer) breached: ¥30,000.00 unpaid" in out
+    # the staged loan: stage 1 drawn to its payee, stage 2 lapsed back to the lenders 70/30
+    assert "drew stage 1 of loan #3: ¥70,000.00 to supplier2" in out
+    assert "lapsed stage(s) 2 of loan #3: ¥35,000.00 back to bank, ¥15,000.00 back to" in out
     assert "the checkpoint root is the trusted root" in out
     assert "wrote book.html" in out and (work / "book.html").is_file()
     assert re.search(r"│ network +│ embedded", out)  # --rpc to the home's own node is this home

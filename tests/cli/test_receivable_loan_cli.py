@@ -278,3 +278,60 @@ def test_csv_import_refuses_a_document_used_twice_in_the_file(
     row = f"supplier1,5,{DUE},0x{'55' * 32}"
     r = run(home, "--as", "core", "receivable", "import", str(_csv(tmp_path, [row, row])))
     assert r.code == 2 and "document also on row 2" in r.err
+
+
+def test_a_staged_loan_through_the_cli_draws_and_lapses_and_list_matches_show(
+    run, home: Home
+) -> None:  # type: ignore[no-untyped-def]
+    rid = js(
+        run,
+        home,
+        *("--as", "core", "receivable", "issue", "--to", "supplier1", "--amount", "500,000"),
+        *("--due", DUE, "--doc-hash", "0x" + "5a" * 32),
+    )["id"]
+    ok(run, home, "--as", "supplier1", "receivable", "accept", str(rid))
+    terms = [
+        *("--borrower", "supplier1", "--receivable", str(rid)),
+        *("--tranche", "bank:senior:140,000:5%", "--tranche", "microloan:junior:60,000"),
+        *("--rate", "10%", "--days", "90", "--payee", "supplier2:80,000"),
+        *("--payee", "supplier2:70,000:1", "--payee", "core:50,000:2"),
+        *("--stage-day", "1:30", "--stage-day", "2:60"),
+    ]
+    lid = js(run, home, "--as", "microloan", "loan", "propose", *terms)["id"]
+    ok(run, home, "--as", "supplier1", "loan", "accept", str(lid), "--yes")
+    ok(run, home, "--as", "bank", "loan", "fund", str(lid))
+    ok(run, home, "--as", "microloan", "loan", "fund", str(lid))
+    out = ok(run, home, "--as", "microloan", "loan", "disburse", str(lid))
+    assert "¥80,000.00 to supplier2" in out and "¥120,000.00 stays undrawn" in out
+    r = run(home, "--as", "supplier1", "loan", "draw", str(lid), "1")
+    assert r.code == 1 and "StageNotYetDue" in r.err and r.err.count("\n") == 1
+    ok(run, home, "chain", "advance", "30")
+    drawn = js(run, home, "--as", "supplier1", "loan", "draw", str(lid), "1")
+    assert drawn["stage"]["principal_fen"] == [4_900_000, 2_100_000]
+    # A tranche moves (a sale, a deal) only once every stage is drawn: refused, exit 1.
+    offer = ("--as", "bank", "tranche", "offer", str(lid), "0", "--to", "microloan")
+    r = run(home, *offer, "--price", "100,000")
+    assert r.code == 1 and "StagesNotDrawn" in r.err and r.err.count("\n") == 1
+    assert "(1 undrawn or lapsed)" in r.err
+    ok(run, home, "chain", "advance", "10")
+    ok(run, home, "--as", "supplier2", "loan", "repay", str(lid), "10,000")
+    shown = js(run, home, "loan", "show", str(lid))
+    assert [(s["stage"], s["day"], s["amount_fen"], s["lapsed"]) for s in shown["stages"]] == [
+        (0, 0, 8_000_000, False),
+        (1, 30, 7_000_000, False),
+        (2, 60, 5_000_000, False),
+    ]
+    assert shown["stages"][1]["drawn_at"] is not None and shown["stages"][2]["drawn_at"] is None
+    assert shown["undrawn_fen"] == 5_000_000
+    # The index (the reference model replaying draws and receipts) says what the chain says.
+    (listed,) = [v for v in js(run, home, "loan", "list") if v["id"] == lid]
+    assert listed == shown
+    ok(run, home, "chain", "advance", "60")
+    lapsed = js(run, home, "--as", "bank", "loan", "lapse", str(lid))
+    assert lapsed["stages"] == [2] and lapsed["refunds_fen"] == [3_500_000, 1_500_000]
+    shown = js(run, home, "loan", "show", str(lid))
+    assert shown["stages"][2]["lapsed"] and shown["undrawn_fen"] == 0
+    r = run(home, *offer, "--price", "100,000")
+    assert r.code == 1 and "(1 undrawn or lapsed)" in r.err
+    (listed,) = [v for v in js(run, home, "loan", "list") if v["id"] == lid]
+    assert listed == shown

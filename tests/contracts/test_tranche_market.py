@@ -224,3 +224,43 @@ def test_a_suspended_seller_is_held_the_price_and_the_sale_goes_through(w: World
     w.ledger.reinstate(w.addr("bank"))
     _, claimed = w.as_("bank").claim_held()
     assert claimed == 650_000 and w.bal("bank") == before["bank"] + 650_000
+
+
+def test_a_staged_loan_s_tranche_changes_holder_only_once_every_stage_is_drawn(w: World) -> None:
+    # bank senior 700,000, microloan junior 300,000; 400,000 drawn at disbursement, 350,000
+    # from day 30, 250,000 from day 60 (DESIGN §6.4)
+    req = w.request(
+        payees=[
+            (w.addr("supplier2"), 400_000),
+            (w.addr("core"), 350_000),
+            (w.addr("supplier2"), 250_000),
+        ],
+        payee_stages=[0, 1, 2],
+        stage_days={1: 30, 2: 60},
+    )
+    loan = w.open(req)
+    t0 = w.get(loan).disbursed_at
+    e = refused(offer, w, "bank", loan, 0, "fund2", 100_000)
+    assert e.name == "StagesNotDrawn"
+    assert argsof(e) == {"loanId": loan, "index": 0, "notDrawn": 2}
+    assert "only once every stage is drawn (2 undrawn or lapsed)" in e.rule
+    # The loan book refuses the move itself: an offer sent around the client cannot be bought.
+    w.as_("bank")._send(
+        "TrancheMarket", "offer", loan, 0, w.addr("fund2"), 100_000, 90, gas=400_000
+    )
+    before = w.balances("bank", "fund2")
+    e = refused(w.as_("fund2").tranches.buy, loan, 0)
+    assert e.name == "StagesNotDrawn"
+    assert argsof(e) == {"loanId": loan, "index": 0, "notDrawn": 2}
+    assert w.balances("bank", "fund2") == before
+    assert w.get(loan).tranches[0].lender == w.addr("bank")
+    w.advance_to(t0 + 30 * DAY)
+    w.as_("supplier1").loans.draw(loan, 1)
+    e = refused(w.as_("fund2").tranches.buy, loan, 0)
+    assert argsof(e)["notDrawn"] == 1
+    w.advance_to(t0 + 60 * DAY)
+    w.as_("supplier1").loans.draw(loan, 2)
+    # every stage drawn: the standing offer goes through, the buyer books the outstanding
+    w.as_("fund2").tranches.buy(loan, 0)
+    assert w.get(loan).tranches[0].lender == w.addr("fund2")
+    assert w.exposure("fund2") == 700_000 and w.exposure("bank") == 0

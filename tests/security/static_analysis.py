@@ -50,6 +50,8 @@ TRIAGE: dict[tuple[str, str], str] = {
     ("reentrancy-no-eth", "Securitisation._lockTranches"): "justified: callee is the fixed market",
     ("reentrancy-no-eth", "Securitisation.close"): "justified: callee is the fixed market",
     ("unused-return", "AuditedEngine._auditAs"): "justified: the seq is in the event",
+    ("unused-return", "LoanStages._draw"): "justified: the seq is in the event",
+    ("unused-return", "LoanStages._lapse"): "justified: the seq is in the event",
     **{
         ("uninitialized-local", where): "false positive: Solidity zero-initialises locals"
         for where in (
@@ -64,12 +66,14 @@ TRIAGE: dict[tuple[str, str], str] = {
             "LoanOrigination._checkPayees",
             "LoanOrigination._checkTerms",
             "Policy.set",
+            "Prudential.lapsed",
             "ReceivableToken.split",
             "Securitisation._accrue",
             "Securitisation._checkClasses",
             "Securitisation.cancel",
             "Securitisation.close",
             "TrancheMarket._checkOriginatorFloor",
+            "TrancheTransfer._checkStagesDrawn",
             "Waterfall.addProRata",
         )
     },

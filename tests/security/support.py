@@ -296,6 +296,12 @@ class Books:
         paid_on_root: receivable root → what its debtor paid on its lineage.
         settlements: settlements seen.
         defaults: defaults declared (each with the pool's cover, possibly zero).
+        drawn: (loan, tranche) → principal drawn, for staged loans (DESIGN §6.4): stage 0's
+            part at disbursement (the reference split), then each StageDrawn's; a tranche
+            of an unstaged loan draws its whole amount.
+        undrawn: staged loan → its money still in the loan book: the principal less what
+            its disbursement, draws and lapse refunds paid out.
+        lapsed: (loan, tranche) → its undrawn money a lapse paid back to its lender.
         problems: broken rules found while reading receipts (a split that does not add up).
     """
 
@@ -312,6 +318,11 @@ class Books:
     settlements: int = 0
     defaults: int = 0
     problems: list[str] = field(default_factory=list)
+    drawn: dict[tuple[int, int], int] = field(default_factory=dict)
+    draws: int = 0
+    lapses: int = 0
+    undrawn: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    lapsed: dict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))
 
     def read_receipt(self, ledger: Ledger, receipt: Any) -> None:
         """Add the settlements and defaults a mined transaction carried."""
@@ -356,6 +367,7 @@ class Books:
                 )
             for i, p in enumerate(a["principalFen"]):
                 self.principal[(int(a["loanId"]), i)] += int(p)
+        self._read_stages(ledger, events, receipt)
         for ev in events.LoanDefaulted().process_receipt(receipt, errors=DISCARD):
             a = ev["args"]
             self.defaults += 1
@@ -364,6 +376,42 @@ class Books:
                 self.problems.append(f"cover of loan {a['loanId']} does not add up")
             for i, p in enumerate(a["principalFen"]):
                 self.covered[(int(a["loanId"]), i)] += int(p)
+
+    def _read_stages(self, ledger: Ledger, events: Any, receipt: Any) -> None:
+        """Disbursements of staged loans, draws and lapses (DESIGN §6.4)."""
+        from web3.logs import DISCARD
+
+        from ledger.reference import stages
+
+        for ev in events.LoanDisbursed().process_receipt(receipt, errors=DISCARD):
+            loan = int(ev["args"]["loanId"])
+            request = ledger.loans.request_of(loan)
+            if not request.staged:
+                continue
+            committed = [t.amount_fen for t in request.tranches]
+            first = sum(ev["args"]["amountsFen"])
+            for i, part in enumerate(stages.draw_parts(first, committed, committed)):
+                self.drawn[(loan, i)] = part
+            self.undrawn[loan] = request.principal_fen - first
+        for ev in events.StageDrawn().process_receipt(receipt, errors=DISCARD):
+            a = ev["args"]
+            loan = int(a["loanId"])
+            if sum(a["principalFen"]) != int(a["amountFen"]) or sum(a["amountsFen"]) != int(
+                a["amountFen"]
+            ):
+                self.problems.append(f"stage {a['stage']} of loan {loan} does not add up")
+            for i, part in enumerate(a["principalFen"]):
+                self.drawn[(loan, i)] += int(part)
+            self.undrawn[loan] -= int(a["amountFen"])
+            self.draws += 1
+        for ev in events.StagesLapsed().process_receipt(receipt, errors=DISCARD):
+            loan = int(ev["args"]["loanId"])
+            self.undrawn[loan] -= sum(ev["args"]["refundsFen"])
+            for i, refund in enumerate(ev["args"]["refundsFen"]):
+                self.lapsed[(loan, i)] += int(refund)
+            self.lapses += 1
+            if self.undrawn[loan] != 0:
+                self.problems.append(f"loan {loan} lapsed with {self.undrawn[loan]} left undrawn")
 
 
 # -------------------------------------------------------------------------- invariants
@@ -407,8 +455,12 @@ def contract_balances_match_books(
         if t.funded
     )
     book = s.balances[contracts["LoanBook"]]
-    if book != funded:
-        problems.append(f"loan book holds {book}, funding awaiting disbursement is {funded}")
+    undrawn = sum(books.undrawn.values())
+    if book != funded + undrawn:
+        problems.append(
+            f"loan book holds {book}, funding awaiting disbursement is {funded} and undrawn "
+            f"stages {undrawn}"
+        )
     pool = s.balances[contracts["ProvisionPool"]]
     expected = books.contributed + books.provisions - books.cover + books.reimbursed
     if pool != expected:
@@ -481,10 +533,11 @@ def loan_outstanding_is_principal_less_repaid_and_cover(s: Snapshot, books: Book
             problems.append(f"loan {loan.id}: outstanding != sum of tranche outstanding")
         for i, t in enumerate(loan.tranches):
             repaid, covered = books.principal[(loan.id, i)], books.covered[(loan.id, i)]
-            if t.outstanding != t.amount - repaid - covered:
+            drawn = books.drawn.get((loan.id, i), t.amount)
+            if t.outstanding != drawn - repaid - covered:
                 problems.append(
-                    f"loan {loan.id} tranche {i}: outstanding {t.outstanding} != "
-                    f"{t.amount} - repaid {repaid} - cover {covered}"
+                    f"loan {loan.id} tranche {i}: outstanding {t.outstanding} != drawn "
+                    f"{drawn} (of {t.amount}) - repaid {repaid} - cover {covered}"
                 )
     return problems
 
@@ -544,14 +597,17 @@ def prudential_books_match_loans(
     ledger: Ledger,
     s: Snapshot,
     cache: dict[int, tuple[int, str, bytes]],
+    books: Books,
     booked: Mapping[tuple[int, int], int] | None = None,
 ) -> list[str]:
     """DESIGN §6.6's books in the Prudential contract agree with the loans: each lender's
-    book and each (lender, group) exposure are its open funding, where a bought tranche
-    (DESIGN §6.3) counts for its buyer what was outstanding when it bought it (`booked`, as
-    in `exposure_is_open_funding`) and no longer for its seller; each tech partner's book
-    is the outstanding principal of its fee-paying disbursed and defaulted loans, and of it
-    that of the defaulted ones. `cache` keeps each loan's (fee share, tech partner, group)."""
+    book and each (lender, group) exposure are its open funding, less what lapsed stages of
+    staged loans paid back to it (DESIGN §6.4), where a bought tranche (DESIGN §6.3) counts
+    for its buyer what was outstanding when it bought it (`booked`, as in
+    `exposure_is_open_funding`) and no longer for its seller; each tech partner's book is the
+    outstanding principal of its fee-paying disbursed and defaulted loans plus their stages
+    neither drawn nor lapsed, and of it that of the defaulted ones. `cache` keeps each loan's
+    (fee share, tech partner, group); `books` the stages drawn and lapsed."""
     booked = booked or {}
     book = ledger.contract("LoanBook").functions
     prudential = ledger.contract("Prudential").functions
@@ -569,11 +625,12 @@ def prudential_books_match_loans(
         if loan.status in EXPOSED:
             for i, t in enumerate(loan.tranches):
                 if t.funded:
-                    amount = booked.get((loan.id, i), t.amount)
-                    funded[t.lender] += amount
-                    groups[(t.lender, group)] += amount
+                    key = (loan.id, i)
+                    open_fen = booked.get(key, t.amount - books.lapsed.get(key, 0))
+                    funded[t.lender] += open_fen
+                    groups[(t.lender, group)] += open_fen
         if fee and loan.status in ("DISBURSED", "DEFAULTED"):
-            techs[tech][0] += loan.outstanding
+            techs[tech][0] += loan.outstanding + books.undrawn.get(loan.id, 0)
             if loan.status == "DEFAULTED":
                 techs[tech][1] += loan.outstanding
     problems = []

@@ -100,6 +100,7 @@ ACCESS_ERRORS = {
     "NoLayerToAccept",
     "ConsentNotGranted",
     "NothingHeld",
+    "NotPartyToLoan",
     "NotLoanBookCaller",
     # fund: the caller holds no tranche of the loan (lenders are checked at proposal, and
     # again — role, licence, limits — by Prudential when they fund)
@@ -189,6 +190,20 @@ def _loan_request(f: Fixture, receivable: int, *, covered: bool = False) -> Loan
         rate_bps=1000,
         term_days=1,
         covers=covers if covered else [],
+    )
+
+
+def _staged_request(f: Fixture, receivable: int, term_days: int) -> LoanRequest:
+    """¥600.00 to supplier1 at disbursement, ¥400.00 to supplier2 as stage 1 from day 0."""
+    return LoanRequest(
+        borrower=f.a("supplier1"),
+        tranches=[TrancheRequest(lender=f.a("bank"), senior=False, amount_fen=100_000)],
+        receivable_ids=[receivable],
+        rate_bps=1000,
+        term_days=term_days,
+        payees=[(f.a("supplier1"), 60_000), (f.a("supplier2"), 40_000)],
+        payee_stages=[0, 1],
+        stage_days={1: 0},
     )
 
 
@@ -503,6 +518,14 @@ MATRIX: list[Row] = [
         engines=("LoanBook",),
     ),
     Row(
+        "Prudential",
+        "lapsed(uint256,address,address[],uint256[])",
+        {},
+        lambda f: (f.loans["staged"], f.a("supplier1"), [f.a("bank")], [0]),
+        "nothing lapsed of the staged DISBURSED loan",
+        engines=("LoanBook",),
+    ),
+    Row(
         "ProvisionPool",
         "contribute(uint256)",
         MEMBERS,
@@ -565,6 +588,20 @@ MATRIX: list[Row] = [
         {"OPERATOR": "", "LENDER": "lender of the loan"},
         lambda f: (f.loans["disbursed"],),
         "a DISBURSED loan past maturity + default_days",
+    ),
+    Row(
+        "LoanBook",
+        "draw(uint256,uint256)",
+        {"SUPPLIER": "borrower"},
+        lambda f: (f.loans["staged"], 1),
+        "stage 1 of a DISBURSED 10-day staged loan, due from day 0",
+    ),
+    Row(
+        "LoanBook",
+        "lapse(uint256)",
+        {"OPERATOR": "", "SUPPLIER": "borrower", "LENDER": "lender of the loan"},
+        lambda f: (f.loans["staged-matured"],),
+        "a DISBURSED 1-day staged loan past maturity, stage 1 undrawn",
     ),
     Row(
         "LoanBook",
@@ -811,7 +848,7 @@ def test_every_state_changing_function_has_a_row_in_the_access_matrix() -> None:
     functions = state_changing_functions()
     assert functions - rows == set(), "functions without a row: deny-by-default undocumented"
     assert rows - functions == set(), "rows for functions the contracts no longer have"
-    for name in ("LoanOrigination", "LoanLifecycle", "TrancheTransfer"):
+    for name in ("LoanOrigination", "LoanLifecycle", "LoanStages", "TrancheTransfer"):
         library = artifacts.load(name).abi
         assert [e for e in library if e.get("type") == "function"] == [], f"{name} entry point"
 
@@ -849,7 +886,7 @@ def build_fixture(world: Deployed) -> Fixture:
     regulator.admit(Admission(address=second, roles=int(Role.REGULATOR)))
     due = world.now() + 365 * DAY
     labels = ("pending", "active", "proposed", "accepted", "funded", "disbursed")
-    for label in (*labels, "cover proposed", "cover defaulted"):
+    for label in (*labels, "staged", "staged-matured", "cover proposed", "cover defaulted"):
         issued = core.receivables.issue(f.a("supplier1"), 1_000_000, due, keccak(text=label))
         f.receivables[label] = issued.id
         if label != "pending":
@@ -864,6 +901,12 @@ def build_fixture(world: Deployed) -> Fixture:
             bank.loans.fund(proposed.id)
         if label == "disbursed":
             bank.loans.disburse(proposed.id)
+    for label, term in (("staged", 10), ("staged-matured", 1)):
+        proposed = bank.loans.propose(_staged_request(f, f.receivables[label], term))
+        f.loans[label] = proposed.id
+        supplier.loans.accept(proposed.id)
+        bank.loans.fund(proposed.id)
+        bank.loans.disburse(proposed.id)
     for label in ("cover proposed", "cover defaulted"):
         proposed = bank.loans.propose(_loan_request(f, f.receivables[label], covered=True))
         f.loans[label], f.terms_hash[label] = proposed.id, bytes.fromhex(proposed.terms_hash[2:])
@@ -1065,9 +1108,9 @@ def render(observed: dict[str, Observed]) -> str:
     lines += [f"| `{r.key}` | {r.given} |" for r in MATRIX]
     lines += [
         "",
-        "`LoanOrigination`, `LoanLifecycle` and `TrancheTransfer` (external libraries) expose no",
-        "ABI entry point: their external functions take a storage pointer and run only by",
-        "DELEGATECALL from `LoanBook`.",
+        "`LoanOrigination`, `LoanLifecycle`, `LoanStages` and `TrancheTransfer` (external",
+        "libraries) expose no ABI entry point: their external functions take a storage pointer",
+        "and run only by DELEGATECALL from `LoanBook`.",
         "",
     ]
     return "\n".join(lines)

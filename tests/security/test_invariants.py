@@ -4,23 +4,25 @@ A state machine drives members, e-CNY, receivables, loans and the provision pool
 mints and burns, payments between members (swept when the payee is a sweeping borrower),
 suspensions and reinstatements, receivables issued, accepted, rejected, cancelled, split,
 passed on and paid (in part or in full, pledged or not), loans proposed (sometimes against
-receivables already pledged), accepted, funded, disbursed, repaid, cancelled and declared
-defaulted, tranches offered and sold (delivery versus payment), pool contributions,
-consents to credit-file queries granted and revoked and files queried, and time passing.
-Many steps are refused by the contracts; that is part of the test. After every step one
-`eth_call` (the Lens fixture) reads the whole ledger and these invariants must hold:
+receivables already pledged, some of them staged), accepted, funded, disbursed, drawn stage
+by stage, lapsed, repaid, cancelled and declared defaulted, tranches offered and sold
+(delivery versus payment), pool contributions, consents to credit-file queries granted and
+revoked and files queried, and time passing. Many steps are refused by the contracts; that
+is part of the test. After every step one `eth_call` (the Lens fixture) reads the whole
+ledger and these invariants must hold:
 
 1. e-CNY total supply equals what was minted minus what was burnt, and the known holders
    hold all of it: Σ balances + Σ held = supply, where what the engines owe a suspended
    member is held for it (DESIGN §6.1) and the e-CNY contract holds exactly Σ held;
 2. every contract holds the e-CNY its books say: the loan book exactly the funding of loans
-   awaiting disbursement, the pool its contributions plus provisions minus cover, the
-   others nothing;
+   awaiting disbursement plus the undrawn stages of staged loans (DESIGN §6.4), the pool
+   its contributions plus provisions minus cover, the others nothing;
 3. no receivable is pledged to two loans, and every pledge record points at a pledging loan;
 4. per issued receivable, the unpaid value of its live descendants plus everything paid on
    its lineage equals its face value, and the payments are exactly what its debtor paid;
-5. each loan's outstanding principal equals its principal minus principal repaid minus
-   cover, tranche by tranche;
+5. each loan's outstanding principal equals what was drawn (a staged loan's stages so far,
+   an unstaged loan's whole principal) minus principal repaid minus cover, tranche by
+   tranche;
 6. each lender's recorded exposure to a borrower equals its open funding of that borrower
    (a bought tranche counts for its buyer what was outstanding when it bought it, and
    nothing more for its seller);
@@ -53,6 +55,7 @@ runs 1,000 × 80). About 10 ms a step on the 2-core build machine: 200 × 50 tak
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Iterator
@@ -152,6 +155,8 @@ class World:
     settlements: int = 0
     defaults: int = 0
     queries: int = 0
+    draws: int = 0
+    lapses: int = 0
     sales: int = 0
     entries: int = 0
     checks: int = 0
@@ -172,11 +177,13 @@ def build_world(home: Home, url: str) -> World:
         issuer.mint(ledger.resolve(name), fen)
     ledger.as_signer("regulator").loans.set_policy("default_days", 1)
     deployed = Deployed(home, url, ledger)
-    contributed = seed_business(deployed)
+    contributed, seeded = seed_business(deployed)
     lens = deploy_fixture(ledger, "Lens")
     contracts = [deployed.contract_address(n) for n in SUITE]
     holders = [ledger.resolve(n) for n in MEMBERS] + contracts + [lens.address]
     books = Books(minted=ledger.total_supply_fen(), contributed=contributed)
+    for sent in seeded:  # the staged loan's disbursement: its stage 0 and undrawn stages
+        books.read_receipt(ledger, sent.receipt)
     watcher = TrailWatcher(deployed.contract_address("AuditTrail"))
     snap = Lens(ledger, lens, holders).read()
     assert watcher.check(ledger, snap) == []
@@ -187,11 +194,12 @@ def build_world(home: Home, url: str) -> World:
     )
 
 
-def seed_business(world: Deployed) -> int:
+def seed_business(world: Deployed) -> tuple[int, list[Any]]:
     """Receivables and loans in every state, so every rule has something to act on from
     the first step: a PENDING receivable, ACTIVE and split ones, loans PROPOSED, ACCEPTED,
-    freshly DISBURSED and DISBURSED past maturity + default_days (sweeping its borrower's
-    receipts). Returns what was contributed to the pool."""
+    freshly DISBURSED (one of them staged, stage 1 due now and stage 2 from day 10) and
+    DISBURSED past maturity + default_days (sweeping its borrower's receipts). Returns what
+    was contributed to the pool and the transactions whose receipts the books must read."""
     ledger = world.ledger
     core, bank = ledger.as_signer("core"), ledger.as_signer("bank")
     micro, s1, s2 = (ledger.as_signer(n) for n in ("microloan", "supplier1", "supplier2"))
@@ -255,8 +263,21 @@ def seed_business(world: Deployed) -> int:
     bank.loans.disburse(fresh.id)  # DISBURSED, due in 30 days
     accepted = bank.loans.propose(request("supplier2", ids[6], [junior]))
     s2.loans.accept(accepted.id)  # stays ACCEPTED
+    staged = bank.loans.propose(
+        request(
+            "supplier2",
+            ids[4],
+            [junior],
+            payees=[(at["supplier2"], 500_000), (at["core"], 300_000), (at["core"], 200_000)],
+            payee_stages=[0, 1, 2],
+            stage_days={1: 0, 2: 10},
+        )
+    )
+    s2.loans.accept(staged.id)
+    bank.loans.fund(staged.id)
+    disbursed = bank.loans.disburse(staged.id)  # DISBURSED, stages 1 and 2 undrawn
     bank.loans.contribute(100_000)
-    return 100_000
+    return 100_000, [disbursed]
 
 
 class LedgerMachine(RuleBasedStateMachine):
@@ -474,12 +495,37 @@ class LedgerMachine(RuleBasedStateMachine):
             )
         rate = data.draw(st.integers(0, 2400))
         fee = data.draw(st.sampled_from([0, 0, 1000, 2000, 3000]))
+        term = data.draw(st.integers(1, 60))
+        principal = sum(t.amount_fen for t in tranches)
+        staged: dict[str, Any] = {}
+        later = data.draw(st.integers(0, 2)) if term > 1 and principal > 3 else 0
+        if later:  # a staged loan: stage 0 to the borrower, later stages to core
+            cuts = sorted(
+                data.draw(
+                    st.lists(
+                        st.integers(1, principal - 1), min_size=later, max_size=later, unique=True
+                    )
+                )
+            )
+            edges = [0, *cuts, principal]
+            amounts = [b - a for a, b in itertools.pairwise(edges)]
+            staged = {
+                "payees": [
+                    (self.addr[borrower] if k == 0 else self.addr["core"], fen)
+                    for k, fen in enumerate(amounts)
+                ],
+                "payee_stages": list(range(later + 1)),
+                # early days, so that draws often find their stage due
+                "stage_days": {
+                    k: data.draw(st.integers(0, min(term - 1, 2))) for k in range(1, later + 1)
+                },
+            }
         request = LoanRequest(
             borrower=self.addr[borrower],
             tranches=tranches,
             receivable_ids=ids,
             rate_bps=rate,
-            term_days=data.draw(st.integers(1, 60)),
+            term_days=term,
             penalty_bps=data.draw(st.integers(0, 2400 - rate)),
             grace_days=data.draw(st.integers(0, 3)),
             fee_share_bps=fee,
@@ -488,6 +534,7 @@ class LedgerMachine(RuleBasedStateMachine):
             tech_partner=self.addr["tech"] if fee else None,
             sweep_bps=data.draw(st.sampled_from([0, 0, 0, 1000, 5000])),
             covers=[self.cover_layer(data) for _ in range(data.draw(st.integers(0, 3)))],
+            **staged,
         )
         if self.act(originator, lambda lg: lg.loans.propose(request)) and request.covers:
             self.covered.append(int(self.ledger.loans._call("nextLoanId")) - 1)
@@ -555,6 +602,31 @@ class LedgerMachine(RuleBasedStateMachine):
         who = self.name(loan.originator)
         if who is not None:
             self.act(who, lambda lg: lg.loans.disburse(loan.id))
+
+    def _staged_first(self) -> list[Any]:
+        """Disbursed loans with undrawn stages if there are any, else all disbursed loans."""
+        disbursed = self.loans("DISBURSED")
+        return [loan for loan in disbursed if self.books.undrawn.get(loan.id)] or disbursed
+
+    @precondition(lambda self: self.loans("DISBURSED"))
+    @rule(data=st.data(), stage=st.integers(0, 2))
+    def borrower_draws_a_stage(self, data: st.DataObject, stage: int) -> None:
+        # Refused for an unstaged loan, a stage drawn or lapsed, before its day or after
+        # maturity; otherwise the stage's payees are paid from the book.
+        loan = data.draw(st.sampled_from(self._staged_first()))
+        who = self.name(loan.borrower)
+        if who is not None:
+            self.act(who, lambda lg: lg.loans.draw(loan.id, stage))
+
+    @precondition(lambda self: self.loans("DISBURSED"))
+    @rule(data=st.data(), by=st.sampled_from(("borrower", "lender", "operator")))
+    def undrawn_stages_lapse(self, data: st.DataObject, by: str) -> None:
+        # Refused before maturity or with nothing undrawn; otherwise the lenders are refunded.
+        loan = data.draw(st.sampled_from(self._staged_first()))
+        address = {"borrower": loan.borrower, "lender": loan.tranches[0].lender}.get(by)
+        who = self.name(address) if address else "operator"
+        if who is not None:
+            self.act(who, lambda lg: lg.loans.lapse(loan.id))
 
     @precondition(lambda self: self.loans("DISBURSED", "DEFAULTED"))
     @rule(data=st.data(), payer=st.sampled_from(("borrower", "core", "bank")))
@@ -738,7 +810,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @invariant()
     def the_prudential_books_agree_with_the_loans(self) -> None:
         problems = support.prudential_books_match_loans(
-            self.ledger, self.snap, self.terms, self.booked
+            self.ledger, self.snap, self.terms, self.books, self.booked
         )
         assert problems == []
 
@@ -767,6 +839,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.w.full_runs += self.steps == STEPS
         self.w.settlements += self.books.settlements
         self.w.defaults += self.books.defaults
+        self.w.draws += self.books.draws
+        self.w.lapses += self.books.lapses
         verdict = verify_trail(self.ledger)
         self.w.entries = max(self.w.entries, verdict.entries)
         assert verdict.ok, verdict
@@ -796,6 +870,7 @@ def test_named_invariants_hold_after_every_random_step(
     runs = -(-RUNS // QUARTERS)
     world.runs = world.full_runs = world.checks = world.transactions = world.refused = 0
     world.settlements = world.defaults = world.queries = world.sales = 0
+    world.draws = world.lapses = 0
     started = time.perf_counter()
     run_state_machine_as_test(
         LedgerMachine,
@@ -817,6 +892,7 @@ def test_named_invariants_hold_after_every_random_step(
         f"invariants, quarter {quarter}: {world.runs} runs ({world.full_runs} of {STEPS} "
         f"steps), {steps} steps ({world.transactions} transactions, {world.refused} refused "
         f"by the contracts; {world.settlements} settlements, {world.defaults} defaults, "
+        f"{world.draws} stages drawn, {world.lapses} lapses, "
         f"{world.queries} credit-file queries, {world.sales} tranche sales), 11 named "
         "invariants after every step, "
         "trail of up to "
@@ -833,3 +909,4 @@ def test_named_invariants_hold_after_every_random_step(
     # The machine must get somewhere: money through the waterfall, loans into default.
     assert world.settlements >= world.runs
     assert world.defaults > 0 or world.runs < 20
+    assert world.draws + world.lapses > 0 or world.runs < 20  # staged loans move too

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, model_validator
 
+from ledger.engine.markets.tranches import check_stages_drawn
 from ledger.engine.tx import Sent
 from ledger.errors import BadInput
 
@@ -155,6 +156,8 @@ class Deals:
     def create(self, request: DealRequest) -> tuple[int, Sent]:
         from web3.logs import DISCARD
 
+        for loan_id, index in request.tranches:
+            check_stages_drawn(self.ledger, loan_id, index)
         terms = (
             [t[0] for t in request.tranches],
             [t[1] for t in request.tranches],

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
+from ledger.engine.refusals import explain
 from ledger.engine.tx import Sent
-from ledger.errors import BadInput
+from ledger.errors import BadInput, ContractRefusal
 
 if TYPE_CHECKING:
     from ledger.engine.client import Ledger
@@ -83,6 +84,18 @@ def check_offer(index: int, price_fen: int, days: int) -> None:
         raise BadInput(f"an offer lasts 1 to {MAX_OFFER_DAYS} days, not {days}")
 
 
+def check_stages_drawn(ledger: Ledger, loan_id: int, index: int) -> None:
+    """A tranche of a staged loan changes holder only once every stage is drawn (the loan
+    book refuses the move too, `StagesNotDrawn`); said before an offer or a deal is made
+    that could never complete."""
+    stages = ledger.loans.stages(loan_id)
+    not_drawn = sum(1 for s in stages if s.drawn_at is None)
+    if not_drawn:
+        args: dict[str, object] = {"loanId": loan_id, "index": index, "notDrawn": not_drawn}
+        rule = explain("StagesNotDrawn", args, ledger.name_of)
+        raise ContractRefusal("StagesNotDrawn", args, rule)
+
+
 class Tranches:
     """Offer, buy and withdraw tranche sales; list the offers."""
 
@@ -101,6 +114,7 @@ class Tranches:
 
     def offer(self, loan_id: int, index: int, buyer: str, price_fen: int, days: int) -> Sent:
         check_offer(index, price_fen, days)
+        check_stages_drawn(self.ledger, loan_id, index)
         return self.ledger._send(
             "TrancheMarket", "offer", loan_id, index, buyer, price_fen, days, gas=GAS_OFFER
         )
