@@ -8,7 +8,7 @@ import {ISecuritisation} from "./interfaces/ISecuritisation.sol";
 /// @notice One unit is one fen of the class's initial balance (2 decimals). Minted at
 /// subscription and burnt at a cancellation by the securitisation contract only; every
 /// transfer between holders is first checked and booked by it (active INVESTOR or LENDER
-/// members, a closed deal, the originator's retention, per-unit accounting).
+/// members, a closed deal, the originator's retention, the claims' corrections).
 /// @dev Deployed once as an implementation; each class is a minimal clone (EIP-1167) of it,
 /// initialised with its deal and class. The securitisation contract is the implementation's
 /// deployer, an immutable the clones share.

@@ -23,14 +23,14 @@ import {Waterfall} from "./libraries/Waterfall.sol";
 /// for its tranches and what its holders have not yet claimed. Its books are, at every
 /// moment, that account's balance: subscriptions waiting (before close), the classes'
 /// payments not yet claimed, and the cash collected since the last distribution.
-/// @dev Per-unit accounting: each class keeps the fen paid per unit as a 64.64 fixed-point
-/// sum (its division remainder carried, so nothing is lost at the class level); a holder is
-/// owed floor(perUnit × units + correction) / 2^64 less what it claimed, the correction
-/// moving with every transfer. A holder's sub-fen part waits (under one fen per class).
+/// @dev Pro-rata accounting, exact: each class keeps `paid`, every fen paid to it; a holder
+/// of `u` of the class's `amount` units is owed floor((paid × u + correction) / amount) less
+/// what it claimed, the correction moving with every transfer (so payments before a transfer
+/// stay with the sender). A sole holder is owed exactly `paid`; a holder's sub-fen part
+/// waits (under one fen per class).
 contract Securitisation is ISecuritisation, AuditedEngine, ReentrancyGuardTransient {
     uint256 private constant BPS = 10_000;
     uint256 private constant DAY = 86_400;
-    uint256 private constant MAG = 1 << 64;
     uint256 public constant MIN_CLASSES = 2;
     uint256 public constant MAX_CLASSES = 5;
     uint256 public constant MAX_TRANCHES = 16;
@@ -60,8 +60,6 @@ contract Securitisation is ISecuritisation, AuditedEngine, ReentrancyGuardTransi
         uint256 balance;
         uint256 couponDue;
         uint256 subscribed;
-        uint256 perUnit;
-        uint256 perUnitRem;
         uint256 paid;
         uint256 claimed;
     }
@@ -314,7 +312,7 @@ contract Securitisation is ISecuritisation, AuditedEngine, ReentrancyGuardTransi
             uint256 after_ = held < units ? 0 : held - units;
             if (after_ < d.retention) revert RetentionBreached(dealId, after_, d.retention);
         }
-        int256 moved = int256(k.perUnit * units);
+        int256 moved = int256(k.paid * units);
         _correction[dealId][classIndex][from] += moved;
         _correction[dealId][classIndex][to] -= moved;
         emit NotesTransferred(dealId, classIndex, from, to, units);
@@ -366,10 +364,10 @@ contract Securitisation is ISecuritisation, AuditedEngine, ReentrancyGuardTransi
     function claimableOf(uint256 dealId, uint256 classIndex, address holder) public view returns (uint256) {
         NoteClass storage k = _classes[dealId][classIndex];
         if (address(k.token) == address(0)) return 0;
-        int256 scaled = int256(k.perUnit * k.token.balanceOf(holder)) + _correction[dealId][classIndex][holder];
+        int256 scaled = int256(k.paid * k.token.balanceOf(holder)) + _correction[dealId][classIndex][holder];
         // The correction keeps the scaled total at or above what the holder was entitled to
         // when its units moved: never negative.
-        uint256 entitled = uint256(scaled) / MAG;
+        uint256 entitled = uint256(scaled) / k.amount;
         return entitled - _withdrawn[dealId][classIndex][holder];
     }
 
@@ -488,13 +486,9 @@ contract Securitisation is ISecuritisation, AuditedEngine, ReentrancyGuardTransi
         }
     }
 
-    /// @dev Pay `amount` fen to a class: the per-unit sum grows by amount / units, the
-    /// remainder of the division carried into the next payment.
+    /// @dev Pay `amount` fen to a class: its holders' shares follow from `paid` (claimableOf).
     function _credit(NoteClass storage k, uint256 amount) private {
         k.paid += amount;
-        uint256 scaled = amount * MAG + k.perUnitRem;
-        k.perUnit += scaled / k.amount;
-        k.perUnitRem = scaled % k.amount;
     }
 
     function _unclaimed(uint256 dealId, uint256 n) private view returns (uint256 total) {

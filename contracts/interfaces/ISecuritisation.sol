@@ -16,7 +16,7 @@ import {IMembershipErrors} from "./IMembershipErrors.sol";
 /// out: servicing fee, coupons in class order (unpaid coupon carries), principal
 /// sequentially, then the excess to the junior. A tranche of a loan DEFAULTED for claim_days
 /// is written off, its outstanding reducing class balances junior first. Holders claim their
-/// classes' payments pro rata by units (per-unit accounting). Notes are ERC-20 tokens, one
+/// classes' payments pro rata by units (exact, floored per holder). Notes are ERC-20 tokens, one
 /// per class, transferable between active INVESTOR and LENDER members.
 interface ISecuritisation is IMembershipErrors {
     enum Status {

@@ -12,9 +12,10 @@ distribution.
   balance, the junior last; (4) once every class is repaid, the rest to the junior (excess).
 - `write_off`: a loss reduces class balances junior first.
 - `retention_fen`: ceil(B × min_retention_bps / 10000), the junior units the originator keeps.
-- `PerUnit`: what each holder of a class can claim, pro rata by units, with per-unit
-  accounting (64.64 fixed point, the division remainder carried): a holder's sub-fen part
-  waits, under one fen per holder per class.
+- `PerUnit`: what each holder of a class can claim, pro rata by units, exactly:
+  floor(paid × units held / class units), a transfer's correction keeping earlier payments
+  with the sender; a holder's sub-fen part waits, under one fen per holder per class, and a
+  sole holder is owed every fen paid to the class.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from dataclasses import dataclass, field, replace
 from ledger.errors import BadInput
 from ledger.reference.waterfall import BPS, interest_for
 
-MAG = 1 << 64
 MIN_CLASSES, MAX_CLASSES = 2, 5
 
 
@@ -162,29 +162,28 @@ def write_off(
 
 @dataclass
 class PerUnit:
-    """Per-unit accounting of one class: payments in, holders' claims out."""
+    """Pro-rata accounting of one class, exact: payments in, holders' claims out. A holder of
+    `u` of the class's `units` is owed floor((paid × u + correction) / units) less what it
+    claimed; a transfer moves `paid × units moved` of correction from sender to recipient."""
 
     units: int
-    per_unit: int = 0
-    remainder: int = 0
+    paid: int = 0
     holdings: dict[str, int] = field(default_factory=dict)
     correction: dict[str, int] = field(default_factory=dict)
     withdrawn: dict[str, int] = field(default_factory=dict)
 
     def pay(self, amount: int) -> None:
-        scaled = amount * MAG + self.remainder
-        self.per_unit += scaled // self.units
-        self.remainder = scaled % self.units
+        self.paid += amount
 
     def move(self, src: str, dst: str, units: int) -> None:
         self.holdings[src] = self.holdings.get(src, 0) - units
         self.holdings[dst] = self.holdings.get(dst, 0) + units
-        self.correction[src] = self.correction.get(src, 0) + self.per_unit * units
-        self.correction[dst] = self.correction.get(dst, 0) - self.per_unit * units
+        self.correction[src] = self.correction.get(src, 0) + self.paid * units
+        self.correction[dst] = self.correction.get(dst, 0) - self.paid * units
 
     def claimable(self, holder: str) -> int:
-        scaled = self.per_unit * self.holdings.get(holder, 0) + self.correction.get(holder, 0)
-        return scaled // MAG - self.withdrawn.get(holder, 0)
+        scaled = self.paid * self.holdings.get(holder, 0) + self.correction.get(holder, 0)
+        return scaled // self.units - self.withdrawn.get(holder, 0)
 
     def claim(self, holder: str) -> int:
         owed = self.claimable(holder)

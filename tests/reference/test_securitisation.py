@@ -79,5 +79,23 @@ def test_per_unit_claims_never_exceed_payments_and_leave_under_a_fen_per_holder(
         if i == 0 and moved <= units.holdings["x"]:
             units.move("x", "y", moved)
     total = sum(paid)
+    # without a transfer each holder is owed the floor of its exact pro-rata share
+    if moved > split:
+        assert units.claimable("x") == total * split // 80_000_000
     claims = units.claim("x") + units.claim("y")
     assert total - 2 < claims <= total
+
+
+@given(
+    paid=st.lists(st.integers(1, 10**9), min_size=1, max_size=8),
+    moved=st.integers(1, 80_000_000),
+)
+def test_a_sole_holder_is_owed_every_fen_paid_to_its_class(paid: list[int], moved: int) -> None:
+    units = m.PerUnit(80_000_000, holdings={"x": 80_000_000})
+    units.pay(paid[0])
+    units.move("x", "y", moved)  # out and back: the class has one holder again
+    units.move("y", "x", moved)
+    for p in paid[1:]:
+        units.pay(p)
+    assert units.claim("x") == sum(paid)
+    assert units.claimable("y") == 0
