@@ -109,7 +109,8 @@ class Filler:
         for group, role in groups:
             for a in group:
                 net = self.rng.randrange(5, 50) * 10**10 if role == Role.LENDER else 0
-                self.add("members", a, int(role), "ACTIVE", str(net), start)
+                region = self.rng.choice(("440300", "440100", "310000"))  # GB/T 2260
+                self.add("members", a, int(role), "ACTIVE", str(net), start, region)
                 block, index = self.log()
                 self.add(
                     "member_events",

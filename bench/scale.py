@@ -96,8 +96,9 @@ def build_ledger(op: Ledger, loans: int) -> dict[str, Any]:
     for name in ("bank", "microloan", "supplier1"):
         issuer.mint(op.resolve(name), 10**14)
     net = 10**16
-    op.set_net_assets(op.resolve("bank"), net)
-    op.set_net_assets(op.resolve("microloan"), net)
+    regulator = op.as_signer("regulator")  # net assets are a regulator's to set (§6.6)
+    regulator.set_net_assets(op.resolve("bank"), net)
+    regulator.set_net_assets(op.resolve("microloan"), net)
     now = int(op.chain.w3.eth.get_block("latest")["timestamp"])
     due = now + 3 * 365 * 86_400
     supplier1 = op.resolve("supplier1")

@@ -21,6 +21,7 @@ from ledger.models import Admission
 from ledger.reference import securitisation as model
 from ledger.roles import Role
 from tests.contracts.test_loan_book import DAY, World, argsof, check_no_value_stranded, refused
+from tests.security import support
 
 POOL = 1_000_000
 
@@ -33,50 +34,7 @@ def _nothing_stranded(ledger: Ledger) -> Iterator[None]:
 
 
 def check_books(ledger: Ledger) -> None:
-    """Every deal's books equal its account's balance: subscriptions waiting (before
-    close), or what its tranches collected since the last distribution plus what holders
-    have not claimed — recomputed here from the events, not read from the contract."""
-    deals = ledger.deals
-    for deal_id in range(1, deals.count() + 1):
-        view = deals.get(deal_id)
-        subscribed = sum(
-            int(e["args"]["amountFen"])
-            for e in ledger.events(
-                "Securitisation", "Subscribed", argument_filters={"dealId": deal_id}
-            )
-        )
-        if view.status == "SUBSCRIBING":
-            assert view.account_balance_fen == subscribed
-            continue
-        if view.status == "CANCELLED":
-            assert view.account_balance_fen == 0
-            continue
-        closed_block = ledger.events(
-            "Securitisation", "DealClosed", argument_filters={"dealId": deal_id}
-        )[0]["blockNumber"]
-        collected = 0
-        for e in ledger.events("LoanBook", "LoanSettled", from_block=closed_block):
-            for t in view.tranches:
-                if e["args"]["loanId"] == t.loan_id:
-                    collected += (
-                        e["args"]["interestFen"][t.index] + e["args"]["principalFen"][t.index]
-                    )
-        for e in ledger.events("LoanBook", "LoanDefaulted", from_block=closed_block):
-            for t in view.tranches:
-                if e["args"]["loanId"] == t.loan_id:
-                    collected += e["args"]["principalFen"][t.index]
-        distributed = sum(d.cash_fen for d in view.distributions)
-        fees = sum(d.fee_fen for d in view.distributions)
-        claimed = sum(
-            int(e["args"]["totalFen"])
-            for e in ledger.events(
-                "Securitisation", "Claimed", argument_filters={"dealId": deal_id}
-            )
-        )
-        assert view.account_balance_fen == collected - fees - claimed
-        assert view.cash_fen == collected - distributed
-        paid = sum(k.paid_fen for k in view.classes)
-        assert paid + fees == distributed
+    assert support.deal_books_match_balances(ledger) == []
 
 
 @pytest.fixture

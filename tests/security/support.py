@@ -758,3 +758,60 @@ class Deployed:
         """Each block one second after the last, whatever the wall clock: a run replayed
         from a snapshot then sees the same times, so the same interest and the same draws."""
         rpc(self.ledger, "anvil_setBlockTimestampInterval", [1])
+
+
+def deal_books_match_balances(ledger: Ledger) -> list[str]:
+    """Every securitisation deal's books equal its account's e-CNY balance (DESIGN §6.5):
+    subscriptions waiting (before close), or what its tranches collected since the close
+    less the fees paid and what holders claimed — recomputed from the events, not read from
+    the contract; and the classes' payments plus fees are what was distributed."""
+    problems: list[str] = []
+    deals = ledger.deals
+    for deal_id in range(1, deals.count() + 1):
+        view = deals.get(deal_id)
+        subscribed = sum(
+            int(e["args"]["amountFen"])
+            for e in ledger.events(
+                "Securitisation", "Subscribed", argument_filters={"dealId": deal_id}
+            )
+        )
+        if view.status in ("SUBSCRIBING", "CANCELLED"):
+            want = subscribed if view.status == "SUBSCRIBING" else 0
+            if view.account_balance_fen != want:
+                problems.append(
+                    f"deal #{deal_id} {view.status} holds {view.account_balance_fen}, not {want}"
+                )
+            continue
+        closed_block = ledger.events(
+            "Securitisation", "DealClosed", argument_filters={"dealId": deal_id}
+        )[0]["blockNumber"]
+        collected = 0
+        for e in ledger.events("LoanBook", "LoanSettled", from_block=closed_block):
+            for t in view.tranches:
+                if e["args"]["loanId"] == t.loan_id:
+                    collected += (
+                        e["args"]["interestFen"][t.index] + e["args"]["principalFen"][t.index]
+                    )
+        for e in ledger.events("LoanBook", "LoanDefaulted", from_block=closed_block):
+            for t in view.tranches:
+                if e["args"]["loanId"] == t.loan_id:
+                    collected += e["args"]["principalFen"][t.index]
+        distributed = sum(d.cash_fen for d in view.distributions)
+        fees = sum(d.fee_fen for d in view.distributions)
+        claimed = sum(
+            int(e["args"]["totalFen"])
+            for e in ledger.events(
+                "Securitisation", "Claimed", argument_filters={"dealId": deal_id}
+            )
+        )
+        paid = sum(k.paid_fen for k in view.classes)
+        if view.account_balance_fen != collected - fees - claimed:
+            problems.append(
+                f"deal #{deal_id} holds {view.account_balance_fen}: collected {collected} "
+                f"less fees {fees} less claims {claimed}"
+            )
+        if view.cash_fen != collected - distributed:
+            problems.append(f"deal #{deal_id} cash {view.cash_fen} != {collected} - {distributed}")
+        if paid + fees != distributed:
+            problems.append(f"deal #{deal_id} paid {paid} + fees {fees} != {distributed}")
+    return problems

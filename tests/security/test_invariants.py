@@ -6,7 +6,8 @@ suspensions and reinstatements, receivables issued, accepted, rejected, cancelle
 passed on and paid (in part or in full, pledged or not), loans proposed (sometimes against
 receivables already pledged, some of them staged), accepted, funded, disbursed, drawn stage
 by stage, lapsed, repaid, cancelled and declared defaulted, tranches offered and sold
-(delivery versus payment), pool contributions, consents to credit-file queries granted and
+(delivery versus payment), tranches pooled into securitisation deals (subscribed, closed or
+cancelled, distributed, claimed), pool contributions, consents to credit-file queries granted and
 revoked and files queried, and time passing. Many steps are refused by the contracts; that
 is part of the test. After every step one `eth_call` (the Lens fixture) reads the whole
 ledger and these invariants must hold:
@@ -41,7 +42,11 @@ ledger and these invariants must hold:
    funded book and its exposure to each related group are its open funding; the tech
    partner's book is the outstanding principal of its fee-paying live loans, and of it
    that of the defaulted ones;
-11. the audit trail verifies: each new entry hashes correctly, links to its predecessor with
+11. each securitisation deal's books equal its account's e-CNY (DESIGN §6.5): its
+   subscriptions before close; after, what its tranches collected less the fees paid and
+   what holders claimed, recomputed from the events; the classes' payments plus the fees
+   are what was distributed (and the deal accounts are known holders in 1);
+12. the audit trail verifies: each new entry hashes correctly, links to its predecessor with
    no gap in `seq`, and the last equals `head()` (incrementally, every step); and the full
    verifier (`ledger.audit.trail.verify_trail`, event bindings included) passes at the end of
    every run.
@@ -64,7 +69,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -158,12 +163,20 @@ class World:
     draws: int = 0
     lapses: int = 0
     sales: int = 0
+    deals: int = 0
+    distributions: int = 0
     entries: int = 0
     checks: int = 0
     full_runs: int = 0
 
 
 WORLD: World | None = None
+DEALS = range(1, 9)  # the deal accounts a run may use, known holders from the start
+
+
+def deal_account(securitisation: str, deal_id: int) -> str:
+    """A deal's e-CNY account: the securitisation contract's address xor its id."""
+    return to_checksum_address((int(securitisation, 16) ^ deal_id).to_bytes(20, "big"))
 
 
 def build_world(home: Home, url: str) -> World:
@@ -181,6 +194,7 @@ def build_world(home: Home, url: str) -> World:
     lens = deploy_fixture(ledger, "Lens")
     contracts = [deployed.contract_address(n) for n in SUITE]
     holders = [ledger.resolve(n) for n in MEMBERS] + contracts + [lens.address]
+    holders += [deal_account(deployed.contract_address("Securitisation"), d) for d in DEALS]
     books = Books(minted=ledger.total_supply_fen(), contributed=contributed)
     for sent in seeded:  # the staged loan's disbursement: its stage 0 and undrawn stages
         books.read_receipt(ledger, sent.receipt)
@@ -307,6 +321,7 @@ class LedgerMachine(RuleBasedStateMachine):
         # (borrower, lender) → [granted_at, expires_at, revoked_at, queries]
         self.consents: dict[tuple[str, str], list[int]] = {}
         self.booked: dict[tuple[int, int], int] = {}  # (loan, tranche) bought → its booking
+        self.deals: list[tuple[int, str, int]] = []  # closed deals: (id, originator, loan)
         self.terms: dict[int, tuple[int, str, bytes]] = {}
         self._snap: Snapshot | None = None
         self.steps = -1  # invariants run once before the first step
@@ -715,6 +730,89 @@ class LedgerMachine(RuleBasedStateMachine):
         self.booked[(loan.id, index)] = outstanding
         self.w.sales += 1
 
+    # ------------------------------------------------------------- securitisation
+
+    @precondition(lambda self: self.loans("DISBURSED") and len(self.deals) < len(DEALS) - 1)
+    @rule(
+        data=st.data(),
+        coupon=st.integers(0, 1500),
+        fee=st.one_of(st.integers(0, 50), st.just(51)),  # 51: over max_servicing_fee_bps
+        servicer=st.sampled_from(("tech", "tech", "originator", "supplier2")),
+    )
+    def a_lender_securitises_a_tranche(
+        self, data: st.DataObject, coupon: int, fee: int, servicer: str
+    ) -> None:
+        """DESIGN §6.5: a holder pools a tranche into a deal, the other lender takes class A
+        at par, the holder the junior; closed (the tranche to the deal, the money to the
+        holder in one transaction) or, when refused (retention, balances), cancelled."""
+        from ledger.engine.markets.deals import ClassRequest, DealRequest
+
+        loan = data.draw(st.sampled_from(self.loans("DISBURSED")))
+        index = data.draw(st.integers(0, len(loan.tranches) - 1))
+        holder = self.name(loan.tranches[index].lender)
+        pool = loan.tranches[index].outstanding
+        if holder not in LENDERS or pool < 2:
+            return
+        # mostly a junior above the 5% retention; now and then one below it
+        a = data.draw(
+            st.one_of(*[st.integers(max(1, pool // 2), pool * 9 // 10 or 1)] * 4, st.just(pool - 1))
+        )
+        other = next(n for n in LENDERS if n != holder)
+        request = DealRequest(
+            tranches=[(loan.id, index)],
+            classes=[
+                ClassRequest(name="A", amount_fen=a, coupon_bps=coupon),
+                ClassRequest(name="J", amount_fen=pool - a),
+            ],
+            servicer=self.addr[holder if servicer == "originator" else servicer],
+            fee_bps=fee,
+            period_days=30,
+        )
+        if self.act(holder, lambda lg: lg.deals.create(request)[1]) is None:
+            return
+        deal_id = self.ledger.deals.count()
+        self.act(other, lambda lg: lg.deals.subscribe(deal_id, 0, a))
+        self.act(holder, lambda lg: lg.deals.subscribe(deal_id, 1, pool - a))
+        if self.act(holder, lambda lg: lg.deals.close(deal_id)) is None:
+            assert self.act(holder, lambda lg: lg.deals.cancel(deal_id)) is not None
+            return
+        self.booked[(loan.id, index)] = 0  # a deal's account books no exposure
+        self.deals.append((deal_id, holder, loan.id))
+        self.w.deals += 1
+        # Mostly a receipt at once, and the servicer paying it out through the waterfall.
+        borrower = self.name(loan.borrower)
+        if borrower and data.draw(st.integers(0, 3)):
+            fen = data.draw(upto(loan.outstanding + loan.interest_due))
+            self.act(borrower, lambda lg: lg.loans.repay(loan.id, fen))
+            who = holder if servicer == "originator" else "tech"
+            if self.act(who, lambda lg: lg.deals.distribute(deal_id)) is not None:
+                self.w.distributions += 1
+
+    @precondition(lambda self: self.deals)
+    @rule(
+        data=st.data(),
+        by=st.sampled_from(("tech", "originator", "bank", "supplier1")),
+        receipt_first=st.booleans(),
+    )
+    def a_deal_distributes(self, data: st.DataObject, by: str, receipt_first: bool) -> None:
+        """What the deal's tranche collected paid out through the note waterfall: by the
+        servicer any time, by anyone else once the period has passed (else refused)."""
+        deal_id, originator, loan_id = data.draw(st.sampled_from(self.deals))
+        loan = self.snap.loans[loan_id]
+        borrower = self.name(loan.borrower)
+        if receipt_first and borrower and loan.status in ("DISBURSED", "DEFAULTED"):
+            fen = data.draw(upto(loan.outstanding + loan.interest_due))
+            self.act(borrower, lambda lg: lg.loans.repay(loan_id, fen))
+        who = originator if by == "originator" else by
+        if self.act(who, lambda lg: lg.deals.distribute(deal_id)) is not None:
+            self.w.distributions += 1
+
+    @precondition(lambda self: self.deals)
+    @rule(data=st.data(), who=st.sampled_from((*LENDERS, "supplier1")))
+    def a_noteholder_claims(self, data: st.DataObject, who: str) -> None:
+        deal_id, _, _ = data.draw(st.sampled_from(self.deals))
+        self.act(who, lambda lg: lg.deals.claim(deal_id))
+
     # ------------------------------------------------------------- credit consent
 
     def _now(self) -> int:
@@ -832,6 +930,11 @@ class LedgerMachine(RuleBasedStateMachine):
             assert [granted, expires, revoked, queries] == model, (borrower, lender)
 
     @invariant()
+    def each_deals_books_equal_its_balance(self) -> None:
+        if self.deals:
+            assert support.deal_books_match_balances(self.ledger) == []
+
+    @invariant()
     def the_audit_trail_verifies(self) -> None:
         assert self.trail.check(self.ledger, self.snap) == []
 
@@ -870,6 +973,7 @@ def test_named_invariants_hold_after_every_random_step(
     runs = -(-RUNS // QUARTERS)
     world.runs = world.full_runs = world.checks = world.transactions = world.refused = 0
     world.settlements = world.defaults = world.queries = world.sales = 0
+    world.deals = world.distributions = 0
     world.draws = world.lapses = 0
     started = time.perf_counter()
     run_state_machine_as_test(
@@ -893,7 +997,8 @@ def test_named_invariants_hold_after_every_random_step(
         f"steps), {steps} steps ({world.transactions} transactions, {world.refused} refused "
         f"by the contracts; {world.settlements} settlements, {world.defaults} defaults, "
         f"{world.draws} stages drawn, {world.lapses} lapses, "
-        f"{world.queries} credit-file queries, {world.sales} tranche sales), 11 named "
+        f"{world.queries} credit-file queries, {world.sales} tranche sales, {world.deals} "
+        f"deals closed, {world.distributions} distributions), 12 named "
         "invariants after every step, "
         "trail of up to "
         f"{world.entries} entries verified after every run, {elapsed:.0f} s"
