@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from ledger.engine.tx import Sent
+from ledger.engine.tx import EngineClient, Sent
 from ledger.errors import BadInput
 
 if TYPE_CHECKING:
-    from ledger.engine.client import Ledger
+    pass
 
 DAY = 86_400
 MAX_DAYS = 3650  # CreditConsent.MAX_DAYS
@@ -84,18 +84,13 @@ class Queried(BaseModel):
     seq: int  # its CREDIT_QUERIED audit entry
 
 
-class Consents:
+class Consents(EngineClient):
     """Grant, revoke and query consent; read consents and the data-usage log."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
+    CONTRACT = "CreditConsent"
 
-    @property
-    def _c(self) -> Any:
-        return self.ledger.contract("CreditConsent")
-
-    def _send(self, fn: str, *args: Any) -> Sent:
-        return self.ledger._send("CreditConsent", fn, *args, gas=GAS_CONSENT)
+    def _send(self, fn: str, *args: Any, gas: int = GAS_CONSENT) -> Sent:
+        return super()._send(fn, *args, gas=gas)
 
     def grant(self, lender: str, days: int = DEFAULT_DAYS, purpose: str = DEFAULT_PURPOSE) -> Sent:
         """The signer (the borrower) consents to `lender` reading its credit file."""

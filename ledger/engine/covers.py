@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from ledger.engine.tx import Sent
+from ledger.engine.tx import EngineClient, Sent
 from ledger.errors import BadInput
 
 if TYPE_CHECKING:
-    from ledger.engine.client import Ledger
+    pass
 
 COVER_KINDS = ("GUARANTEE", "INSURANCE", "REPURCHASE")
 GAS_ACCEPT = 400_000
@@ -69,24 +69,10 @@ class CoverView(BaseModel):
     pool_reimbursed_fen: int
 
 
-class Covers:
+class Covers(EngineClient):
     """Accept, honour and breach cover layers; read a loan's cover back."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
-
-    @property
-    def _c(self) -> Any:
-        return self.ledger.contract("CoverBook")
-
-    def _call(self, fn: str, *args: Any) -> Any:
-        try:
-            return getattr(self._c.functions, fn)(*args).call()
-        except Exception as exc:
-            raise self.ledger.refusal(exc) from None
-
-    def _send(self, fn: str, *args: Any, gas: int) -> Sent:
-        return self.ledger._send("CoverBook", fn, *args, gas=gas)
+    CONTRACT = "CoverBook"
 
     # -- actions -----------------------------------------------------------------------------
 

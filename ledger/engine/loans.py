@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
 from ledger.engine.covers import CoverLayerView
-from ledger.engine.tx import Sent
+from ledger.engine.tx import EngineClient, Sent
 from ledger.errors import BadInput, NotFound
 from ledger.reference import stages as staging
 from ledger.reference import waterfall
 
 if TYPE_CHECKING:
-    from ledger.engine.client import Ledger
+    pass
 
 LOAN_STATUS = [
     "NONE",
@@ -453,24 +453,10 @@ class PolicyView(BaseModel):
     min_retention_bps: int
 
 
-class Loans:
+class Loans(EngineClient):
     """Propose, accept, fund, disburse, repay, cancel and default loans; read them back."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
-
-    @property
-    def _c(self) -> Any:
-        return self.ledger.contract("LoanBook")
-
-    def _send(self, fn: str, *args: Any, gas: int) -> Sent:
-        return self.ledger._send("LoanBook", fn, *args, gas=gas)
-
-    def _call(self, fn: str, *args: Any) -> Any:
-        try:
-            return getattr(self._c.functions, fn)(*args).call()
-        except Exception as exc:
-            raise self.ledger.refusal(exc) from None
+    CONTRACT = "LoanBook"
 
     # -- lifecycle ---------------------------------------------------------------------------
 

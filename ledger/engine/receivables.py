@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from ledger.engine.tx import Sent
+from ledger.engine.tx import EngineClient, Sent
 from ledger.errors import BadInput, ContractRefusal
 
 if TYPE_CHECKING:
-    from ledger.engine.client import Ledger
+    pass
 
 STATUS_NAMES = [
     "NONE",
@@ -70,18 +70,10 @@ class SplitResult(BaseModel):
     children: list[int]
 
 
-class Receivables:
+class Receivables(EngineClient):
     """Issue, accept, split, transfer and pay receivables; read them from the chain."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
-
-    @property
-    def _c(self) -> Any:
-        return self.ledger.contract("ReceivableToken")
-
-    def _send(self, fn: str, *args: Any, gas: int) -> Sent:
-        return self.ledger._send("ReceivableToken", fn, *args, gas=gas)
+    CONTRACT = "ReceivableToken"
 
     def _events(self, sent: Sent, event: str) -> list[Any]:
         from web3.logs import DISCARD
@@ -141,12 +133,6 @@ class Receivables:
 
     def unpaid(self, rid: int) -> int:
         return int(self._call("unpaidOf", rid))
-
-    def _call(self, fn: str, *args: Any) -> Any:
-        try:
-            return getattr(self._c.functions, fn)(*args).call()
-        except Exception as exc:
-            raise self.ledger.refusal(exc) from None
 
     def of_document(self, doc_hash: bytes, debtor: str | None = None) -> int:
         """The latest receivable `debtor` (default: the signer) issued on a document (0 when

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from eth_typing import ChecksumAddress
 
     from ledger.chain.backend import Chain
+    from ledger.engine.client import Ledger
 
 DEFAULT_GAS = 1_500_000
 RECEIPT_POLL_SECONDS = 0.005
@@ -215,3 +216,26 @@ class Sender:
         if simulate:
             self.simulate(tx)
         return self.wait(self.send_raw(tx), tx)
+
+
+class EngineClient:
+    """The typed client of one engine contract (`CONTRACT`): views whose revert becomes the
+    refusal it carries, and sends through the ledger (simulated first)."""
+
+    CONTRACT: str
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    @property
+    def _c(self) -> Any:
+        return self.ledger.contract(self.CONTRACT)
+
+    def _call(self, fn: str, *args: Any) -> Any:
+        try:
+            return getattr(self._c.functions, fn)(*args).call()
+        except Exception as exc:
+            raise self.ledger.refusal(exc) from None
+
+    def _send(self, fn: str, *args: Any, gas: int) -> Sent:
+        return self.ledger._send(self.CONTRACT, fn, *args, gas=gas)

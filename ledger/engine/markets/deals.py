@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field, model_validator
 
 from ledger.engine.markets.tranches import check_stages_drawn
-from ledger.engine.tx import Sent
+from ledger.engine.tx import EngineClient, Sent
 from ledger.errors import BadInput
 
 if TYPE_CHECKING:
-    from ledger.engine.client import Ledger
+    pass
 
 DEAL_STATUS = ["NONE", "SUBSCRIBING", "CLOSED", "CANCELLED"]
 MIN_CLASSES, MAX_CLASSES, MAX_TRANCHES = 2, 5, 16
@@ -134,24 +134,13 @@ def _hex(value: Any) -> str:
     return "0x" + bytes(value).hex()
 
 
-class Deals:
+class Deals(EngineClient):
     """Securitisation deals: every action of §6.5 and the deal as the chain has it."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
-
-    @property
-    def _c(self) -> Any:
-        return self.ledger.contract("Securitisation")
+    CONTRACT = "Securitisation"
 
     def _send(self, fn: str, *args: Any, gas: int = GAS_DEAL) -> Sent:
-        return self.ledger._send("Securitisation", fn, *args, gas=gas)
-
-    def _call(self, fn: str, *args: Any) -> Any:
-        try:
-            return getattr(self._c.functions, fn)(*args).call()
-        except Exception as exc:
-            raise self.ledger.refusal(exc) from None
+        return super()._send(fn, *args, gas=gas)
 
     def create(self, request: DealRequest) -> tuple[int, Sent]:
         from web3.logs import DISCARD

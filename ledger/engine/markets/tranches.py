@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel
 
 from ledger.engine.refusals import explain
-from ledger.engine.tx import Sent
+from ledger.engine.tx import EngineClient, Sent
 from ledger.errors import BadInput, ContractRefusal
 
 if TYPE_CHECKING:
@@ -96,35 +96,22 @@ def check_stages_drawn(ledger: Ledger, loan_id: int, index: int) -> None:
         raise ContractRefusal("StagesNotDrawn", args, rule)
 
 
-class Tranches:
+class Tranches(EngineClient):
     """Offer, buy and withdraw tranche sales; list the offers."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
-
-    @property
-    def _c(self) -> Any:
-        return self.ledger.contract("TrancheMarket")
-
-    def _call(self, fn: str, *args: Any) -> Any:
-        try:
-            return getattr(self._c.functions, fn)(*args).call()
-        except Exception as exc:
-            raise self.ledger.refusal(exc) from None
+    CONTRACT = "TrancheMarket"
 
     def offer(self, loan_id: int, index: int, buyer: str, price_fen: int, days: int) -> Sent:
         check_offer(index, price_fen, days)
         check_stages_drawn(self.ledger, loan_id, index)
-        return self.ledger._send(
-            "TrancheMarket", "offer", loan_id, index, buyer, price_fen, days, gas=GAS_OFFER
-        )
+        return self._send("offer", loan_id, index, buyer, price_fen, days, gas=GAS_OFFER)
 
     def buy(self, loan_id: int, index: int) -> SaleView:
         from web3.logs import DISCARD
 
         if index < 0:
             raise BadInput(f"tranche index {index} is negative (tranches count from 0)")
-        sent = self.ledger._send("TrancheMarket", "buy", loan_id, index, gas=GAS_BUY)
+        sent = self._send("buy", loan_id, index, gas=GAS_BUY)
         (event,) = self._c.events.TrancheSold().process_receipt(sent.receipt, errors=DISCARD)
         a = event["args"]
         return SaleView(
@@ -139,7 +126,7 @@ class Tranches:
         )
 
     def withdraw(self, loan_id: int, index: int) -> Sent:
-        return self.ledger._send("TrancheMarket", "withdraw", loan_id, index, gas=GAS_OFFER)
+        return self._send("withdraw", loan_id, index, gas=GAS_OFFER)
 
     def deal_of(self, loan_id: int, index: int) -> int:
         return int(self._call("dealOf", loan_id, index))
