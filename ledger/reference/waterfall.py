@@ -571,13 +571,15 @@ class TechBook:
         return replace(self, outstanding_fen=self.outstanding_fen - refund_fen)
 
     def settled(
-        self, principal_fen: int, *, defaulted: bool, threshold_bps: int
+        self, principal_fen: int, *, defaulted: bool, threshold_bps: int, lapsed_fen: int = 0
     ) -> tuple[TechBook, bool]:
         """A receipt repaid `principal_fen` of one of its loans: the book after it, and
         whether the receipt's fee goes to the pool — decided on the book as the receipt
         leaves it, so a recovery that repays the last defaulted principal pays the fee
-        (DESIGN §6.2 worked example 3)."""
-        book = self.repaid(principal_fen, defaulted=defaulted)
+        (DESIGN §6.2 worked example 3). A receipt that repays a staged loan lapses its
+        undrawn stages (`lapsed_fen`) in the same transaction, before the fee is decided."""
+        book = self.lapsed(lapsed_fen) if lapsed_fen else self
+        book = book.repaid(principal_fen, defaulted=defaulted)
         return book, book.fee_withheld(threshold_bps)
 
     def default(self, cover_fen: int, remaining_fen: int) -> TechBook:

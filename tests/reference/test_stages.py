@@ -64,3 +64,16 @@ def test_interest_runs_on_drawn_principal_only() -> None:
     whole = waterfall.accrue(terms, waterfall.LoanState.initial(terms), 90 * DAY)
     assert whole.interest_due_fen == 2_465_753
     assert stages.lapse(undrawn) == ((0,), (0,))
+
+
+def test_a_receipt_repaying_a_staged_loan_lapses_its_undrawn_stages_before_the_fee() -> None:
+    """The tech partner's book counts the staged loan's undrawn 900,000 fen until they lapse:
+    the closing receipt's fee is decided on the book without them (DESIGN §6.4, §6.6)."""
+    book = waterfall.TechBook(outstanding_fen=2_000_000, defaulted_fen=30_000)
+    # judged with the undrawn money still in it: 30,000 / 1,930,000 = 1.55% ≤ 2.50%
+    _, withheld = book.settled(70_000, defaulted=False, threshold_bps=250)
+    assert not withheld
+    # as the receipt leaves it: 30,000 / 1,030,000 = 2.91% > 2.50%, the fee to the pool
+    after, withheld = book.settled(70_000, defaulted=False, threshold_bps=250, lapsed_fen=900_000)
+    assert withheld
+    assert after == waterfall.TechBook(outstanding_fen=1_030_000, defaulted_fen=30_000)
